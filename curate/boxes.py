@@ -1,0 +1,43 @@
+"""Box formats and their conversions, with one pixel convention for the whole package.
+
+Pixel convention: pixel (column i, row j) has its centre at the continuous point (i, j) and
+covers [i - 0.5, i + 0.5] x [j - 0.5, j + 0.5]. Coordinates are 0-based.
+
+Formats (all arrays with a trailing axis of 4):
+- ``xyxy``: VID XML boxes (xmin, ymin, xmax, ymax), *inclusive* pixel indices, so the width is
+  ``xmax - xmin + 1`` and the centre ``(xmin + xmax) / 2``.
+- ``xywh``: (x, y, w, h) with (x, y) the 0-based top-left pixel and (w, h) the size in pixels, as in
+  the got10k toolkit. OTB's text files are 1-based: subtract 1 from x and y when reading them.
+- ``cxcywh``: centre (pixel convention above) and size in pixels; what geometry works in.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def xyxy_to_cxcywh(box: np.ndarray) -> np.ndarray:
+    """VID (xmin, ymin, xmax, ymax) inclusive -> (cx, cy, w, h)."""
+    b = np.asarray(box, dtype=np.float64)
+    w = b[..., 2] - b[..., 0] + 1
+    h = b[..., 3] - b[..., 1] + 1
+    return np.stack([(b[..., 0] + b[..., 2]) / 2, (b[..., 1] + b[..., 3]) / 2, w, h], axis=-1)
+
+
+def cxcywh_to_xyxy(box: np.ndarray) -> np.ndarray:
+    """(cx, cy, w, h) -> VID (xmin, ymin, xmax, ymax) inclusive (not rounded)."""
+    b = np.asarray(box, dtype=np.float64)
+    half_w, half_h = (b[..., 2] - 1) / 2, (b[..., 3] - 1) / 2
+    return np.stack([b[..., 0] - half_w, b[..., 1] - half_h, b[..., 0] + half_w, b[..., 1] + half_h], axis=-1)
+
+
+def xywh_to_cxcywh(box: np.ndarray) -> np.ndarray:
+    """0-based (x, y, w, h) -> (cx, cy, w, h)."""
+    b = np.asarray(box, dtype=np.float64)
+    return np.stack([b[..., 0] + (b[..., 2] - 1) / 2, b[..., 1] + (b[..., 3] - 1) / 2, b[..., 2], b[..., 3]], axis=-1)
+
+
+def cxcywh_to_xywh(box: np.ndarray) -> np.ndarray:
+    """(cx, cy, w, h) -> 0-based (x, y, w, h)."""
+    b = np.asarray(box, dtype=np.float64)
+    return np.stack([b[..., 0] - (b[..., 2] - 1) / 2, b[..., 1] - (b[..., 3] - 1) / 2, b[..., 2], b[..., 3]], axis=-1)

@@ -1,0 +1,118 @@
+"""`siamfc bench curate`: curation speed as a ratio to plain JPEG decoding of the same frames.
+
+The floor is `cv2.imread` of every annotated frame of the benchmarked snippets, timed in the same run
+(before and after the curation runs, averaged) on a warm page cache, so the ratio survives a noisy,
+shared machine. Curation is the real `curate()` into a temporary folder: XML parsing, decode,
+crops, JPEG encoding and LMDB commits included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+from joblib import Parallel, delayed
+from siamfc.curate.format import CurationSettings
+from siamfc.curate.run import CurationConfig, curate
+from siamfc.curate.synth import SynthConfig, generate
+from siamfc.curate.vid import Snippet, find_snippets
+
+VID_TRAIN_FRAMES = 1_122_397  # ILSVRC2015 VID train
+
+
+def _frames(snippets: list[Snippet]) -> list[Path]:
+    return [s.data_dir / f"{p.stem}.JPEG" for s in snippets for p in s.xml_files()]
+
+
+def _imread_all(paths: list[Path]) -> int:
+    cv2.setNumThreads(1)
+    return sum(cv2.imread(str(p)) is not None for p in paths)
+
+
+def decode_floor(paths: list[Path], workers: int) -> float:
+    """Seconds to cv2.imread every path, split over ``workers`` processes."""
+    chunks = [paths[i::workers] for i in range(workers)]
+    start = time.perf_counter()
+    Parallel(n_jobs=workers)(delayed(_imread_all)(c) for c in chunks)
+    return time.perf_counter() - start
+
+
+def pick_snippets(source: Path, max_frames: int) -> list[Snippet]:
+    chosen, n = [], 0
+    for s in find_snippets(source):
+        if n >= max_frames:
+            break
+        chosen.append(s)
+        n += len(s.xml_files())
+    return chosen
+
+
+def bench_curate(source: Path, workers: list[int], max_frames: int, max_reduction: int = 8) -> dict:
+    """Run the benchmark and print its table; returns the figures."""
+    snippets = pick_snippets(source, max_frames)
+    paths = _frames(snippets)
+    for p in paths:  # warm the page cache so neither side pays for the disk
+        p.read_bytes()
+    print(f"{len(snippets)} snippets, {len(paths)} frames from {source}")
+    results: dict = {"frames": len(paths)}
+    for w in workers:
+        floor_before = decode_floor(paths, w)
+        tmp = Path(tempfile.mkdtemp(prefix="siamfc-bench-"))
+        try:
+            config = CurationConfig(source=source, out=tmp / "out", max_snippets=None, workers=w, progress=False,
+                                    settings=CurationSettings(max_reduction=max_reduction))
+            config = _restrict(config, snippets)
+            start = time.perf_counter()
+            summary = curate(config)
+            seconds = time.perf_counter() - start
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        floor = (floor_before + decode_floor(paths, w)) / 2
+        ms_curate, ms_floor = 1e3 * seconds / len(paths), 1e3 * floor / len(paths)
+        results[w] = {"ms_per_frame": ms_curate, "floor_ms_per_frame": ms_floor, "ratio": ms_curate / ms_floor,
+                      "frames_per_s": len(paths) / seconds, "records": summary.records,
+                      "bytes": summary.bytes_written}
+        print(f"workers {w}: curate {ms_curate:6.2f} ms/frame ({len(paths) / seconds:7.1f} frames/s) | "
+              f"imread floor {ms_floor:6.2f} ms/frame | ratio {ms_curate / ms_floor:.2f}x floor")
+    first = results[workers[0]]
+    if len(workers) > 1:
+        last = results[workers[-1]]
+        print(f"scaling {workers[0]} -> {workers[-1]} workers: {last['frames_per_s'] / first['frames_per_s']:.2f}x")
+    per_record = first["bytes"] / max(first["records"], 1)
+    per_frame = first["records"] / len(paths)
+    best_fps = max(results[w]["frames_per_s"] for w in workers)
+    print(f"{per_record / 1e3:.1f} KB/record, {per_frame:.2f} records/frame -> full VID train "
+          f"({VID_TRAIN_FRAMES:,} frames): {per_record * per_frame * VID_TRAIN_FRAMES / 1e9:.1f} GB, "
+          f"{VID_TRAIN_FRAMES / best_fps / 3600:.2f} h at {best_fps:.0f} frames/s")
+    return results
+
+
+def _restrict(config: CurationConfig, snippets: list[Snippet]) -> CurationConfig:
+    """Curate exactly the benchmarked snippets (they are the first ones in id order)."""
+    return CurationConfig(**{**config.__dict__, "max_snippets": len(snippets)})
+
+
+def cmd_bench_curate(args: argparse.Namespace) -> None:
+    if args.source:
+        bench_curate(Path(args.source), args.workers, args.max_frames, args.max_reduction)
+        return
+    with tempfile.TemporaryDirectory(prefix="siamfc-bench-vid-") as tmp:
+        frames = 100
+        n = max(2, -(-args.max_frames // frames))
+        print(f"no SOURCE given: synthesising {n} snippets of {frames} frames (VID-like 1280x720 frames)")
+        generate(Path(tmp), SynthConfig(train_snippets=n, val_snippets=0, frames=frames,
+                                        sizes=((1280, 720),)), progress=True)
+        bench_curate(Path(tmp), args.workers, args.max_frames, args.max_reduction)
+
+
+def register(bench: argparse._SubParsersAction) -> None:
+    b = bench.add_parser("curate", help="curation ms/frame against plain cv2.imread of the same frames")
+    b.add_argument("source", nargs="?", help="ILSVRC2015 root (default: synthesise one)")
+    b.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts (default 1 2)")
+    b.add_argument("--max-frames", type=int, default=2000, help="frames to time (default 2000)")
+    b.add_argument("--max-reduction", type=int, default=8, choices=[1, 2, 4, 8])
+    b.set_defaults(func=cmd_bench_curate)

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import sys
+from pathlib import Path
 
 from siamfc.curate.errors import CurationError
 
-COMMAND_MODULES = ["cmd_curate"]
-BENCH_MODULES = ["bench_curate"]
+_TOOLS = [m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)])]
+COMMAND_MODULES = sorted(n for n in _TOOLS if n.startswith("cmd_"))
+BENCH_MODULES = sorted(n for n in _TOOLS if n.startswith("bench_"))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -88,9 +88,12 @@ def frame_to_crop(x: float, y: float, cx: float, cy: float, side: float, out_siz
 def padded_fraction(cx: float, cy: float, side: float, width: int, height: int) -> float:
     """Fraction of the crop square that lies outside the frame (and is therefore mean padding)."""
     half = side / 2
-    ix = max(0.0, min(cx + half, width - 0.5) - max(cx - half, -0.5))
-    iy = max(0.0, min(cy + half, height - 0.5) - max(cy - half, -0.5))
-    return 1.0 - (ix * iy) / (side * side)
+    left, right, top, bottom = cx - half, cx + half, cy - half, cy + half
+    if left >= -0.5 and top >= -0.5 and right <= width - 0.5 and bottom <= height - 0.5:
+        return 0.0
+    ix = max(0.0, min(right, width - 0.5) - max(left, -0.5))
+    iy = max(0.0, min(bottom, height - 0.5) - max(top, -0.5))
+    return max(0.0, 1.0 - (ix * iy) / (side * side))
 
 
 def decode_reduction(min_scale: float, max_reduction: int = 8) -> int:

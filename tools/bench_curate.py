@@ -16,6 +16,7 @@ from pathlib import Path
 
 import cv2
 from joblib import Parallel, delayed
+
 from siamfc.curate.format import CurationSettings
 from siamfc.curate.run import CurationConfig, curate
 from siamfc.curate.synth import SynthConfig, generate

@@ -14,10 +14,11 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from joblib import Parallel, delayed
+from joblib import delayed
 from tqdm.auto import tqdm
 
 from .classes import VID_CLASSES, WNIDS
+from .cluster import parallel_backend
 from .errors import CurationError
 from .format import ENCODINGS, CurationSettings
 from .manifest import load_manifest
@@ -38,7 +39,8 @@ class CurationConfig:
     splits: tuple[str, ...] = SPLITS
     max_snippets: int | None = None  # per run, after sorting by id; None = all
     workers: int = 1
-    backend: str = "loky"  # any joblib backend
+    backend: str = "loky"  # "loky" (local processes) or "dask"
+    scheduler: str | None = None  # Dask scheduler address; None with backend "dask" starts a LocalCluster
     map_size: int = DEFAULT_MAP_SIZE
     progress: bool = True
     settings: CurationSettings = field(default_factory=CurationSettings)
@@ -121,11 +123,9 @@ def _run(config: CurationConfig, layout: CurationLayout, snippets: list[Snippet]
     if todo:
         n_frames = sum(len(s.xml_files()) for s in todo)
         jobs = (delayed(curate_snippet)(s, layout.settings, layout.shard_for(s.id)) for s in todo)
-        parallel = Parallel(n_jobs=config.workers, backend=config.backend,
-                            return_as="generator_unordered", batch_size=1)
-        with ShardWriter(layout, config.map_size) as writer, tqdm(
-            total=n_frames, unit="frame", desc="curate", disable=not config.progress, smoothing=0.05
-        ) as bar:
+        bar = tqdm(total=n_frames, unit="frame", desc="curate", disable=not config.progress, smoothing=0.05)
+        with parallel_backend(config.backend, config.workers, config.scheduler) as parallel, \
+                ShardWriter(layout, config.map_size) as writer, bar:
             for result in parallel(jobs):
                 writer.commit(result.snippet_id, result.crops, result.meta)
                 _add(summary, reasons, result)

@@ -34,10 +34,26 @@ LOCK_FILE = ".lock"
 DEFAULT_MAP_SIZE = 1 << 30  # initial map per shard; doubled whenever a snippet does not fit
 
 
-def _open_env(path: Path, write: bool, map_size: int = DEFAULT_MAP_SIZE) -> lmdb.Environment:
-    if write:
-        return lmdb.open(str(path), map_size=map_size, max_dbs=2, readahead=False, meminit=False)
-    return lmdb.open(str(path), readonly=True, lock=False, readahead=False, max_dbs=2)
+# LMDB allows one handle per environment per process, so read-only handles are shared through this
+# per-process cache (keyed by pid: a forked child never touches its parent's handles).
+_READ_ENVS: dict[tuple[int, str], lmdb.Environment] = {}
+
+
+def read_env(path: Path) -> lmdb.Environment:
+    """The process's read-only handle on a shard (no lock file needed, so read-only storage works)."""
+    key = (os.getpid(), str(Path(path).resolve()))
+    env = _READ_ENVS.get(key)
+    if env is None:
+        env = lmdb.open(str(path), readonly=True, lock=False, readahead=False, max_dbs=2)
+        _READ_ENVS[key] = env
+    return env
+
+
+def release_read_env(path: Path) -> None:
+    """Close this process's read-only handle on a shard, if any (before opening it for writing)."""
+    env = _READ_ENVS.pop((os.getpid(), str(Path(path).resolve())), None)
+    if env is not None:
+        env.close()
 
 
 class CurationLayout:
@@ -91,37 +107,22 @@ class CurationLayout:
     def iter_snippet_meta(self) -> Iterator[tuple[str, SnippetMeta]]:
         """Every committed snippet with its manifest rows and report."""
         for i in self.existing_shards():
-            env = _open_env(self.shard_path(i), write=False)
-            try:
-                db = env.open_db(SNIPPETS_DB, create=False)
-                with env.begin(db=db, buffers=True) as txn:
-                    for key, value in txn.cursor():
-                        yield bytes(key).decode(), decode_snippet_meta(value)
-            finally:
-                env.close()
+            env = read_env(self.shard_path(i))
+            with env.begin(db=env.open_db(SNIPPETS_DB, create=False), buffers=True) as txn:
+                for key, value in txn.cursor():
+                    yield bytes(key).decode(), decode_snippet_meta(value)
 
     def committed_snippets(self) -> set[str]:
         done = set()
         for i in self.existing_shards():
-            env = _open_env(self.shard_path(i), write=False)
-            try:
-                db = env.open_db(SNIPPETS_DB, create=False)
-                with env.begin(db=db) as txn:
-                    done.update(bytes(k).decode() for k in txn.cursor().iternext(keys=True, values=False))
-            finally:
-                env.close()
+            env = read_env(self.shard_path(i))
+            with env.begin(db=env.open_db(SNIPPETS_DB, create=False)) as txn:
+                done.update(bytes(k).decode() for k in txn.cursor().iternext(keys=True, values=False))
         return done
 
     def fingerprint(self) -> str:
         """Changes whenever any shard commits: the shards' last transaction ids."""
-        ids = []
-        for i in self.existing_shards():
-            env = _open_env(self.shard_path(i), write=False)
-            try:
-                ids.append(f"{i}:{env.info()['last_txnid']}")
-            finally:
-                env.close()
-        return ",".join(ids)
+        return ",".join(f"{i}:{read_env(self.shard_path(i)).info()['last_txnid']}" for i in self.existing_shards())
 
     def planned_snippets(self) -> set[str] | None:
         """Snippet ids that runs into this root set out to curate (None before any plan)."""
@@ -153,7 +154,9 @@ class ShardWriter:
 
     def _env(self, index: int) -> tuple[lmdb.Environment, object, object]:
         if index not in self._envs:
-            env = _open_env(self.layout.shard_path(index), write=True, map_size=self.map_size)
+            path = self.layout.shard_path(index)
+            release_read_env(path)
+            env = lmdb.open(str(path), map_size=self.map_size, max_dbs=2, readahead=False, meminit=False)
             self._envs[index] = (env, env.open_db(CROPS_DB), env.open_db(SNIPPETS_DB))
         return self._envs[index]
 
@@ -190,24 +193,18 @@ class ShardWriter:
 
 
 class ShardReader:
-    """Read-only access to stored crops. Environments open lazily, once per process, so a reader
-    can be built in a parent and used in forked DataLoader workers without sharing handles."""
+    """Read-only access to stored crops. Handles open lazily in the process that reads (through
+    :func:`read_env`), so a reader built in a parent works in forked or spawned DataLoader workers."""
 
     def __init__(self, root: str | Path):
         self.layout = CurationLayout.open(root)
-        self._pid: int | None = None
-        self._envs: dict[int, tuple[lmdb.Environment, object]] = {}
 
     def _db(self, index: int) -> tuple[lmdb.Environment, object]:
-        if self._pid != os.getpid():  # new process: never use a parent's handles
-            self._envs, self._pid = {}, os.getpid()
-        if index not in self._envs:
-            path = self.layout.shard_path(index)
-            if not (path / "data.mdb").exists():
-                raise CurationError(f"{path}: shard missing")
-            env = _open_env(path, write=False)
-            self._envs[index] = (env, env.open_db(CROPS_DB, create=False))
-        return self._envs[index]
+        path = self.layout.shard_path(index)
+        if not (path / "data.mdb").exists():
+            raise CurationError(f"{path}: shard missing")
+        env = read_env(path)
+        return env, env.open_db(CROPS_DB, create=False)
 
     def get(self, key: bytes) -> bytes:
         """Stored value of a record key; KeyError when absent."""
@@ -228,18 +225,15 @@ class ShardReader:
         return exemplar_from_search(x), x
 
     def keys(self, shard: int) -> Iterator[bytes]:
+        """Every crop key stored in one shard, in key order."""
         env, db = self._db(shard)
         with env.begin(db=db) as txn:
             yield from (bytes(k) for k in txn.cursor().iternext(keys=True, values=False))
 
     def close(self) -> None:
-        if self._pid == os.getpid():
-            for env, _ in self._envs.values():
-                env.close()
-        self._envs = {}
-
-    def __getstate__(self) -> dict:  # pickled into workers without open handles
-        return {"layout": self.layout, "_pid": None, "_envs": {}}
+        """Release this process's handles on the curation's shards."""
+        for i in range(self.layout.settings.shards):
+            release_read_env(self.layout.shard_path(i))
 
 
 def _write_json_atomic(path: Path, data: object) -> None:

@@ -13,7 +13,6 @@ from collections import Counter
 from pathlib import Path
 
 import cv2
-import lmdb
 import numpy as np
 import pytest
 
@@ -22,7 +21,7 @@ from siamfc.curate.errors import CurationError
 from siamfc.curate.format import CurationSettings, decode_crop, decode_snippet_meta, encode_crop, parse_key
 from siamfc.curate.manifest import load_manifest
 from siamfc.curate.run import CurationConfig, curate
-from siamfc.curate.shards import CurationLayout, ShardReader
+from siamfc.curate.shards import CurationLayout, ShardReader, read_env
 
 from conftest import run_curation
 from crop_reference import reference_crop, siamfc_sides
@@ -32,10 +31,9 @@ def all_values(root: Path) -> dict[bytes, bytes]:
     """Every stored crop of a curation, read straight from LMDB (independent of ShardReader)."""
     values = {}
     for shard in sorted(root.glob("shard-*.lmdb")):
-        env = lmdb.open(str(shard), readonly=True, lock=False, max_dbs=2)
+        env = read_env(shard)  # the process's one handle (LMDB allows no second one)
         with env.begin(db=env.open_db(b"crops", create=False)) as txn:
             values.update((bytes(k), bytes(v)) for k, v in txn.cursor())
-        env.close()
     return values
 
 
@@ -117,11 +115,10 @@ def test_snippet_meta_holds_the_manifest_rows(curated_jpeg):
     values = all_values(curated_jpeg)
     assert sorted(m.records["nbytes"].tolist()) == sorted(len(v) for v in values.values())
     some = next(iter(metas.values()))
-    env = lmdb.open(str(next(curated_jpeg.glob("shard-*.lmdb"))), readonly=True, lock=False, max_dbs=2)
+    env = read_env(next(curated_jpeg.glob("shard-*.lmdb")))
     with env.begin(db=env.open_db(b"snippets", create=False)) as txn:
         key, value = next(iter(txn.cursor()))
         assert len(decode_snippet_meta(value).records) == len(metas[bytes(key).decode()].records)
-    env.close()
     assert some.frames > 0
 
 

@@ -21,6 +21,10 @@ def add_curation_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quality", type=int, default=90, help="JPEG quality of stored crops (default 90)")
     p.add_argument("--shards", type=int, default=8, help="number of LMDB shards (default 8)")
     p.add_argument("--workers", type=int, default=1, help="joblib worker processes (default 1)")
+    p.add_argument("--backend", choices=["loky", "dask"], default="loky",
+                   help="where snippets are processed: local processes (loky) or a Dask cluster")
+    p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786); without it --backend dask "
+                                       "starts a LocalCluster of --workers processes")
     p.add_argument("--max-reduction", type=int, default=8, choices=[1, 2, 4, 8],
                    help="largest JPEG decode reduction allowed (1 = always decode at full size)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -33,7 +37,8 @@ def curation_config(args: argparse.Namespace, source: Path, out: Path) -> Curati
     )
     return CurationConfig(
         source=source, out=out, splits=tuple(args.splits or ("train", "val")), max_snippets=args.max_snippets,
-        workers=args.workers, progress=not args.no_progress, settings=settings,
+        workers=args.workers, backend=args.backend, scheduler=args.scheduler, progress=not args.no_progress,
+        settings=settings,
     )
 
 

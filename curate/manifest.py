@@ -72,12 +72,18 @@ def load_manifest(root: str | Path, use_cache: bool = True) -> Manifest:
         try:
             with np.load(cache, allow_pickle=False) as z:
                 if str(z["token"]) == token:
-                    return Manifest(z["records"], z["snippets"], z["frames"], bool(z["complete"]))
+                    return _manifest(layout, z["records"], z["snippets"], z["frames"])
         except (OSError, ValueError, KeyError):
             pass  # unreadable cache: rebuild it below
     manifest = _gather(layout)
     _write_cache(cache, manifest, token)
     return manifest
+
+
+def _manifest(layout: CurationLayout, records: np.ndarray, snippets: np.ndarray, frames: np.ndarray) -> Manifest:
+    # Completeness depends on plan.json, which changes without a shard commit: never cache it.
+    planned = layout.planned_snippets()
+    return Manifest(records, snippets, frames, planned is not None and planned <= set(snippets.tolist()))
 
 
 def _gather(layout: CurationLayout) -> Manifest:
@@ -89,16 +95,13 @@ def _gather(layout: CurationLayout) -> Manifest:
         rows.append(part)
         frames.append(meta.frames)
     records = np.concatenate(rows) if rows else np.zeros(0, RECORD_DTYPE)
-    planned = layout.planned_snippets()
-    complete = planned is not None and planned <= set(ids)
-    return Manifest(records, np.array(ids, dtype=str), np.array(frames, dtype=np.int64), complete)
+    return _manifest(layout, records, np.array(ids, dtype=str), np.array(frames, dtype=np.int64))
 
 
 def _write_cache(path: Path, manifest: Manifest, token: str) -> None:
     tmp = path.with_name(path.name + ".tmp.npz")
     try:
-        np.savez(tmp, records=manifest.records, snippets=manifest.snippets, frames=manifest.frames,
-                 complete=manifest.complete, token=token)
+        np.savez(tmp, records=manifest.records, snippets=manifest.snippets, frames=manifest.frames, token=token)
         os.replace(tmp, path)
     except OSError:
         tmp.unlink(missing_ok=True)  # a read-only or full disk: the cache is only an optimisation

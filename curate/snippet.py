@@ -7,6 +7,7 @@ backend can run it and the single writer commits its result atomically.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -114,7 +115,7 @@ def _skip(snippet_id: str, frame: int | None, track: int | None, bad: BadInput) 
     return {"snippet": snippet_id, "frame": frame, "track": track, "reason": bad.reason, "detail": bad.detail}
 
 
-def _frame_number(xml_path) -> int | None:
+def _frame_number(xml_path: Path) -> int | None:
     try:
         return int(xml_path.stem)
     except ValueError:

@@ -1,1 +1,1 @@
-"""tools stage of siamfc."""
+"""Tools: the `siamfc` command and the benchmarks. Imports every stage; nothing imports it."""

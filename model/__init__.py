@@ -1,1 +1,1 @@
-"""model stage of siamfc."""
+"""Model: the SiamFC network, its trainer, the tracker and OTB-style evaluation."""

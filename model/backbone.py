@@ -1,0 +1,37 @@
+"""SiamFC's AlexNet variant (Bertinetto et al. 2016, table 1): the embedding shared by exemplar and search.
+
+Five valid (unpadded) convolutions with a total stride of 8: a 127x127 exemplar becomes 6x6x256 and a
+255x255 search image 22x22x256. Batch norm after every convolution but the last one, as in the paper's
+released network; eps and momentum follow siamfc-pytorch (1e-6, 0.05). Inputs are raw 0..255 BGR pixels
+(float), which batch norm after the first convolution makes harmless.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+EMBED_CHANNELS = 256
+BN_EPS = 1e-6
+BN_MOMENTUM = 0.05
+
+
+def _conv_bn_relu(cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, kernel, stride, groups=groups),
+            nn.BatchNorm2d(cout, eps=BN_EPS, momentum=BN_MOMENTUM), nn.ReLU(inplace=True)]
+
+
+class AlexNetBackbone(nn.Module):
+    """conv1 11x11/2 + pool, conv2 5x5 (2 groups) + pool, conv3 3x3, conv4 3x3 (2 groups), conv5 3x3 (2 groups)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Sequential(*_conv_bn_relu(3, 96, 11, stride=2), nn.MaxPool2d(3, 2))
+        self.conv2 = nn.Sequential(*_conv_bn_relu(96, 256, 5, groups=2), nn.MaxPool2d(3, 2))
+        self.conv3 = nn.Sequential(*_conv_bn_relu(256, 384, 3))
+        self.conv4 = nn.Sequential(*_conv_bn_relu(384, 384, 3, groups=2))
+        self.conv5 = nn.Conv2d(384, EMBED_CHANNELS, 3, groups=2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Images ``[B, 3, H, W]`` (raw 0..255 BGR) -> features ``[B, 256, (H - 87) / 8, (W - 87) / 8]``."""
+        return self.conv5(self.conv4(self.conv3(self.conv2(self.conv1(x)))))

@@ -1,0 +1,106 @@
+"""Training checkpoints and exported weights, written atomically (temporary file, fsync, ``os.replace``).
+
+A crash or ``kill -9`` at any moment leaves either the previous file or the new one, never a torn one.
+
+- ``checkpoint.pt``: everything a resumed run needs to continue exactly: model, optimiser, scheduler and
+  AMP scaler states, epochs done (= the sampler epoch to continue with), the RNG states of torch (CPU and
+  CUDA), numpy and python, the configuration and the history of logged figures.
+- ``weights.pt``: a plain ``model.state_dict()``, the file the tracker loads.
+
+Every file holds only tensors and plain Python values (the numpy RNG state is stored as a tensor), so all
+loads use ``torch.load(..., weights_only=True)``: loading a file never runs code from it.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+CHECKPOINT_FILE = "checkpoint.pt"
+WEIGHTS_FILE = "weights.pt"
+CHECKPOINT_KEYS = ("model", "optimizer", "scheduler", "epoch")
+
+
+def atomic_save(obj: Any, path: str | Path) -> Path:
+    """``torch.save`` to a temporary sibling, fsync, then rename over ``path``."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        with tmp.open("wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def rng_state() -> dict[str, Any]:
+    """The global RNG states of python, numpy and torch (CPU and every CUDA device)."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    return {
+        "python": random.getstate(),
+        "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "gauss": float(gauss)},
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore what :func:`rng_state` captured (CUDA states only where CUDA is present)."""
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    n = state["numpy"]
+    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"][: torch.cuda.device_count()])
+
+
+def save_checkpoint(path: str | Path, **state: Any) -> Path:
+    """Write a training checkpoint: ``model``, ``optimizer``, ``scheduler``, ``epoch`` and any further
+    plain entries (``scaler``, ``config``, ``history``); the RNG states are added here."""
+    missing = [k for k in CHECKPOINT_KEYS if k not in state]
+    if missing:
+        raise ValueError(f"{path}: checkpoint lacks {', '.join(missing)}")
+    return atomic_save({**state, "rng": rng_state()}, path)
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read a training checkpoint onto the CPU; ValueError naming the file when it is not one."""
+    obj = _load(path)
+    if not isinstance(obj, dict) or any(k not in obj for k in CHECKPOINT_KEYS):
+        raise ValueError(f"{path}: not a siamfc training checkpoint")
+    return obj
+
+
+def save_weights(path: str | Path, model: torch.nn.Module) -> Path:
+    """Export ``model.state_dict()`` (on the CPU) as a plain state dict."""
+    return atomic_save({k: v.detach().cpu() for k, v in model.state_dict().items()}, path)
+
+
+def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
+    """Model state dict from exported weights or from a training checkpoint (DDP ``module.`` prefixes removed)."""
+    obj = _load(path)
+    if isinstance(obj, dict) and "model" in obj and "optimizer" in obj:
+        obj = obj["model"]
+    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise ValueError(f"{path}: neither a state dict nor a siamfc training checkpoint")
+    return {k.removeprefix("module."): v for k, v in obj.items()}
+
+
+def _load(path: str | Path) -> Any:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises several types for corrupt or foreign files
+        raise ValueError(f"{path}: unreadable ({type(err).__name__}: {str(err).splitlines()[0][:200]})") from None

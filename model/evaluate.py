@@ -1,0 +1,177 @@
+"""One-pass evaluation (OPE): run a tracker once over every sequence from its first box, then score it.
+
+Scoring follows OTB's toolkit (and got10k's ``ExperimentOTB``): every frame with ground truth counts, the
+first (initialisation) frame included, curves are computed per sequence and averaged over sequences with
+equal weight (:func:`siamfc.model.metrics.mean_curves`). Speed is reported twice: tracker fps (``init`` and
+``update`` time only, as the toolkits time it) and fps including reading and decoding the frames.
+
+The report is written as ``<name>.json`` (summary, curves, per-sequence figures, skipped sequences), one
+``<name>/<sequence>.txt`` per sequence (``x,y,w,h`` per frame, 0-based) and ``<name>.png`` (plots).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from .benchmarks import Sequence, Skipped
+from .metrics import IOU_THRESHOLDS, NORM_THRESHOLDS, PIXEL_THRESHOLDS, Curves, mean_curves, sequence_curves
+from .tracker import FrameCallback, SiamFCTracker, read_frame
+
+
+@dataclass(frozen=True)
+class SequenceResult:
+    """A tracker's boxes on one sequence, its timings and its curves."""
+
+    sequence: Sequence
+    boxes: np.ndarray  # [N, 4] x, y, w, h
+    times: np.ndarray  # [N] seconds of init/update per frame
+    read_seconds: float  # reading and decoding the N frames
+    curves: Curves
+
+
+@dataclass
+class EvalReport:
+    """Results of one run of a tracker over a dataset."""
+
+    name: str
+    dataset: str
+    results: list[SequenceResult]
+    skipped: list[Skipped] = field(default_factory=list)
+    meta: dict = field(default_factory=dict)  # tracker configuration, weights, device
+
+    @property
+    def frames(self) -> int:
+        return sum(len(r.boxes) for r in self.results)
+
+    @property
+    def curves(self) -> Curves:
+        return mean_curves([r.curves for r in self.results])
+
+    @property
+    def fps(self) -> float:
+        """Frames per second of the tracker alone (init + update)."""
+        return self.frames / max(sum(float(r.times.sum()) for r in self.results), 1e-12)
+
+    @property
+    def fps_with_decoding(self) -> float:
+        """Frames per second including reading and decoding the frames."""
+        total = sum(float(r.times.sum()) + r.read_seconds for r in self.results)
+        return self.frames / max(total, 1e-12)
+
+    def summary(self) -> dict:
+        """The figures of the run, curves included, as plain JSON-ready values."""
+        c = self.curves
+        return {
+            "name": self.name, "dataset": self.dataset, "sequences": len(self.results), "frames": self.frames,
+            "auc": c.auc, "precision_20": c.precision_20, "norm_precision": c.norm_precision_auc,
+            "fps": self.fps, "fps_with_decoding": self.fps_with_decoding,
+            "success_curve": c.success.tolist(), "precision_curve": c.precision.tolist(),
+            "norm_precision_curve": c.norm_precision.tolist(),
+            "thresholds": {"iou": IOU_THRESHOLDS.tolist(), "pixels": PIXEL_THRESHOLDS.tolist(),
+                           "normalised": NORM_THRESHOLDS.tolist()},
+        }
+
+    def to_json(self) -> dict:
+        """Summary, configuration, per-sequence figures and skipped sequences."""
+        per_sequence = {
+            r.sequence.name: {
+                "layout": r.sequence.layout, "target": r.sequence.target, "frames": len(r.boxes),
+                "auc": r.curves.auc, "precision_20": r.curves.precision_20,
+                "norm_precision": r.curves.norm_precision_auc,
+                "fps": len(r.boxes) / max(float(r.times.sum()), 1e-12),
+            } for r in self.results
+        }
+        return {**self.summary(), **self.meta, "per_sequence": per_sequence,
+                "skipped": [asdict(s) for s in self.skipped]}
+
+    def lines(self) -> list[str]:
+        """A short human-readable summary."""
+        c = self.curves
+        out = [f"{self.name} on {self.dataset}: {len(self.results)} sequences, {self.frames} frames",
+               f"  success AUC {c.auc:.3f} | precision@20px {c.precision_20:.3f} | "
+               f"normalised precision {c.norm_precision_auc:.3f}",
+               f"  {self.fps:.1f} fps tracker, {self.fps_with_decoding:.1f} fps with frame decoding"]
+        if self.skipped:
+            out.append(f"  {len(self.skipped)} sequences skipped:")
+            out += [f"    {s.name}: {s.reason}" for s in self.skipped]
+        return out
+
+
+def run_sequence(tracker: SiamFCTracker, seq: Sequence, callback: FrameCallback | None = None) -> SequenceResult:
+    """Track ``seq`` from its first ground-truth box and score the result."""
+    boxes = np.zeros((len(seq), 4))
+    times = np.zeros(len(seq))
+    read = 0.0
+    for i, path in enumerate(seq.frames):
+        start = time.perf_counter()
+        image = read_frame(path)
+        middle = time.perf_counter()
+        if i == 0:
+            tracker.init(image, seq.gt[0])
+            boxes[0] = seq.gt[0]
+        else:
+            boxes[i] = tracker.update(image)
+        end = time.perf_counter()
+        read += middle - start
+        times[i] = end - middle
+        if callback is not None:
+            callback(i, image, boxes[i])
+    return SequenceResult(seq, boxes, times, read, sequence_curves(boxes, seq.gt))
+
+
+def evaluate(tracker: SiamFCTracker, sequences: list[Sequence], name: str, dataset: str = "",
+             skipped: list[Skipped] | None = None, meta: dict | None = None, progress: bool = True) -> EvalReport:
+    """One-pass evaluation of ``tracker`` over ``sequences``.
+
+    Sequences whose first frame has no usable box are added to the skipped ones rather than tracked.
+    Raises ValueError when no sequence is left.
+    """
+    skipped = list(skipped or [])
+    usable = []
+    for seq in sequences:
+        first = seq.gt[0]
+        if not (np.all(np.isfinite(first)) and first[2] > 0 and first[3] > 0):
+            skipped.append(Skipped(seq.name, f"{seq.frames[0]}: no ground-truth box on the first frame"))
+        else:
+            usable.append(seq)
+    if not usable:
+        raise ValueError(f"{dataset or name}: no sequence to evaluate")
+    results = []
+    with tqdm(total=sum(len(s) for s in usable), desc=f"eval {name}", unit="frame", disable=not progress) as bar:
+        for seq in usable:
+            results.append(run_sequence(tracker, seq, lambda *_: bar.update()))
+    return EvalReport(name, dataset, results, skipped, dict(meta or {}))
+
+
+def write_report(report: EvalReport, out: str | Path) -> Path:
+    """Write ``<out>/<name>.json`` and ``<out>/<name>/<sequence>.txt``; returns the JSON path."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for r in report.results:
+        path = out / report.name / f"{r.sequence.name}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savetxt(path, r.boxes, fmt="%.3f", delimiter=",")
+    path = out / f"{report.name}.json"
+    path.write_text(json.dumps(report.to_json(), indent=1))
+    return path
+
+
+def load_summary(path: str | Path) -> dict:
+    """A report JSON written by :func:`write_report`; ValueError naming the file if it is not one."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such report") from None
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path}: not a readable JSON report ({err})") from None
+    needed = ("name", "auc", "precision_20", "success_curve", "precision_curve")
+    if not isinstance(data, dict) or any(k not in data for k in needed):
+        raise ValueError(f"{path}: not a siamfc eval report (needs {', '.join(needed)})")
+    return data

@@ -1,0 +1,256 @@
+"""The SiamFC tracker (Bertinetto et al. 2016), speaking the got10k toolkit's ``Tracker`` interface.
+
+``init(image, box)`` computes the exemplar features once, from the first frame's box, with the curation's
+geometry (:mod:`siamfc.curate.geometry`: context square ``s_z``, mean padding). Each ``update(image)``:
+
+1. crops ``scales`` search squares of side ``s_x * f`` (``f = scale_step ** k``, ``k = -n//2 .. n//2``) around
+   the last centre, padded with the frame's channel mean, resampled to 255x255;
+2. runs them through the backbone in one batch and correlates them with the exemplar: ``[n, 17, 17]``;
+3. upsamples each response 16x by bicubic interpolation to **272 x 272** (``17 * 16``, as SiamFC does;
+   ``cv2.resize`` uses half-pixel centres, so response cell ``i`` lands at ``16 i + 7.5`` and the map centre
+   ``135.5`` is exactly cell 8's centre: the mapping below is exact, no 257-wide align-corners map needed);
+4. multiplies the non-central scales by ``scale_penalty`` and keeps the scale with the highest peak;
+5. normalises that map to sum 1 (after subtracting its minimum) and mixes in a Hann window that also sums to 1:
+   ``(1 - window_influence) * r + window_influence * hann``;
+6. maps the peak back: ``disp_search_crop = (peak - 135.5) * stride / response_up`` (response cell ``i`` sits at
+   search-crop pixel ``63 + 8 i``, the centre cell 8 at the crop's centre pixel 127), then
+   ``disp_frame = disp_search_crop * s_x * f / 255`` (:func:`siamfc.curate.geometry.crop_scale` of that crop);
+7. damps the scale change: ``s_x *= (1 - scale_lr) + scale_lr * f``, kept within ``[min_scale, max_scale]``
+   times its first value (SiamFC's saturation); the box's ``w, h`` change by the same ratio as ``s_x``.
+
+Images are BGR ``uint8`` arrays as ``cv2.imread`` gives them (the training crops are BGR); a PIL image (what
+the got10k toolkit's own ``Tracker.track`` would pass) is converted. Boxes are ``x, y, w, h`` 0-based: give
+the toolkit's OTB boxes (1-based) and the results come back in the same convention, since the tracker only
+ever adds displacements to the first box.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+
+from siamfc.curate.boxes import cxcywh_to_xywh, xywh_to_cxcywh
+from siamfc.curate.geometry import (
+    CONTEXT,
+    EXEMPLAR_SIZE,
+    RESPONSE_SIZE,
+    SEARCH_SIZE,
+    TOTAL_STRIDE,
+    channel_mean,
+    crop,
+    exemplar_side,
+    search_side,
+)
+
+FrameCallback = Callable[[int, np.ndarray, np.ndarray], None]  # (frame index, BGR image, x,y,w,h box)
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """SiamFC's inference hyper-parameters; defaults are the paper's (3-scale AlexNet version)."""
+
+    scales: int = 3  # number of search scales, odd (SiamFC-5 uses 5)
+    scale_step: float = 1.0375  # ratio between consecutive search scales
+    scale_penalty: float = 0.9745  # factor on the peak of every non-central scale
+    scale_lr: float = 0.59  # learning rate of the scale update
+    window_influence: float = 0.176  # weight of the Hann window in the final map
+    response_up: int = 16  # bicubic upsampling factor of the 17x17 response
+    context: float = CONTEXT  # context margin, as in curation
+    min_scale: float = 0.2  # s_x never shrinks below this fraction of its first value
+    max_scale: float = 5.0  # ... nor grows beyond this multiple
+
+    def __post_init__(self) -> None:
+        if self.scales < 1 or self.scales % 2 == 0:
+            raise ValueError(f"scales must be a positive odd number, got {self.scales}")
+        if self.response_up < 1:
+            raise ValueError(f"response_up must be at least 1, got {self.response_up}")
+
+    @property
+    def upscaled_size(self) -> int:
+        """Side of the upsampled response: 17 * response_up (272)."""
+        return RESPONSE_SIZE * self.response_up
+
+
+def scale_factors(config: TrackerConfig) -> np.ndarray:
+    """Search scale factors ``scale_step ** k`` for ``k = -(n // 2) .. n // 2``."""
+    half = config.scales // 2
+    return config.scale_step ** np.arange(-half, half + 1, dtype=np.float64)
+
+
+def hann_window(size: int) -> np.ndarray:
+    """2-D Hann (cosine) window normalised to sum 1."""
+    w = np.outer(np.hanning(size), np.hanning(size))
+    return w / w.sum()
+
+
+def upsample_responses(responses: np.ndarray, factor: int) -> np.ndarray:
+    """Bicubic upsampling ``[n, 17, 17] -> [n, 17 * factor, 17 * factor]`` (half-pixel centres)."""
+    size = responses.shape[-1] * factor
+    return np.stack([cv2.resize(r, (size, size), interpolation=cv2.INTER_CUBIC) for r in responses])
+
+
+def peak_to_crop_displacement(row: float, col: float, size: int, response_up: int) -> tuple[float, float]:
+    """Peak ``(row, col)`` of a ``size``-wide upsampled map -> ``(dx, dy)`` from the search crop's centre,
+    in search-crop pixels."""
+    centre = (size - 1) / 2
+    return (col - centre) * TOTAL_STRIDE / response_up, (row - centre) * TOTAL_STRIDE / response_up
+
+
+def choose_scale(responses: np.ndarray, penalty: float) -> int:
+    """Index of the scale with the highest peak after penalising every non-central scale."""
+    peaks = responses.reshape(len(responses), -1).max(axis=1).astype(np.float64)
+    factors = np.full(len(responses), penalty)
+    factors[len(responses) // 2] = 1.0
+    return int(np.argmax(peaks * factors))
+
+
+def locate(responses: np.ndarray, config: TrackerConfig, window: np.ndarray) -> tuple[int, float, float]:
+    """Raw ``[n, 17, 17]`` responses -> (scale index, dx, dy in search-crop pixels of that scale)."""
+    up = upsample_responses(np.asarray(responses, dtype=np.float32), config.response_up)
+    best = choose_scale(up, config.scale_penalty)
+    r = up[best].astype(np.float64)
+    r -= r.min()
+    r /= r.sum() + 1e-16
+    r = (1 - config.window_influence) * r + config.window_influence * window
+    row, col = np.unravel_index(int(np.argmax(r)), r.shape)
+    dx, dy = peak_to_crop_displacement(row, col, r.shape[0], config.response_up)
+    return best, dx, dy
+
+
+def as_bgr(image: object) -> np.ndarray:
+    """A BGR uint8 ``HxWx3`` array from a BGR/gray array or a PIL image (RGB)."""
+    if hasattr(image, "convert"):  # PIL.Image
+        return np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
+    array = np.asarray(image)
+    if array.ndim == 2:
+        return cv2.cvtColor(array, cv2.COLOR_GRAY2BGR)
+    if array.ndim != 3 or array.shape[2] != 3:
+        raise ValueError(f"expected an HxWx3 BGR image, got an array of shape {array.shape}")
+    return array
+
+
+def read_frame(path: str | Path) -> np.ndarray:
+    """``cv2.imread`` a frame (BGR); raises FileNotFoundError / ValueError naming the file."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"{path}: no such frame")
+        raise ValueError(f"{path}: not a readable image")
+    return image
+
+
+class SiamFCTracker:
+    """SiamFC tracking with a network exposing ``backbone(img)`` and ``head(zf, xf)`` (``SiamFCNet``).
+
+    Follows the got10k ``Tracker`` interface (``name``, ``is_deterministic``, ``init``, ``update``, ``track``),
+    so an instance can be handed to the toolkit's experiments without the toolkit being a dependency here.
+    """
+
+    def __init__(self, net: nn.Module, config: TrackerConfig = TrackerConfig(),
+                 device: str | torch.device | None = None, name: str = "SiamFC"):
+        self.name = name
+        self.is_deterministic = True
+        self.config = config
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.net = net.to(self.device).eval()
+        self.factors = scale_factors(config)
+        self.window = hann_window(config.upscaled_size)
+        self.centre = np.zeros(2)
+        self.size = np.zeros(2)
+        self.s_x = self.s_x0 = 0.0
+        self.kernel: torch.Tensor | None = None
+
+    @classmethod
+    def from_weights(cls, path: str | Path, config: TrackerConfig = TrackerConfig(),
+                     device: str | torch.device | None = None, name: str = "SiamFC") -> SiamFCTracker:
+        """A tracker on a :class:`SiamFCNet` loaded from our checkpoint or a public SiamFC state dict."""
+        from .weights import load_net
+
+        return cls(load_net(path), config, device, name)
+
+    def _batch(self, crops: list[np.ndarray]) -> torch.Tensor:
+        # uint8 travels to the device (4x fewer bytes), then becomes float 0..255 BGR, as in training
+        x = torch.from_numpy(np.stack(crops)).to(self.device, non_blocking=True)
+        return x.permute(0, 3, 1, 2).float()
+
+    @torch.inference_mode()
+    def init(self, image: object, box: Sequence[float] | np.ndarray) -> None:
+        """Start tracking the ``x, y, w, h`` box of ``image``: compute the exemplar features once."""
+        image = as_bgr(image)
+        cx, cy, w, h = xywh_to_cxcywh(np.asarray(box, dtype=np.float64))
+        if not (w > 0 and h > 0):
+            raise ValueError(f"initial box {list(box)} has no area")
+        self.centre, self.size = np.array([cx, cy]), np.array([w, h])
+        s_z = exemplar_side(w, h, self.config.context)
+        self.s_x = self.s_x0 = search_side(s_z)
+        z = crop(image, cx, cy, s_z, EXEMPLAR_SIZE, channel_mean(image))
+        self.kernel = self.net.backbone(self._batch([z]))
+
+    @torch.inference_mode()
+    def update(self, image: object) -> np.ndarray:
+        """Locate the target in the next frame; returns its ``x, y, w, h`` box."""
+        if self.kernel is None:
+            raise RuntimeError("update() before init()")
+        image = as_bgr(image)
+        fill = channel_mean(image)
+        cx, cy = self.centre
+        crops = [crop(image, cx, cy, self.s_x * f, SEARCH_SIZE, fill) for f in self.factors]
+        responses = self.net.head(self.kernel, self.net.backbone(self._batch(crops)))
+        best, dx, dy = locate(responses[:, 0].float().cpu().numpy(), self.config, self.window)
+        f = self.factors[best]
+        self.centre = self.centre + np.array([dx, dy]) * (self.s_x * f / SEARCH_SIZE)
+        damped = (1 - self.config.scale_lr) + self.config.scale_lr * f
+        s_x = float(np.clip(self.s_x * damped, self.config.min_scale * self.s_x0, self.config.max_scale * self.s_x0))
+        self.size = self.size * (s_x / self.s_x)
+        self.s_x = s_x
+        return self.box()
+
+    def box(self) -> np.ndarray:
+        """The current ``x, y, w, h`` box."""
+        return cxcywh_to_xywh(np.concatenate([self.centre, self.size]))
+
+    def track(self, img_files: Sequence[str | Path], box: Sequence[float] | np.ndarray, visualize: bool = False,
+              callback: FrameCallback | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Track through ``img_files`` from ``box`` on the first: ``(boxes [N, 4], seconds per frame [N])``.
+
+        Times cover ``init``/``update`` only, not reading the frame (as in the got10k toolkit). ``callback``
+        gets each frame and its box; ``visualize`` shows them in an OpenCV window (needs a GUI build of OpenCV).
+        """
+        boxes = np.zeros((len(img_files), 4))
+        times = np.zeros(len(img_files))
+        if visualize and callback is None:
+            callback = show_frame
+        for i, path in enumerate(img_files):
+            image = read_frame(path)
+            start = time.perf_counter()
+            if i == 0:
+                self.init(image, box)
+                boxes[0] = box
+            else:
+                boxes[i] = self.update(image)
+            times[i] = time.perf_counter() - start
+            if callback is not None:
+                callback(i, image, boxes[i])
+        return boxes, times
+
+
+def draw_box(image: np.ndarray, box: np.ndarray, colour: tuple[int, int, int] = (0, 255, 0),
+             thickness: int = 2) -> np.ndarray:
+    """A copy of ``image`` with the ``x, y, w, h`` box drawn."""
+    out = image.copy()
+    x, y, w, h = (float(v) for v in box)
+    cv2.rectangle(out, (round(x), round(y)), (round(x + w - 1), round(y + h - 1)), colour, thickness)
+    return out
+
+
+def show_frame(index: int, image: np.ndarray, box: np.ndarray) -> None:
+    """Show a frame with its box in an OpenCV window."""
+    cv2.imshow("siamfc", draw_box(image, box))
+    cv2.waitKey(1)

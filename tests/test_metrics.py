@@ -1,0 +1,205 @@
+"""Evaluation: metric functions against hand-computed values, the OTB / GOT-10k / VID-val readers on folders
+written here, and `siamfc eval` end to end (JSON figures recomputed independently from its box files)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from siamfc.curate.synth import SynthConfig, generate
+from siamfc.model.benchmarks import find_sequences, read_box_file
+from siamfc.model.metrics import (
+    center_error,
+    mean_curves,
+    normalized_center_error,
+    precision_curve,
+    rect_iou,
+    sequence_curves,
+    success_curve,
+)
+from siamfc.model.net import SiamFCNet
+from siamfc.tools.cli import main
+
+
+def test_rect_iou_hand_values():
+    a = np.array([[0, 0, 10, 10], [0, 0, 10, 10], [0, 0, 10, 10], [0, 0, 10, 10], [0, 0, 10, 10], [0, 0, 0, 5]])
+    b = np.array([[5, 5, 10, 10], [0, 0, 10, 10], [10, 0, 10, 10], [2, 2, 5, 5], [-5, 2, 10, 4], [0, 0, 0, 5]])
+    # 25 / (100 + 100 - 25); identical; touching edges; contained 25 / 100; 5x4=20 / (100 + 40 - 20); empty
+    np.testing.assert_allclose(rect_iou(a, b), [25 / 175, 1, 0, 0.25, 20 / 120, 0])
+
+
+def test_centre_errors_hand_values():
+    gt = np.array([[0, 0, 10, 10], [0, 0, 10, 10], [10, 20, 20, 10]])
+    boxes = np.array([[3, 4, 10, 10], [0, 0, 20, 20], [16, 24, 20, 10]])
+    # centres (4.5, 4.5) -> (7.5, 8.5): 3-4-5; (4.5, 4.5) -> (9.5, 9.5); (19.5, 24.5) -> (25.5, 28.5)
+    np.testing.assert_allclose(center_error(boxes, gt), [5, 5 * np.sqrt(2), np.hypot(6, 4)])
+    # divided by the ground truth's w, h: (0.3, 0.4) -> 0.5; (0.5, 0.5); (6 / 20, 4 / 10) -> 0.5
+    np.testing.assert_allclose(normalized_center_error(boxes, gt), [0.5, np.sqrt(0.5), 0.5])
+
+
+def test_success_and_precision_curves_hand_values():
+    ious = np.array([0.0, 0.5, 1.0])
+    curve = success_curve(ious)
+    assert len(curve) == 21
+    # strictly above: at 0 -> {0.5, 1}; 0.05 .. 0.45 -> the same 2; at 0.5 .. 0.95 -> {1}; at 1 -> none
+    np.testing.assert_allclose(curve[[0, 9, 10, 19, 20]], [2 / 3, 2 / 3, 1 / 3, 1 / 3, 0])
+    assert curve.mean() == pytest.approx((10 * 2 + 10 * 1) / (21 * 3))  # AUC = 10 / 21
+    precision = precision_curve(np.array([0.0, 20.0, 20.5, 100.0]))
+    assert len(precision) == 51 and precision[20] == 0.5 and precision[0] == 0.25 and precision[50] == 0.75
+
+
+def test_sequence_curves_skip_unannotated_frames_and_sequences_weigh_equally():
+    gt = np.array([[0, 0, 10, 10], [np.nan] * 4, [0, 0, 10, 10], [0, 0, 0, 0]])
+    boxes = np.array([[0, 0, 10, 10], [50, 50, 10, 10], [5, 0, 10, 10], [50, 50, 10, 10]])
+    one = sequence_curves(boxes, gt)  # frames 0 and 2 only: IoU 1 and 50 / 150, centre errors 0 and 5
+    assert one.auc == pytest.approx((20 + 7) / (21 * 2))  # 1/3 is above thresholds 0 .. 0.3 (7 of them)
+    assert one.precision_20 == 1.0 and one.precision[4] == 0.5
+    two = sequence_curves(np.array([[100, 0, 10, 10]] * 3), np.array([[0, 0, 10, 10]] * 3))
+    assert two.auc == 0 and two.precision_20 == 0
+    both = mean_curves([one, two])
+    assert both.auc == pytest.approx(one.auc / 2) and both.precision_20 == 0.5
+    with pytest.raises(ValueError, match="no frame with a valid ground-truth box"):
+        sequence_curves(boxes[:2], np.full((2, 4), np.nan))
+
+
+def write_images(folder: Path, names: list[str], size: tuple[int, int] = (64, 48)) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(len(names))
+    for name in names:
+        cv2.imwrite(str(folder / name), rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8))
+
+
+def otb_sequence(root: Path, name: str, gt_files: dict[str, str], frames: int) -> None:
+    write_images(root / name / "img", [f"{i:04d}.jpg" for i in range(1, frames + 1)])
+    for file, text in gt_files.items():
+        (root / name / file).write_text(text)
+
+
+def got_sequence(root: Path, name: str, gt_text: str, frames: int, absence: str | None = None) -> None:
+    write_images(root / name, [f"{i:08d}.jpg" for i in range(1, frames + 1)])
+    (root / name / "groundtruth.txt").write_text(gt_text)
+    if absence is not None:
+        (root / name / "absence.label").write_text(absence)
+
+
+def test_otb_layout_is_read_one_based_with_any_separator(tmp_path):
+    otb_sequence(tmp_path, "Commas", {"groundtruth_rect.txt": "11,21,30,40\n12,22,30,41\n13,23,31,40\n"}, 3)
+    otb_sequence(tmp_path, "Tabs", {"groundtruth_rect.txt": "1\t1\t5\t6\n2\t3\t5\t6\n"}, 2)
+    otb_sequence(tmp_path, "Spaces", {"groundtruth_rect.txt": "5  6 7 8 \n  6 7 8 9\n"}, 2)
+    otb_sequence(tmp_path, "Jogging", {"groundtruth_rect.1.txt": "1,1,4,4\n2,2,4,4\n",
+                                       "groundtruth_rect.2.txt": "9,9,3,3\n8,8,3,3\n"}, 2)
+    otb_sequence(tmp_path, "Human4", {"groundtruth_rect.1.txt": "\n", "groundtruth_rect.2.txt": "3,4,5,6\n"}, 1)
+    otb_sequence(tmp_path, "Short", {"groundtruth_rect.txt": "1,1,4,4\n"}, 3)
+    sequences, skipped = find_sequences(tmp_path)
+    by_name = {s.name: s for s in sequences}
+    assert sorted(by_name) == ["Commas", "Human4", "Jogging.1", "Jogging.2", "Spaces", "Tabs"]
+    np.testing.assert_array_equal(by_name["Commas"].gt, [[10, 20, 30, 40], [11, 21, 30, 41], [12, 22, 31, 40]])
+    np.testing.assert_array_equal(by_name["Tabs"].gt, [[0, 0, 5, 6], [1, 2, 5, 6]])
+    np.testing.assert_array_equal(by_name["Spaces"].gt, [[4, 5, 7, 8], [5, 6, 8, 9]])
+    np.testing.assert_array_equal(by_name["Jogging.2"].gt, [[8, 8, 3, 3], [7, 7, 3, 3]])
+    np.testing.assert_array_equal(by_name["Human4"].gt, [[2, 3, 5, 6]])
+    assert [p.name for p in by_name["Commas"].frames] == ["0001.jpg", "0002.jpg", "0003.jpg"]
+    assert all(s.layout == "otb" for s in sequences)
+    assert [s.name for s in skipped] == ["Short"] and "1 boxes for 3 images" in skipped[0].reason
+
+
+def test_got10k_layout_absence_and_test_split(tmp_path):
+    got_sequence(tmp_path / "val", "GOT-10k_Val_000001", "10,20,30,40\n11,21,30,40\n12.5,22,30,40\n", 3, "0\n1\n0\n")
+    got_sequence(tmp_path / "test", "GOT-10k_Test_000001", "1,2,3,4\n", 3)
+    sequences, skipped = find_sequences(tmp_path)
+    assert [s.name for s in sequences] == ["val/GOT-10k_Val_000001"]
+    gt = sequences[0].gt
+    np.testing.assert_array_equal(gt[[0, 2]], [[10, 20, 30, 40], [12.5, 22, 30, 40]])  # 0-based: as written
+    assert np.isnan(gt[1]).all() and sequences[0].layout == "got10k"
+    assert [s.name for s in skipped] == ["test/GOT-10k_Test_000001"] and "only the first frame" in skipped[0].reason
+    one, _ = find_sequences(tmp_path / "val" / "GOT-10k_Val_000001")  # a sequence folder on its own
+    assert len(one) == 1 and len(one[0]) == 3
+
+
+def test_box_file_errors_name_the_line(tmp_path):
+    (tmp_path / "gt.txt").write_text("1,2,3,4\n1,2,3\n")
+    with pytest.raises(ValueError, match=r"gt\.txt:2: 3 fields"):
+        read_box_file(tmp_path / "gt.txt")
+    with pytest.raises(ValueError, match="no sequence found"):
+        find_sequences(tmp_path)
+
+
+def unbroken(frames: dict[int, object]) -> int:
+    n = 0
+    while min(frames) + n in frames:
+        n += 1
+    return n
+
+
+def test_vid_val_snippets_one_track_each(tmp_path):
+    root = tmp_path / "ILSVRC2015"
+    objects = generate(root, SynthConfig(train_snippets=1, val_snippets=3, frames=16, sizes=((320, 240),)))
+    sequences, skipped = find_sequences(root)
+    assert not skipped
+    val = sorted({o.snippet for o in objects if o.snippet.startswith("val/")})
+    assert [s.name for s in sequences] == val  # the train snippet is not used
+    for seq in sequences:
+        objs = [o for o in objects if o.snippet == seq.name]
+        frames = {}
+        for o in objs:
+            frames.setdefault(o.track, {})[o.frame] = o.box
+        track = sorted(frames, key=lambda t: (min(frames[t]), -unbroken(frames[t]), t))[0]
+        first, last = min(frames[track]), max(frames[track])
+        assert seq.target == f"track {track}" and seq.layout == "vid"
+        assert [p.name for p in seq.frames] == [f"{i:06d}.JPEG" for i in range(first, last + 1)]
+        for i in range(first, last + 1):
+            if i in frames[track]:
+                xmin, ymin, xmax, ymax = frames[track][i]
+                np.testing.assert_array_equal(seq.gt[i - first], [xmin, ymin, xmax - xmin + 1, ymax - ymin + 1])
+            else:
+                assert np.isnan(seq.gt[i - first]).all()
+    assert any(np.isnan(s.gt).any() for s in sequences)  # the snippet whose track leaves the view and returns
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    return ix * iy / (a[2] * a[3] + b[2] * b[3] - ix * iy)
+
+
+def test_cli_eval_writes_json_boxes_and_plots(tmp_path):
+    data = tmp_path / "data"
+    otb_sequence(data, "Otb", {"groundtruth_rect.txt": "21,11,24,20\n23,12,24,20\n25,14,22,20\n26,15,22,21\n"}, 4)
+    got_sequence(data, "Got", "10,8,20,16\n12,8,20,16\n14,9,20,16\n15,9,20,17\n", 4, "0\n0\n1\n0\n")
+    otb_sequence(data, "Broken", {"groundtruth_rect.txt": "1,1,4,4\n"}, 2)
+    torch.manual_seed(0)
+    torch.save(SiamFCNet().state_dict(), tmp_path / "w.pt")
+    out = tmp_path / "eval"
+    assert main(["eval", "--dataset", str(data), "--weights", str(tmp_path / "w.pt"), "--out", str(out),
+                 "--name", "run1", "--device", "cpu", "--no-progress"]) == 0
+    report = json.loads((out / "run1.json").read_text())
+    assert report["sequences"] == 2 and report["frames"] == 8 and report["fps"] > 0
+    assert report["weights_format"] == "siamfc" and report["tracker"]["scales"] == 3
+    assert [s["name"] for s in report["skipped"]] == ["Broken"]
+    gts = {"Otb": np.array([[20, 10, 24, 20], [22, 11, 24, 20], [24, 13, 22, 20], [25, 14, 22, 21]]),
+           "Got": np.array([[10, 8, 20, 16], [12, 8, 20, 16], [np.nan] * 4, [15, 9, 20, 17]])}
+    aucs, precisions = [], []
+    for name, gt in gts.items():
+        boxes = np.loadtxt(out / "run1" / f"{name}.txt", delimiter=",")
+        assert boxes.shape == (4, 4)
+        np.testing.assert_allclose(boxes[0], gt[0], atol=1e-3)
+        keep = [i for i in range(4) if not np.isnan(gt[i]).any()]
+        ious = np.array([iou(boxes[i], gt[i]) for i in keep])
+        errors = np.array([np.hypot(*(boxes[i, :2] + boxes[i, 2:] / 2 - gt[i, :2] - gt[i, 2:] / 2)) for i in keep])
+        aucs.append(np.mean([np.mean(ious > t) for t in np.arange(21) / 20]))
+        precisions.append(np.mean(errors <= 20))
+        assert report["per_sequence"][name]["auc"] == pytest.approx(aucs[-1])
+    assert report["auc"] == pytest.approx(np.mean(aucs)) and report["precision_20"] == pytest.approx(
+        np.mean(precisions))
+    plot = cv2.imread(str(out / "run1.png"))
+    assert plot is not None and plot.shape[1] > 2 * plot.shape[0]  # three panels side by side
+    (out / "run2.json").write_text(json.dumps({**report, "name": "run2", "auc": 0.5}))
+    assert main(["eval", "--compare", str(out / "run1.json"), str(out / "run2.json"), "--out", str(out),
+                 "--name", "both"]) == 0
+    assert cv2.imread(str(out / "both.png")) is not None
+    assert main(["eval", "--compare", str(out / "run1.png"), "--out", str(out)]) == 2

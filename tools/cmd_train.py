@@ -1,0 +1,110 @@
+"""`siamfc train`: SiamFC training from curated shards, resumable; run it under ``torchrun`` for several GPUs.
+
+Every :class:`~siamfc.pipeline.dataset.SamplerConfig` field is an option too (``--max-gap``, ``--max-translate``,
+...), generated from the dataclass so the command follows the sampler. With ``--resume`` every option not given
+takes the value the run was started with (``RUN/config.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from siamfc.model.train import CONFIG_FILE, TrainConfig, train
+from siamfc.pipeline.dataset import SamplerConfig
+
+# TrainConfig field -> (flag, help); type and default come from the dataclass.
+TRAIN_OPTIONS = {
+    "epochs": ("--epochs", "epochs"),
+    "batch_size": ("--batch-size", "pairs per step and process"),
+    "lr_initial": ("--lr", "initial learning rate"),
+    "lr_final": ("--lr-final", "learning rate of the last epoch (geometric decay per epoch)"),
+    "momentum": ("--momentum", "SGD momentum"),
+    "weight_decay": ("--weight-decay", "SGD weight decay"),
+    "val_pairs": ("--val-pairs", "validation pairs per epoch (0: no validation)"),
+    "val_max_translate": ("--val-max-translate", "validation target shift, pixels per axis (default: the sampler's)"),
+    "val_upsample": ("--val-upsample", "response upsampling for the validation centre error"),
+    "seed": ("--seed", "seed of the initialisation and of the sampler"),
+    "device": ("--device", "auto, cpu or cuda"),
+    "num_workers": ("--workers", "data-loading processes per training process (default: 0 on CPU, 8 per GPU)"),
+    "log_every": ("--log-every", "steps between progress-bar and loss-curve updates"),
+    "keep_every": ("--keep-every", "also keep checkpoint-eNNN.pt every N epochs (0: only the latest)"),
+}
+SAMPLER_SKIP = {"seed", "stride"}  # --seed sets both seeds; the network's stride is fixed at 8
+
+
+def _sampler_fields() -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(SamplerConfig) if f.name not in SAMPLER_SKIP
+            and isinstance(f.default, bool | int | float | str)]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train SiamFC on curated shards (resumable; torchrun for multi-GPU)",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", help="curation folder (the shards); required unless --resume")
+    p.add_argument("--out", required=True, help="run folder: checkpoints, weights.pt, logs, loss.png")
+    p.add_argument("--val-data", help="curation holding the validation split (default: --data)")
+    p.add_argument("--val-split", dest="val_splits", action="append", help="validation split (default: val)")
+    p.add_argument("--train-split", dest="train_splits", action="append", help="training split (default: train)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--stop-after", type=int, help="stop once this many epochs are done (the schedule keeps --epochs)")
+    p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
+                   help="automatic mixed precision (default: on for CUDA, off on the CPU)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    defaults = TrainConfig()
+    for name, (flag, text) in TRAIN_OPTIONS.items():
+        default = getattr(defaults, name)
+        kind = type(default) if default is not None else int
+        p.add_argument(flag, dest=name, type=kind, default=None, metavar=name.upper(),
+                       help=text if default is None else f"{text} (default {default})")
+    group = p.add_argument_group("sampler options (SamplerConfig)")
+    for f in _sampler_fields():
+        flag = "--" + f.name.replace("_", "-")
+        if isinstance(f.default, bool):
+            group.add_argument(flag, dest=f"sampler_{f.name}", action=argparse.BooleanOptionalAction, default=None,
+                               help=f"default {f.default}")
+        else:
+            group.add_argument(flag, dest=f"sampler_{f.name}", type=type(f.default), default=None,
+                               metavar=f.name.upper(), help=f"default {f.default}")
+    p.set_defaults(func=cmd_train)
+
+
+def build_config(args: argparse.Namespace, base: TrainConfig) -> TrainConfig:
+    """``base`` with every option given on the command line applied."""
+    given: dict[str, Any] = {k: getattr(args, k) for k in TRAIN_OPTIONS if getattr(args, k) is not None}
+    for k in ("train_splits", "val_splits", "amp"):
+        if getattr(args, k) is not None:
+            given[k] = tuple(getattr(args, k)) if k.endswith("splits") else getattr(args, k)
+    if args.no_progress:
+        given["progress"] = False
+    sampler = {f.name: getattr(args, f"sampler_{f.name}") for f in _sampler_fields()
+               if getattr(args, f"sampler_{f.name}") is not None}
+    if args.seed is not None:
+        sampler["seed"] = args.seed
+    return dataclasses.replace(base, **given, sampler=dataclasses.replace(base.sampler, **sampler))
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    out = Path(args.out)
+    base, data, val_data = TrainConfig(), args.data, args.val_data
+    if args.resume:
+        saved = out / CONFIG_FILE
+        if not saved.is_file():
+            raise FileNotFoundError(f"{saved}: no run to resume here; start it without --resume")
+        stored = json.loads(saved.read_text())
+        base = dataclasses.replace(TrainConfig.from_json(stored), progress=True)
+        data, val_data = data or stored.get("data"), val_data or stored.get("val_data")
+    if data is None:
+        raise ValueError("--data CURATION is required for a new run")
+    config = build_config(args, base)
+    history = train(data, out, config, resume=args.resume, stop_after=args.stop_after, val_data=val_data)
+    last = history[-1] if history else {}
+    if last and config.progress and os.environ.get("RANK", "0") == "0":
+        err = last.get("val_centre_error")
+        print(f"run {out}: {last['epoch']} epochs done"
+              + (f", validation centre error {err:.1f} px" if err is not None else "")
+              + f"; weights in {out / 'weights.pt'}")

@@ -16,8 +16,8 @@ def siamfc(*args: str, cwd=None) -> subprocess.CompletedProcess:
 
 def test_help_lists_every_step():
     out = siamfc("--help").stdout
-    for command in ("synth", "curate", "demo", "bench"):
-        assert command in out
+    for command in ("synth", "curate", "stats", "train", "track", "eval", "demo", "bench"):
+        assert f"    {command} " in out, command
 
 
 def test_synth_then_curate_then_rerun(tmp_path):
@@ -35,7 +35,14 @@ def test_synth_then_curate_then_rerun(tmp_path):
 
 
 def test_demo_runs_the_chain(tmp_path):
-    proc = siamfc("demo", "--dir", str(tmp_path / "demo"), "--no-progress")
+    demo = tmp_path / "demo"
+    proc = siamfc("demo", "--dir", str(demo), "--no-progress", "--epochs", "1", "--pairs", "16")
     assert proc.returncode == 0, proc.stderr
-    summary = json.loads((tmp_path / "demo" / "curation" / "summary.json").read_text())
+    for step in ("synth", "curate", "stats", "train", "eval"):
+        assert f"$ siamfc {step} " in proc.stdout
+    summary = json.loads((demo / "curation" / "summary.json").read_text())
     assert summary["records"] > 0 and summary["skipped"] == 0
+    assert json.loads((demo / "stats" / "stats.json").read_text())["records"] == summary["records"]
+    assert (demo / "run" / "weights.pt").is_file() and (demo / "eval" / "demo.png").is_file()
+    report = json.loads((demo / "eval" / "demo.json").read_text())
+    assert report["sequences"] == 2 and 0 <= report["auc"] <= 1  # the two synthetic val snippets

@@ -1,9 +1,8 @@
-"""`siamfc synth`, `siamfc curate` and `siamfc demo`."""
+"""`siamfc synth` and `siamfc curate`."""
 
 from __future__ import annotations
 
 import argparse
-import tempfile
 from pathlib import Path
 
 from siamfc.curate.format import CurationSettings
@@ -61,17 +60,6 @@ def cmd_curate(args: argparse.Namespace) -> None:
     run_curation(args, Path(args.source), Path(args.out))
 
 
-def cmd_demo(args: argparse.Namespace) -> None:
-    root = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="siamfc-demo-"))
-    source, out = root / "ILSVRC2015", root / "curation"
-    if not (source / "Data").exists():
-        print(f"[synth] a synthetic ILSVRC2015-layout dataset in {source}")
-        generate(source, SynthConfig(), progress=not args.no_progress)
-    print(f"[curate] LMDB shards in {out}")
-    run_curation(args, source, out)
-    print(f"demo done: {root}")
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("synth", help="write a small synthetic ILSVRC2015-layout dataset")
     p.add_argument("out", help="folder to create")
@@ -86,8 +74,3 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("out", help="output folder for the shards; rerun the same command to resume")
     add_curation_options(p)
     p.set_defaults(func=cmd_curate)
-
-    p = sub.add_parser("demo", help="synthesise a dataset and run the whole available chain on it")
-    p.add_argument("--dir", help="work folder (default: a new temporary folder)")
-    add_curation_options(p)
-    p.set_defaults(func=cmd_demo)

@@ -1,1 +1,1 @@
-"""pipeline stage of siamfc."""
+"""Pipeline: LMDB shards -> (exemplar, search, label, weight) training pairs, sharded over ranks and workers."""

@@ -1,0 +1,305 @@
+"""The streaming pair sampler: SiamFC training pairs from a curation's LMDB shards, as a torch IterableDataset.
+
+Each epoch is a stream of ``pairs_per_epoch`` pairs; pair ``i`` is fixed by ``(seed, epoch, i)`` alone (see
+:mod:`.pairs`), so the stream is exactly reproducible and sharding is a partition of indices:
+
+- rank ``r`` of ``W`` takes ``i = r, r + W, r + 2W, ...``, ``ceil(pairs_per_epoch / W)`` of them, so every rank
+  yields the same number of pairs (DDP stays in step); when ``W`` does not divide the count, the extra indices
+  are fresh pairs, never repeats;
+- DataLoader worker ``k`` of ``n`` takes every ``n``-th of its rank's indices. Every (rank, worker) reads a disjoint
+  part, and the union over any sharding is the single-process stream, pair for pair.
+
+``set_epoch(e)`` selects the stream (call it before iterating, on every rank, as with DistributedSampler; the
+loader made by :func:`make_loader` has no persistent workers, so each epoch's workers see the new value).
+LMDB environments are opened lazily by :class:`CropStore` in the process that reads (read-only, no lock), so a
+dataset built or iterated in the parent is safe in forked or spawned workers.
+
+Each item is a dict::
+
+    z       uint8 [3, 127, 127]  exemplar, BGR as stored, target at the centre
+    x       uint8 [3, 255, 255]  search crop, BGR, target at (127 + dx, 127 + dy)
+    label   float32 [17, 17]     1 positive, 0 negative (score_labels of the target)
+    weight  float32 [17, 17]     positives sum to 0.5, negatives to 0.5
+    target  float32 [2]          (dx, dy), search-crop pixels from the crop centre
+    index   int64 []             global pair index i in the epoch
+    records int64 [2]            manifest rows of the exemplar and search records
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+
+from siamfc.curate.errors import CurationError
+from siamfc.curate.format import CROPS_DB, decode_crop
+from siamfc.curate.geometry import EXEMPLAR_SIZE, SEARCH_SIZE, TOTAL_STRIDE
+from siamfc.curate.manifest import load_manifest
+from siamfc.curate.shards import CurationLayout, read_env
+
+from .augment import U_COLUMNS, AugmentOptions, PairAugment, augment_pair, draw_augment
+from .labels import POSITIVE_RADIUS, LabelTable, response_size
+from .pairs import BLOCK, PairIndex, RecordFilter, build_index, draw_block, select_records, shard_indices, summarize
+
+CROP_KEYS = ("z", "x")
+_NUMPY_DTYPES = {torch.uint8, torch.int64, torch.float16, torch.float32, torch.float64}
+MAX_TRANSLATE_LIMIT = 64  # label maps are tabulated per whole-pixel shift: (2t + 1)^2 of them
+
+
+@dataclass(frozen=True)
+class SamplerConfig:
+    """What the pair stream is. Defaults follow SiamFC (Bertinetto et al. 2016) and its reference training code."""
+
+    # -- the stream
+    pairs_per_epoch: int = 50_000  # pairs per epoch over all ranks (SiamFC: 50,000)
+    max_gap: int = 100  # largest frame distance between exemplar and search frames (SiamFC: T = 100)
+    seed: int = 0  # with the epoch and the pair index, fixes every pair
+    # -- records that may be drawn (applies to exemplar and search alike)
+    skip_generated: bool = False  # drop VID's interpolated boxes (generated=1); SiamFC trained on all
+    skip_occluded: bool = False  # drop boxes flagged occluded
+    min_size: float = 10.0  # drop boxes with a side under this many frame pixels (crops of them are mostly blur)
+    max_pad_z: float = 0.5  # drop records whose exemplar context is more than half padding outside the frame
+    max_pad_x: float = 1.0  # same for the search crop (1.0: keep all; large objects near an edge pad a lot)
+    # -- crops and score-map labels
+    exemplar_size: int = EXEMPLAR_SIZE  # z side, odd; at most 255 * (1 - exemplar_stretch)
+    search_size: int = SEARCH_SIZE  # x side, odd (e.g. 239 gives a 15x15 map, as siamfc-pytorch)
+    stride: int = TOTAL_STRIDE  # total stride of the backbone
+    radius: float = POSITIVE_RADIUS  # positive radius, search-crop pixels (SiamFC: 16)
+    # -- augmentation (SiamFC: stretch 0.05 and translation 4 on; colour/gray/flip are extras, off)
+    exemplar_stretch: float = 0.05  # per-axis scale/aspect stretch of the exemplar, factor in [1 - s, 1 + s]
+    search_stretch: float = 0.05  # same for the search crop (the costliest step: ~1/3 of a pair's time)
+    max_translate: int = 4  # search-crop target shift, whole pixels per axis in [-t, t]; labels follow it
+    flip: float = 0.0  # probability of mirroring both crops horizontally
+    grayscale: float = 0.0  # probability of turning both crops gray
+    color_jitter: float = 0.0  # per-channel gain in [1 - j, 1 + j], drawn per crop
+
+    def __post_init__(self) -> None:
+        checks = [
+            ("pairs_per_epoch", self.pairs_per_epoch >= 1, "at least 1"),
+            ("max_gap", self.max_gap >= 1, "at least 1"),
+            ("seed", self.seed >= 0, "non-negative"),
+            ("min_size", self.min_size >= 0, "non-negative"),
+            ("max_pad_z", 0 <= self.max_pad_z <= 1, "in [0, 1]"),
+            ("max_pad_x", 0 <= self.max_pad_x <= 1, "in [0, 1]"),
+            ("exemplar_size", self.exemplar_size >= 1 and self.exemplar_size % 2 == 1, "odd and positive"),
+            ("search_size", self.search_size >= self.exemplar_size and self.search_size % 2 == 1,
+             "odd and at least exemplar_size"),
+            ("stride", self.stride >= 1, "at least 1"),
+            ("radius", self.radius >= 0, "non-negative"),
+            ("exemplar_stretch", 0 <= self.exemplar_stretch < 0.5
+             and self.exemplar_size / (1 - self.exemplar_stretch) <= SEARCH_SIZE + 1,
+             f"in [0, 0.5) with exemplar_size / (1 - stretch) within the stored {SEARCH_SIZE} crop"),
+            ("search_stretch", 0 <= self.search_stretch < 0.5, "in [0, 0.5)"),
+            ("max_translate", 0 <= self.max_translate <= MAX_TRANSLATE_LIMIT, f"in [0, {MAX_TRANSLATE_LIMIT}]"),
+            ("flip", 0 <= self.flip <= 1, "a probability"),
+            ("grayscale", 0 <= self.grayscale <= 1, "a probability"),
+            ("color_jitter", 0 <= self.color_jitter < 1, "in [0, 1)"),
+        ]
+        for name, ok, what in checks:
+            if not ok:
+                raise ValueError(f"SamplerConfig.{name} must be {what}, got {getattr(self, name)!r}")
+
+    @property
+    def response_size(self) -> int:
+        """Side of the score map for these crop sizes (17 by default)."""
+        return response_size(self.exemplar_size, self.search_size, self.stride)
+
+    def augment_options(self) -> AugmentOptions:
+        return AugmentOptions(self.exemplar_stretch, self.search_stretch, self.max_translate, self.flip,
+                              self.grayscale, self.color_jitter)
+
+    def record_filter(self, splits: tuple[str, ...]) -> RecordFilter:
+        return RecordFilter(tuple(splits), self.skip_generated, self.skip_occluded, self.min_size, self.max_pad_z,
+                            self.max_pad_x)
+
+
+class CropStore:
+    """Stored crop values by (shard, key), through the reading process's own read-only LMDB handles.
+
+    Handles come from :func:`siamfc.curate.shards.read_env` (one per environment per process, read-only, no lock)
+    and are reopened in every new process: when a forked DataLoader worker first reads, it closes the handles it
+    inherited from its parent (closing the child's copy unmaps nothing in the parent, and frees py-lmdb's
+    per-process "already open" registration, which a fork copies) and opens its own. A pickled store (spawned
+    workers) carries no handles. Keeping the opened database per shard also saves the path checks
+    ``ShardReader.get`` repeats on every call (about 40 us, a tenth of a pair's budget)."""
+
+    def __init__(self, root: str | Path):
+        self.layout = CurationLayout.open(root)
+        self._pid: int | None = os.getpid()
+        # this process's handles on every shard (the manifest has just opened them): a forked child must close them
+        self._envs = {i: read_env(self.layout.shard_path(i)) for i in self.layout.existing_shards()}
+        self._dbs: dict[int, tuple[object, object]] = {}
+
+    def _db(self, shard: int) -> tuple[object, object]:
+        if self._pid != os.getpid():
+            for env in self._envs.values():  # inherited through fork: the parent's, never to be used here
+                env.close()
+            self._pid, self._envs, self._dbs = os.getpid(), {}, {}
+        got = self._dbs.get(shard)
+        if got is None:
+            path = self.layout.shard_path(shard)
+            if not (path / "data.mdb").exists():
+                raise CurationError(f"{path}: shard missing")
+            env = self._envs[shard] = read_env(path)
+            got = self._dbs[shard] = (env, env.open_db(CROPS_DB, create=False))
+        return got
+
+    def get(self, shard: int, key: bytes) -> bytes:
+        """Stored value of ``key`` in ``shard``; KeyError naming the shard when absent."""
+        env, db = self._db(shard)
+        with env.begin(db=db) as txn:
+            value = txn.get(key)
+        if value is None:
+            raise KeyError(f"{self.layout.shard_path(shard)}: no crop {key.decode()}")
+        return value
+
+    def __getstate__(self) -> dict:
+        return {"layout": self.layout, "_pid": None, "_envs": {}, "_dbs": {}}
+
+
+@dataclass(frozen=True)
+class _Block:
+    epoch: int
+    number: int
+    z: np.ndarray  # exemplar positions in the index
+    x: np.ndarray  # search positions
+    augment: np.ndarray  # draw_augment's table
+
+
+class PairDataset(IterableDataset):
+    """SiamFC training pairs streamed from the curation at ``root`` (see the module docstring)."""
+
+    def __init__(self, root: str | Path, config: SamplerConfig = SamplerConfig(), splits: tuple[str, ...] = ("train",),
+                 rank: int | None = None, world_size: int | None = None):
+        self.root, self.config, self.splits = Path(root), config, tuple(splits)
+        self.rank, self.world_size = _distributed(rank, world_size)
+        manifest = load_manifest(self.root)
+        self.crops = CropStore(self.root)  # LMDB handles of the reading process, reopened in each worker
+        if not manifest.complete:
+            warnings.warn(f"{self.root}: curation incomplete (planned snippets missing); sampling from the "
+                          f"committed ones", stacklevel=2)
+        self.index: PairIndex = build_index(manifest, select_records(manifest, config.record_filter(self.splits)),
+                                            config.max_gap)
+        self.description = summarize(self.index, len(manifest), self.splits)
+        if self.index.n_tracks == 0:
+            raise ValueError(f"{self.root}: no track of split(s) {', '.join(self.splits)} has two usable records "
+                             f"within {config.max_gap} frames after the filters ({self.description})")
+        self.labels = LabelTable(config.max_translate, config.response_size, config.stride, config.radius)
+        self.epoch = 0
+        self._block: _Block | None = None
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select epoch ``epoch``'s stream (non-negative)."""
+        if epoch < 0:
+            raise ValueError(f"epoch must be non-negative, got {epoch}")
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        """Pairs this rank yields per epoch, over all its workers: ``ceil(pairs_per_epoch / world_size)``."""
+        return math.ceil(self.config.pairs_per_epoch / self.world_size)
+
+    def indices(self, worker: int = 0, workers: int = 1) -> np.ndarray:
+        """Global pair indices that DataLoader worker ``worker`` of ``workers`` of this rank yields, in order."""
+        return shard_indices(len(self), self.rank, self.world_size, worker, workers)
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        info = get_worker_info()
+        if info is not None:
+            cv2.setNumThreads(1)  # parallelism is over workers; cv2's threads would only contend for the cores
+        worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
+        for i in self.indices(worker, workers):
+            yield self.pair(int(i))
+
+    def pair(self, i: int) -> dict[str, torch.Tensor]:
+        """Pair ``i`` of the current epoch (any ``i >= 0``; the stream yields ``i < pairs_per_epoch``, see above)."""
+        block, k = self._drawn(i // BLOCK), i % BLOCK
+        z_pos, x_pos, aug = int(block.z[k]), int(block.x[k]), PairAugment.from_row(block.augment[k])
+        z_crop = decode_crop(self.crops.get(*self._source(z_pos)))
+        x_crop = decode_crop(self.crops.get(*self._source(x_pos)))
+        z, x = augment_pair(z_crop, x_crop, aug, self.config.exemplar_size, self.config.search_size)
+        label, weight = self.labels.lookup(*aug.shift)
+        rows = self.index.rows
+        return {"z": z, "x": x, "label": label, "weight": weight,
+                "target": torch.from_numpy(np.array(aug.shift, dtype=np.float32)),
+                "index": torch.from_numpy(np.array(i, dtype=np.int64)),
+                "records": torch.from_numpy(rows[[z_pos, x_pos]])}
+
+    def sources(self, i: int) -> tuple[tuple[int, bytes], tuple[int, bytes]]:
+        """(shard, LMDB key) of the exemplar and the search record of pair ``i`` of the current epoch."""
+        block, k = self._drawn(i // BLOCK), i % BLOCK
+        return self._source(int(block.z[k])), self._source(int(block.x[k]))
+
+    def _source(self, position: int) -> tuple[int, bytes]:
+        return int(self.index.shard[position]), self.index.key(position)
+
+    def _drawn(self, number: int) -> _Block:
+        """Block ``number`` of the current epoch, drawn once and kept while the stream is in it."""
+        b = self._block
+        if b is None or b.number != number or b.epoch != self.epoch:
+            c = self.config
+            z, x, u = draw_block(self.index, c.seed, self.epoch, number, U_COLUMNS)
+            b = _Block(self.epoch, number, z, x, draw_augment(u, c.augment_options(), c.exemplar_size))
+            self._block = b
+        return b
+
+
+def _distributed(rank: int | None, world_size: int | None) -> tuple[int, int]:
+    """(rank, world_size): as given, else torch.distributed's when initialised, else (0, 1)."""
+    dist = torch.distributed
+    initialised = dist.is_available() and dist.is_initialized()
+    if rank is None:
+        rank = dist.get_rank() if initialised else 0
+    if world_size is None:
+        world_size = dist.get_world_size() if initialised else 1
+    if world_size < 1 or not 0 <= rank < world_size:
+        raise ValueError(f"rank {rank} is not in [0, world_size={world_size})")
+    return int(rank), int(world_size)
+
+
+def collate_pairs(batch: list[dict[str, torch.Tensor]], dtype: torch.dtype = torch.uint8) -> dict[str, torch.Tensor]:
+    """Stack pair dicts into a batch dict (``z`` and ``x`` as ``dtype``, pixel values kept 0..255; other keys keep
+    their dtype), like ``default_collate`` but cheaper: all keys are views into one storage, in shared memory
+    inside a DataLoader worker (one shared-memory segment and mapping per batch instead of one per key), filled
+    with numpy copies (no intra-op threads, which only contend with the workers)."""
+    n = len(batch)
+    layout, size = [], 0
+    for key, value in batch[0].items():
+        d = dtype if key in CROP_KEYS else value.dtype
+        layout.append((key, d, (n, *value.shape), size))
+        size += -(-n * value.numel() * d.itemsize // 64) * 64  # 64-byte aligned
+    new_shared = getattr(torch.UntypedStorage, "_new_shared", None)  # what default_collate uses in workers
+    in_worker = get_worker_info() is not None and new_shared is not None
+    storage = new_shared(size) if in_worker else torch.UntypedStorage(size)
+    out = {}
+    for key, d, shape, offset in layout:
+        t = torch.empty(0, dtype=d).set_(storage, offset // d.itemsize, shape)
+        if d in _NUMPY_DTYPES:
+            a = t.numpy()
+            for j, sample in enumerate(batch):
+                a[j] = sample[key].numpy()
+        else:
+            for j, sample in enumerate(batch):
+                t[j].copy_(sample[key])
+        out[key] = t
+    return out
+
+
+def make_loader(dataset: PairDataset, batch_size: int = 8, num_workers: int = 0, pin_memory: bool = False,
+                dtype: torch.dtype = torch.uint8) -> DataLoader:
+    """A DataLoader of batched pair dicts (``z`` ``[B, 3, 127, 127]``, ``x`` ``[B, 3, 255, 255]``, ``label`` and
+    ``weight`` ``[B, 17, 17]``, ``target`` ``[B, 2]``, ...); ``dtype`` uint8 (smallest to move; convert on the
+    device) or a float type. Workers are not persistent, so ``set_epoch`` before each ``iter`` takes effect."""
+    if dtype != torch.uint8 and not dtype.is_floating_point:
+        raise ValueError(f"dtype must be torch.uint8 or a floating type, got {dtype}")
+    collate = functools.partial(collate_pairs, dtype=dtype)
+    return DataLoader(dataset, batch_size=batch_size, num_workers=num_workers, pin_memory=pin_memory,
+                      collate_fn=collate, persistent_workers=False)

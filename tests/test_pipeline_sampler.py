@@ -1,0 +1,187 @@
+"""The pair stream on a real (synthetic) curation: reproducibility, sharding over ranks and DataLoader workers,
+pairs from one track within the gap, filters, and what the loader hands out."""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from siamfc.curate.manifest import load_manifest
+from siamfc.curate.shards import ShardReader
+from siamfc.pipeline.dataset import PairDataset, SamplerConfig, collate_pairs, make_loader
+
+NO_AUGMENT = dict(exemplar_stretch=0.0, search_stretch=0.0, max_translate=0)
+KEYS = ("z", "x", "label", "weight", "target", "index", "records")
+
+
+def same(a: dict, b: dict) -> bool:
+    return all(torch.equal(a[k], b[k]) for k in KEYS)
+
+
+def unbatch(batches: list[dict]) -> dict[int, dict]:
+    """index -> sample dict, from loader batches."""
+    out = {}
+    for b in batches:
+        for j, i in enumerate(b["index"].tolist()):
+            assert i not in out, f"pair {i} yielded twice"
+            out[i] = {k: b[k][j] for k in KEYS}
+    return out
+
+
+@pytest.fixture(scope="module")
+def root(curated_jpeg: Path) -> Path:
+    return curated_jpeg
+
+
+def test_reproducible_for_a_seed_and_changed_by_epoch_and_seed(root: Path) -> None:
+    config = SamplerConfig(pairs_per_epoch=24, flip=0.5, grayscale=0.3, color_jitter=0.1)
+    a, b = PairDataset(root, config), PairDataset(root, config)
+    first = list(a)
+    assert len(first) == 24 and all(same(s, t) for s, t in zip(first, b, strict=True))
+    b.set_epoch(1)
+    moved = [s["records"].tolist() != t["records"].tolist() for s, t in zip(first, b, strict=True)]
+    assert sum(moved) >= 18
+    other = PairDataset(root, SamplerConfig(pairs_per_epoch=24, seed=1, flip=0.5, grayscale=0.3, color_jitter=0.1))
+    assert sum(s["records"].tolist() != t["records"].tolist() for s, t in zip(first, other, strict=True)) >= 18
+    b.set_epoch(0)
+    assert all(same(s, t) for s, t in zip(first, b, strict=True))
+
+
+def test_two_ranks_by_two_workers_partition_the_single_process_stream(root: Path) -> None:
+    config = SamplerConfig(pairs_per_epoch=30, flip=0.5)
+    stream = {int(s["index"]): s for s in PairDataset(root, config)}
+    assert sorted(stream) == list(range(30))
+    seen: dict[int, dict] = {}
+    for rank in range(2):
+        ds = PairDataset(root, config, rank=rank, world_size=2)
+        assert len(ds) == 15
+        assert same(next(iter(ds)), stream[rank])  # read in the parent first: LMDB handles open here
+        part = unbatch(list(make_loader(ds, batch_size=4, num_workers=2)))
+        assert len(part) == 15 and not set(part) & set(seen)
+        worker_parts = [set(ds.indices(w, 2).tolist()) for w in range(2)]
+        assert not worker_parts[0] & worker_parts[1] and worker_parts[0] | worker_parts[1] == set(part)
+        seen.update(part)
+        assert same(next(iter(ds)), stream[rank])  # the parent's handles still work after the workers closed theirs
+    assert sorted(seen) == list(range(30))
+    assert all(same(seen[i], stream[i]) for i in range(30))
+
+
+def test_spawned_workers_get_a_pickled_dataset_without_handles(root: Path) -> None:
+    ds = PairDataset(root, SamplerConfig(pairs_per_epoch=6))
+    ds.set_epoch(2)
+    expected = {int(s["index"]): s for s in ds}
+    loader = DataLoader(ds, batch_size=3, num_workers=1, multiprocessing_context="spawn",
+                        collate_fn=functools.partial(collate_pairs))
+    got = unbatch(list(loader))
+    assert sorted(got) == sorted(expected) and all(same(got[i], expected[i]) for i in got)
+
+
+def test_uneven_split_keeps_ranks_in_step_with_fresh_pairs() -> None:
+    from siamfc.pipeline.pairs import shard_indices
+
+    parts = [shard_indices(math.ceil(31 / 3), r, 3, w, 2) for r in range(3) for w in range(2)]
+    flat = np.concatenate(parts)
+    assert len(flat) == len(set(flat.tolist())) == 33 and set(range(31)) <= set(flat.tolist())
+    assert {len(np.concatenate(parts[2 * r:2 * r + 2])) for r in range(3)} == {11}
+
+
+def test_pairs_come_from_one_track_within_the_gap_and_hold_its_crops(root: Path) -> None:
+    gap = 3
+    ds = PairDataset(root, SamplerConfig(pairs_per_epoch=120, max_gap=gap, **NO_AUGMENT))
+    m = load_manifest(root)
+    reader = ShardReader(root)
+    for s in ds:
+        rz, rx = (m.records[r] for r in s["records"].tolist())
+        assert rz["snippet"] == rx["snippet"] and rz["track"] == rx["track"]
+        assert 0 < abs(int(rz["frame"]) - int(rx["frame"])) <= gap
+        assert str(m.snippets[rz["snippet"]]).startswith("train/")
+        z_crop, _ = reader.crops(m.key(int(s["records"][0])))
+        _, x_crop = reader.crops(m.key(int(s["records"][1])))
+        assert np.array_equal(s["z"].numpy().transpose(1, 2, 0), z_crop)
+        assert np.array_equal(s["x"].numpy().transpose(1, 2, 0), x_crop)
+        assert s["target"].tolist() == [0.0, 0.0] and s["label"].sum() == 13
+
+
+def expected_draws(m, keep: np.ndarray, gap: int) -> dict:
+    """Per usable snippet, track and exemplar: the records the sampler may use, by plain Python loops."""
+    tracks: dict[tuple[int, int], list[int]] = {}
+    for row in np.flatnonzero(keep):
+        r = m.records[row]
+        tracks.setdefault((int(r["snippet"]), int(r["track"])), []).append(int(row))
+    usable: dict[int, dict[int, dict[int, list[int]]]] = {}
+    for (snippet, track), rows in tracks.items():
+        frames = {row: int(m.records[row]["frame"]) for row in rows}
+        partners = {z: [x for x in rows if x != z and abs(frames[x] - frames[z]) <= gap] for z in rows}
+        partners = {z: xs for z, xs in partners.items() if xs}
+        if partners:
+            usable.setdefault(snippet, {})[track] = partners
+    return usable
+
+
+def test_sampling_is_video_then_track_then_frames_over_the_filtered_records(root: Path) -> None:
+    gap = 4
+    config = SamplerConfig(max_gap=gap, skip_generated=True, skip_occluded=True, min_size=40, max_pad_z=0.3)
+    ds = PairDataset(root, config)
+    m = load_manifest(root)
+    r = m.records
+    side = np.minimum(r["xmax"] - r["xmin"] + 1, r["ymax"] - r["ymin"] + 1)
+    keep = np.array([str(m.snippets[s]).startswith("train/") for s in r["snippet"]])
+    keep &= (r["generated"] == 0) & (r["occluded"] == 0) & (side >= 40) & (r["pad_z"] <= 0.3)
+    assert 0 < keep.sum() < len(r)
+    usable = expected_draws(m, keep, gap)
+    n = 60_000
+    z, x = ds.index.draw(np.random.default_rng(0).random((n, 4)))
+    z_rows, x_rows = ds.index.rows[z], ds.index.rows[x]
+    by_snippet = Counter(r["snippet"][z_rows].tolist())
+    assert set(by_snippet) == set(usable)
+    for snippet, tracks in usable.items():
+        share = by_snippet[snippet] / n
+        assert share == pytest.approx(1 / len(usable), abs=4 * math.sqrt(share * (1 - share) / n))
+        in_snippet = r["snippet"][z_rows] == snippet
+        by_track = Counter(r["track"][z_rows[in_snippet]].tolist())
+        assert set(by_track) == set(tracks)
+        for track, partners in tracks.items():
+            picks = Counter(z_rows[in_snippet][r["track"][z_rows[in_snippet]] == track].tolist())
+            assert set(picks) <= set(partners) and len(picks) >= 0.9 * len(partners)
+    for zr, xr in zip(z_rows.tolist(), x_rows.tolist(), strict=True):
+        assert xr in usable[int(r["snippet"][zr])][int(r["track"][zr])][zr]
+
+
+def test_loader_batches_uint8_and_float(root: Path) -> None:
+    ds = PairDataset(root, SamplerConfig(pairs_per_epoch=8))
+    b8 = next(iter(make_loader(ds, batch_size=4)))
+    bf = next(iter(make_loader(ds, batch_size=4, dtype=torch.float32)))
+    shapes = {"z": (4, 3, 127, 127), "x": (4, 3, 255, 255), "label": (4, 17, 17), "weight": (4, 17, 17),
+              "target": (4, 2), "index": (4,), "records": (4, 2)}
+    assert {k: tuple(v.shape) for k, v in b8.items()} == shapes
+    assert b8["x"].dtype == torch.uint8 and bf["x"].dtype == bf["z"].dtype == torch.float32
+    assert all(v.is_contiguous() for v in b8.values())
+    assert torch.equal(bf["x"], b8["x"].float()) and torch.equal(bf["label"], b8["label"])
+    assert torch.allclose(b8["weight"].sum(dim=(1, 2)), torch.ones(4))
+
+
+def test_other_crop_sizes_change_the_response_size(root: Path) -> None:
+    ds = PairDataset(root, SamplerConfig(pairs_per_epoch=2, search_size=239))
+    s = next(iter(ds))
+    assert s["x"].shape == (3, 239, 239) and s["label"].shape == s["weight"].shape == (15, 15)
+
+
+def test_val_split_and_user_errors(root: Path) -> None:
+    m = load_manifest(root)
+    val = PairDataset(root, SamplerConfig(pairs_per_epoch=10), splits=("val",))
+    assert all(str(m.snippets[m.records[int(s["records"][0])]["snippet"]]).startswith("val/") for s in val)
+    with pytest.raises(ValueError, match=str(root)):
+        PairDataset(root, SamplerConfig(min_size=10_000))
+    with pytest.raises(ValueError, match="exemplar_size"):
+        SamplerConfig(exemplar_size=128)
+    with pytest.raises(ValueError, match="flip"):
+        SamplerConfig(flip=1.5)
+    with pytest.raises(ValueError, match="rank"):
+        PairDataset(root, rank=2, world_size=2)

@@ -1,0 +1,151 @@
+"""`siamfc bench sampler [SHARDS]`: pair-sampler throughput as a ratio to decoding the same stored crops.
+
+For each augmentation setting and DataLoader worker count (0, 1, 2 by default) it times the real loader
+(:func:`~siamfc.pipeline.dataset.make_loader`, uint8 batches) over the same pairs, and next to it the floor: fetching
+and decoding the two stored crops of each of those pairs (``decode_crop``, no augmentation, no batching), in as many
+processes as the loader has workers (one for 0 workers). Floor and loader alternate, best of ``--repeats`` each, so
+the ratio survives a shared, noisy machine.
+
+Two ratios: wall-clock pairs/s against the floor's, and CPU time per pair (main process plus workers, from
+``getrusage``) against the floor's CPU time per pair; the CPU figures are the steadier on a busy machine, and
+"pairs/s/core" is their inverse. cv2 and torch run single-threaded in the main process (workers do so themselves).
+Without SHARDS it synthesises and curates a small VID-like dataset in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import multiprocessing
+import resource
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import cv2
+import torch
+
+from siamfc.curate.format import CurationSettings, decode_crop
+from siamfc.curate.run import CurationConfig, curate
+from siamfc.curate.synth import SynthConfig, generate
+from siamfc.pipeline.dataset import CropStore, PairDataset, SamplerConfig, make_loader
+
+AUGMENTS = {
+    "paper": {},  # SiamFC: stretch 0.05 on both crops, translation +-4 px
+    "shift": {"exemplar_stretch": 0.0, "search_stretch": 0.0},  # translation only: no resampling
+}
+
+
+def pair_records(dataset: PairDataset, n: int) -> list[tuple[int, bytes]]:
+    """(shard, key) of the exemplar and search records of pairs 0 .. n-1 of the dataset's current epoch."""
+    return [source for i in range(n) for source in dataset.sources(i)]
+
+
+def _decode_all(root: str, records: list[tuple[int, bytes]]) -> tuple[float, float]:
+    """(wall, CPU) seconds to fetch and decode ``records`` in this process."""
+    cv2.setNumThreads(1)
+    store = CropStore(root)
+    decode_crop(store.get(*records[0]))  # open the shard handles outside the timing
+    start, cpu = time.perf_counter(), time.process_time()
+    for shard, key in records:
+        decode_crop(store.get(shard, key))
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
+def decode_floor(root: Path, records: list[tuple[int, bytes]], processes: int) -> tuple[float, float]:
+    """(pairs/s, CPU ms per pair) of fetching + decoding ``records`` (two per pair) split over ``processes``
+    processes (spawned fresh and timed inside, so start-up is excluded)."""
+    if processes <= 1:
+        wall, cpu = _decode_all(str(root), records)
+    else:
+        chunks = [records[k::processes] for k in range(processes)]
+        with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
+            times = list(pool.map(_decode_all, [str(root)] * processes, chunks))
+        wall, cpu = max(t[0] for t in times), sum(t[1] for t in times)
+    pairs = len(records) / 2
+    return pairs / wall, 1e3 * cpu / pairs
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished (joined) children."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def loader_rate(dataset: PairDataset, workers: int, batch_size: int) -> tuple[float, float]:
+    """(pairs/s, CPU ms per pair over the main process and its workers) of iterating the loader. Wall time runs
+    from the first batch (worker start-up excluded); CPU covers the whole run, start-up included."""
+    loader = make_loader(dataset, batch_size=batch_size, num_workers=workers)
+    cpu = _cpu_seconds()
+    start, timed, total = None, 0, 0
+    for batch in loader:
+        total += len(batch["index"])
+        if start is None:
+            start = time.perf_counter()
+            continue
+        timed += len(batch["index"])
+    wall = time.perf_counter() - start
+    del loader  # workers are joined when the iterator ends, so their CPU is in RUSAGE_CHILDREN now
+    return timed / wall, 1e3 * (_cpu_seconds() - cpu) / total
+
+
+def bench_sampler(root: Path, workers: list[int], pairs: int, batch_size: int, augments: list[str],
+                  repeats: int = 2, splits: tuple[str, ...] = ("train",)) -> dict:
+    """Run the benchmark, print its table and return the figures."""
+    cv2.setNumThreads(1)
+    torch.set_num_threads(1)  # the main process only collates and receives; its threads would contend with workers
+    results: dict = {}
+    for name in augments:
+        config = dataclasses.replace(SamplerConfig(pairs_per_epoch=pairs), **AUGMENTS[name])
+        dataset = PairDataset(root, config, splits=splits)
+        if name == augments[0]:
+            print(f"{root}: {dataset.description}; {pairs} pairs per run, batch {batch_size}, best of {repeats}")
+            print(f"{'augment':8} {'workers':>7} {'pairs/s':>8} {'floor pairs/s':>14} {'ratio':>6} | "
+                  f"{'CPU ms/pair':>11} {'floor':>6} {'ratio':>6} {'pairs/s/core':>12}")
+        records = pair_records(dataset, pairs)
+        _, floor_cpu = decode_floor(root, records, 1)
+        for w in workers:
+            procs = max(w, 1)
+            floor = rate = 0.0
+            cpu = floor_1 = float("inf")
+            for _ in range(repeats):  # alternate the two sides; best of each
+                f, f_cpu = decode_floor(root, records, procs)
+                floor = max(floor, f)
+                floor_1 = min(floor_1, f_cpu if procs == 1 else floor_cpu)
+                r, c = loader_rate(dataset, w, batch_size)
+                rate, cpu = max(rate, r), min(cpu, c)
+            floor_cpu = min(floor_cpu, floor_1)
+            row = {"pairs_per_s": rate, "floor_pairs_per_s": floor, "ratio": rate / floor, "cpu_ms": cpu,
+                   "floor_cpu_ms": floor_cpu, "cpu_ratio": floor_cpu / cpu, "per_core": 1e3 / cpu}
+            results[(name, w)] = row
+            print(f"{name:8} {w:7d} {rate:8.0f} {floor:9.0f} ({procs}p) {rate / floor:6.2f} | "
+                  f"{cpu:11.3f} {floor_cpu:6.3f} {floor_cpu / cpu:6.2f} {1e3 / cpu:12.0f}")
+    return results
+
+
+def cmd_bench_sampler(args: argparse.Namespace) -> None:
+    run = dict(workers=args.workers, pairs=args.pairs, batch_size=args.batch_size, augments=args.augment,
+               repeats=args.repeats)
+    if args.shards:
+        bench_sampler(Path(args.shards), splits=tuple(args.split or ("train",)), **run)
+        return
+    with tempfile.TemporaryDirectory(prefix="siamfc-bench-sampler-") as tmp:
+        print("no SHARDS given: synthesising and curating 6 snippets of 60 frames (JPEG crops)")
+        generate(Path(tmp) / "vid", SynthConfig(train_snippets=6, val_snippets=0, frames=60))
+        curate(CurationConfig(source=Path(tmp) / "vid", out=Path(tmp) / "cur", progress=False,
+                              settings=CurationSettings(shards=2)))
+        bench_sampler(Path(tmp) / "cur", **run)
+
+
+def register(bench: argparse._SubParsersAction) -> None:
+    b = bench.add_parser("sampler", help="pair-sampler pairs/s against decoding the same stored crops")
+    b.add_argument("shards", nargs="?", help="curation root (default: synthesise and curate one)")
+    b.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2], help="DataLoader workers (default 0 1 2)")
+    b.add_argument("--pairs", type=int, default=3000, help="pairs per timed run (default 3000)")
+    b.add_argument("--batch-size", type=int, default=8, help="batch size (default 8, as SiamFC)")
+    b.add_argument("--augment", nargs="+", choices=list(AUGMENTS), default=list(AUGMENTS),
+                   help="augmentation settings to time: paper (SiamFC defaults), shift (translation only)")
+    b.add_argument("--repeats", type=int, default=2, help="alternating repeats, best of each side (default 2)")
+    b.add_argument("--split", action="append", choices=["train", "val"], help="split(s) to sample (default train)")
+    b.set_defaults(func=cmd_bench_sampler)

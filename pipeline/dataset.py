@@ -297,9 +297,13 @@ def make_loader(dataset: PairDataset, batch_size: int = 8, num_workers: int = 0,
                 dtype: torch.dtype = torch.uint8) -> DataLoader:
     """A DataLoader of batched pair dicts (``z`` ``[B, 3, 127, 127]``, ``x`` ``[B, 3, 255, 255]``, ``label`` and
     ``weight`` ``[B, 17, 17]``, ``target`` ``[B, 2]``, ...); ``dtype`` uint8 (smallest to move; convert on the
-    device) or a float type. Workers are not persistent, so ``set_epoch`` before each ``iter`` takes effect."""
+    device) or a float type. Workers are not persistent, so ``set_epoch`` before each ``iter`` takes effect.
+
+    Workers are *spawned*, not forked: a child forked from a process whose OpenCV thread pool has run inherits
+    that pool's locks and can hang in its first cv2 call (seen here in ``cv2.setNumThreads``)."""
     if dtype != torch.uint8 and not dtype.is_floating_point:
         raise ValueError(f"dtype must be torch.uint8 or a floating type, got {dtype}")
     collate = functools.partial(collate_pairs, dtype=dtype)
     return DataLoader(dataset, batch_size=batch_size, num_workers=num_workers, pin_memory=pin_memory,
-                      collate_fn=collate, persistent_workers=False)
+                      collate_fn=collate, persistent_workers=False,
+                      multiprocessing_context="spawn" if num_workers > 0 else None)

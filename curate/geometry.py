@@ -59,11 +59,26 @@ def crop(image: np.ndarray, cx: float, cy: float, side: float, out_size: int,
     """
     if fill is None:
         fill = channel_mean(image)
-    return cv2.warpAffine(
-        image, crop_matrix(cx, cy, side, out_size), (out_size, out_size),
-        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-        borderMode=cv2.BORDER_CONSTANT, borderValue=tuple(float(v) for v in fill),
-    )
+    matrix = crop_matrix(cx, cy, side, out_size)
+    height, width = image.shape[:2]
+    # Only the window the bilinear samples can reach is handed to the warp (one spare pixel each side).
+    first, last = matrix[:, 2], matrix[:, 2] + matrix[:, :2].sum(axis=1) * (out_size - 1)
+    x0, y0 = (max(0, min(int(math.floor(v)) - 1, n)) for v, n in zip(first, (width, height), strict=True))
+    x1, y1 = (max(0, min(int(math.floor(v)) + 3, n)) for v, n in zip(last, (width, height), strict=True))
+    fill = tuple(float(v) for v in fill)
+    if x1 <= x0 or y1 <= y0:  # the square misses the frame entirely
+        out = np.empty((out_size, out_size, *image.shape[2:]), dtype=image.dtype)
+        out[...] = np.round(fill[: out.shape[2] if out.ndim == 3 else 1])
+        return out
+    window = image[y0:y1, x0:x1]
+    matrix[:, 2] -= (x0, y0)
+    three = window.ndim == 3 and window.shape[2] == 3
+    if three:  # OpenCV's bilinear warp has a fast path for 4 channels: about twice the speed of 3
+        window = cv2.cvtColor(window, cv2.COLOR_BGR2BGRA)
+        fill = (*fill[:3], 0.0)
+    out = cv2.warpAffine(window, matrix, (out_size, out_size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
+    return cv2.cvtColor(out, cv2.COLOR_BGRA2BGR) if three else out
 
 
 def exemplar_from_search(search: np.ndarray) -> np.ndarray:

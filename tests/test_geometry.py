@@ -60,6 +60,16 @@ def test_crop_equals_independent_bilinear_crop_with_mean_padding():
         assert np.abs(ours - ref).mean() < 0.3
 
 
+def test_crop_outside_the_frame_is_all_fill_and_gray_images_work():
+    rng = np.random.default_rng(4)
+    image = rng.integers(0, 256, (50, 60, 3)).astype(np.uint8)
+    assert (geometry.crop(image, -500.0, -500.0, 100.0, 31, fill=(10, 20, 30)) == (10, 20, 30)).all()
+    gray = image[..., 0].copy()
+    ours = geometry.crop(gray, 30.2, 20.7, 40.0, 63).astype(float)
+    ref = reference_crop(gray[..., None], 30.2, 20.7, 40.0, 63)[..., 0]
+    assert ours.shape == (63, 63) and np.abs(ours - ref).max() <= 1.5
+
+
 def test_exemplar_is_the_centre_of_the_search_crop():
     rng = np.random.default_rng(2)
     image = cv2.GaussianBlur(rng.integers(0, 256, (300, 400, 3)).astype(np.uint8), (0, 0), 2)

@@ -55,8 +55,10 @@ def decode_jpeg(data: bytes, path: Path, reduction: int = 1) -> np.ndarray:
 def read_frame(path: Path, reduction: int = 1) -> tuple[np.ndarray, tuple[int, int]]:
     """Read and decode one frame; returns the (possibly reduced) image and the full (width, height)."""
     data = read_jpeg_bytes(path)
-    size = jpeg_size(data, path)
     image = decode_jpeg(data, path, reduction)
+    if reduction == 1:
+        return image, (image.shape[1], image.shape[0])
+    size = jpeg_size(data, path)  # a reduced decode does not tell the full size exactly
     expected = (-(-size[0] // reduction), -(-size[1] // reduction))
     if (image.shape[1], image.shape[0]) != expected:
         raise BadInput(FRAME_CORRUPT, f"{path}: decoded {image.shape[1]}x{image.shape[0]}, header says {size}")

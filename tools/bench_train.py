@@ -21,13 +21,12 @@ from pathlib import Path
 
 import torch
 
-from siamfc.curate.format import CurationSettings
-from siamfc.curate.run import CurationConfig, curate
-from siamfc.curate.synth import SynthConfig, generate
+from siamfc.curate.synth import SynthConfig
 from siamfc.model.distributed import DistInfo
 from siamfc.model.net import SiamFCNet
 from siamfc.model.train import resolve_device, to_device, train_step
 from siamfc.pipeline.dataset import PairDataset, SamplerConfig, make_loader
+from siamfc.tools.synthetic import synthetic_curation
 
 
 def _sync(device: torch.device) -> None:
@@ -121,11 +120,7 @@ def cmd_bench_train(args: argparse.Namespace) -> None:
         bench_train(Path(args.data), **options)
         return
     with tempfile.TemporaryDirectory(prefix="siamfc-bench-train-") as tmp:
-        print("no SHARDS given: synthesising and curating a small dataset")
-        source, out = Path(tmp) / "vid", Path(tmp) / "curation"
-        generate(source, SynthConfig(train_snippets=8, val_snippets=0, frames=24), progress=True)
-        curate(CurationConfig(source=source, out=out, workers=1, progress=False, settings=CurationSettings(shards=2)))
-        bench_train(out, **options)
+        bench_train(synthetic_curation(Path(tmp), SynthConfig(train_snippets=8, val_snippets=0, frames=24)), **options)
 
 
 def register(bench: argparse._SubParsersAction) -> None:

@@ -41,7 +41,10 @@ _READ_ENVS: dict[tuple[int, str], lmdb.Environment] = {}
 
 def read_env(path: Path) -> lmdb.Environment:
     """The process's read-only handle on a shard (no lock file needed, so read-only storage works)."""
-    key = (os.getpid(), str(Path(path).resolve()))
+    pid = os.getpid()
+    for inherited in [k for k in _READ_ENVS if k[0] != pid]:  # a forked child may not reopen its parent's envs
+        _READ_ENVS.pop(inherited).close()  # closes the child's copy only
+    key = (pid, str(Path(path).resolve()))
     env = _READ_ENVS.get(key)
     if env is None:
         env = lmdb.open(str(path), readonly=True, lock=False, readahead=False, max_dbs=2)
@@ -198,13 +201,17 @@ class ShardReader:
 
     def __init__(self, root: str | Path):
         self.layout = CurationLayout.open(root)
+        self._dbs: dict[tuple[int, int], tuple[lmdb.Environment, object]] = {}  # (pid, shard) -> handles
 
     def _db(self, index: int) -> tuple[lmdb.Environment, object]:
-        path = self.layout.shard_path(index)
-        if not (path / "data.mdb").exists():
-            raise CurationError(f"{path}: shard missing")
-        env = read_env(path)
-        return env, env.open_db(CROPS_DB, create=False)
+        handles = self._dbs.get((os.getpid(), index))
+        if handles is None:
+            path = self.layout.shard_path(index)
+            if not (path / "data.mdb").exists():
+                raise CurationError(f"{path}: shard missing")
+            env = read_env(path)
+            handles = self._dbs[(os.getpid(), index)] = (env, env.open_db(CROPS_DB, create=False))
+        return handles
 
     def get(self, key: bytes) -> bytes:
         """Stored value of a record key; KeyError when absent."""
@@ -232,8 +239,12 @@ class ShardReader:
 
     def close(self) -> None:
         """Release this process's handles on the curation's shards."""
+        self._dbs.clear()
         for i in range(self.layout.settings.shards):
             release_read_env(self.layout.shard_path(i))
+
+    def __getstate__(self) -> dict:  # handles never travel to another process
+        return {"layout": self.layout, "_dbs": {}}
 
 
 def _write_json_atomic(path: Path, data: object) -> None:

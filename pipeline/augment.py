@@ -8,8 +8,9 @@ augmentation is exact and whole-pixel:
   sizes. cv2's bilinear resize maps the central pixel of an odd source onto the central pixel of an odd output, so
   the target stays on a pixel centre. The factor is quantised to the nearest odd size: steps of 2/255 (0.8 %) for
   the search crop (the whole stored crop is resized), 2/127 (1.6 %) for the exemplar (its odd central region is
-  resized to 127x127). Resizing, not ``cv2.warpAffine``: a bilinear 255x255 warp costs about 0.5 ms with this
-  opencv, three resizes' worth and more than decoding the stored JPEG, while the budget is a fraction of a decode.
+  resized to 127x127). Resizing, not ``cv2.warpAffine``: with this opencv a bilinear 255x255 warp costs about 3.3
+  resizes of the same crop (1.6 through its 4-channel fast path, plus the channel conversion), and a resize already
+  costs about 0.6 of the JPEG decode that is the floor of a pair's work.
 - translation (search crop only): the stretched crop is pasted with its centre at ``(c + dx, c + dy)``,
   ``c = (size - 1) / 2``, ``dx, dy`` whole pixels in ``[-t, t]``; uncovered pixels get the stored crop's mean colour
   (SiamFC's padding). The exemplar stays centred, as the tracker assumes.

@@ -9,10 +9,11 @@ Each epoch is a stream of ``pairs_per_epoch`` pairs; pair ``i`` is fixed by ``(s
 - DataLoader worker ``k`` of ``n`` takes every ``n``-th of its rank's indices. Every (rank, worker) reads a disjoint
   part, and the union over any sharding is the single-process stream, pair for pair.
 
-``set_epoch(e)`` selects the stream (call it before iterating, on every rank, as with DistributedSampler; the
-loader made by :func:`make_loader` has no persistent workers, so each epoch's workers see the new value).
-LMDB environments are opened lazily by :class:`CropStore` in the process that reads (read-only, no lock), so a
-dataset built or iterated in the parent is safe in forked or spawned workers.
+``set_epoch(e)`` selects the stream (call it before iterating, on every rank, as with DistributedSampler); the
+epoch lives in shared memory (:class:`SharedEpoch`), so persistent DataLoader workers follow it, each reading it
+once when it starts a pass. LMDB environments are opened lazily by :class:`CropStore` in the process that reads
+(read-only, no lock), never inherited: a dataset built or iterated in the parent is safe in forked or spawned
+workers.
 
 Each item is a dict::
 
@@ -29,10 +30,12 @@ from __future__ import annotations
 
 import functools
 import math
+import multiprocessing
 import os
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from multiprocessing.context import get_spawning_popen
 from pathlib import Path
 
 import cv2
@@ -166,6 +169,29 @@ class CropStore:
         return {"layout": self.layout, "_pid": None, "_envs": {}, "_dbs": {}}
 
 
+class SharedEpoch:
+    """An epoch number in shared memory, so DataLoader workers that outlive an epoch (persistent workers) see
+    ``set_epoch``. Handed to a worker being started (fork, spawn or forkserver) it stays shared; any other pickle
+    gets a private copy of the value."""
+
+    def __init__(self, value: int = 0):
+        self._value = multiprocessing.RawValue("q", value)
+
+    def get(self) -> int:
+        return int(self._value.value)
+
+    def set(self, value: int) -> None:
+        self._value.value = value
+
+    def __getstate__(self) -> dict:
+        if get_spawning_popen() is not None:
+            return {"shared": self._value}
+        return {"value": self.get()}
+
+    def __setstate__(self, state: dict) -> None:
+        self._value = state["shared"] if "shared" in state else multiprocessing.RawValue("q", state["value"])
+
+
 @dataclass(frozen=True)
 class _Block:
     epoch: int
@@ -194,14 +220,18 @@ class PairDataset(IterableDataset):
             raise ValueError(f"{self.root}: no track of split(s) {', '.join(self.splits)} has two usable records "
                              f"within {config.max_gap} frames after the filters ({self.description})")
         self.labels = LabelTable(config.max_translate, config.response_size, config.stride, config.radius)
-        self.epoch = 0
+        self._epoch = SharedEpoch(0)
         self._block: _Block | None = None
 
+    @property
+    def epoch(self) -> int:
+        return self._epoch.get()
+
     def set_epoch(self, epoch: int) -> None:
-        """Select epoch ``epoch``'s stream (non-negative)."""
+        """Select epoch ``epoch``'s stream (non-negative); workers read it when they start the epoch."""
         if epoch < 0:
             raise ValueError(f"epoch must be non-negative, got {epoch}")
-        self.epoch = int(epoch)
+        self._epoch.set(int(epoch))
 
     def __len__(self) -> int:
         """Pairs this rank yields per epoch, over all its workers: ``ceil(pairs_per_epoch / world_size)``."""
@@ -216,12 +246,13 @@ class PairDataset(IterableDataset):
         if info is not None:
             cv2.setNumThreads(1)  # parallelism is over workers; cv2's threads would only contend for the cores
         worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
+        epoch = self.epoch  # read once: the whole pass is one epoch's stream
         for i in self.indices(worker, workers):
-            yield self.pair(int(i))
+            yield self.pair(int(i), epoch)
 
-    def pair(self, i: int) -> dict[str, torch.Tensor]:
-        """Pair ``i`` of the current epoch (any ``i >= 0``; the stream yields ``i < pairs_per_epoch``, see above)."""
-        block, k = self._drawn(i // BLOCK), i % BLOCK
+    def pair(self, i: int, epoch: int | None = None) -> dict[str, torch.Tensor]:
+        """Pair ``i`` of ``epoch`` (default: the current one); any ``i >= 0``, the stream yields ``i < len``."""
+        block, k = self._drawn(i // BLOCK, epoch), i % BLOCK
         z_pos, x_pos, aug = int(block.z[k]), int(block.x[k]), PairAugment.from_row(block.augment[k])
         z_crop = decode_crop(self.crops.get(*self._source(z_pos)))
         x_crop = decode_crop(self.crops.get(*self._source(x_pos)))
@@ -233,21 +264,22 @@ class PairDataset(IterableDataset):
                 "index": torch.from_numpy(np.array(i, dtype=np.int64)),
                 "records": torch.from_numpy(rows[[z_pos, x_pos]])}
 
-    def sources(self, i: int) -> tuple[tuple[int, bytes], tuple[int, bytes]]:
-        """(shard, LMDB key) of the exemplar and the search record of pair ``i`` of the current epoch."""
-        block, k = self._drawn(i // BLOCK), i % BLOCK
+    def sources(self, i: int, epoch: int | None = None) -> tuple[tuple[int, bytes], tuple[int, bytes]]:
+        """(shard, LMDB key) of the exemplar and the search record of pair ``i`` of ``epoch`` (default: current)."""
+        block, k = self._drawn(i // BLOCK, epoch), i % BLOCK
         return self._source(int(block.z[k])), self._source(int(block.x[k]))
 
     def _source(self, position: int) -> tuple[int, bytes]:
         return int(self.index.shard[position]), self.index.key(position)
 
-    def _drawn(self, number: int) -> _Block:
-        """Block ``number`` of the current epoch, drawn once and kept while the stream is in it."""
+    def _drawn(self, number: int, epoch: int | None) -> _Block:
+        """Block ``number`` of ``epoch`` (default: current), drawn once and kept while the stream is in it."""
+        epoch = self.epoch if epoch is None else epoch
         b = self._block
-        if b is None or b.number != number or b.epoch != self.epoch:
+        if b is None or b.number != number or b.epoch != epoch:
             c = self.config
-            z, x, u = draw_block(self.index, c.seed, self.epoch, number, U_COLUMNS)
-            b = _Block(self.epoch, number, z, x, draw_augment(u, c.augment_options(), c.exemplar_size))
+            z, x, u = draw_block(self.index, c.seed, epoch, number, U_COLUMNS)
+            b = _Block(epoch, number, z, x, draw_augment(u, c.augment_options(), c.exemplar_size))
             self._block = b
         return b
 
@@ -297,13 +329,15 @@ def make_loader(dataset: PairDataset, batch_size: int = 8, num_workers: int = 0,
                 dtype: torch.dtype = torch.uint8) -> DataLoader:
     """A DataLoader of batched pair dicts (``z`` ``[B, 3, 127, 127]``, ``x`` ``[B, 3, 255, 255]``, ``label`` and
     ``weight`` ``[B, 17, 17]``, ``target`` ``[B, 2]``, ...); ``dtype`` uint8 (smallest to move; convert on the
-    device) or a float type. Workers are not persistent, so ``set_epoch`` before each ``iter`` takes effect.
+    device) or a float type.
 
     Workers are *spawned*, not forked: a child forked from a process whose OpenCV thread pool has run inherits
-    that pool's locks and can hang in its first cv2 call (seen here in ``cv2.setNumThreads``)."""
+    that pool's locks and can hang in its first cv2 call (seen here in ``cv2.setNumThreads``). Spawning costs
+    seconds, so workers are persistent: started on the first ``iter`` and kept for every later epoch, which they
+    pick up from the dataset's shared epoch (call ``set_epoch`` before each ``iter``)."""
     if dtype != torch.uint8 and not dtype.is_floating_point:
         raise ValueError(f"dtype must be torch.uint8 or a floating type, got {dtype}")
     collate = functools.partial(collate_pairs, dtype=dtype)
     return DataLoader(dataset, batch_size=batch_size, num_workers=num_workers, pin_memory=pin_memory,
-                      collate_fn=collate, persistent_workers=False,
+                      collate_fn=collate, persistent_workers=num_workers > 0,
                       multiprocessing_context="spawn" if num_workers > 0 else None)

@@ -3,19 +3,19 @@ pairs from one track within the gap, filters, and what the loader hands out."""
 
 from __future__ import annotations
 
-import functools
 import math
+import os
+import pickle
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from torch.utils.data import DataLoader
 
 from siamfc.curate.manifest import load_manifest
 from siamfc.curate.shards import ShardReader
-from siamfc.pipeline.dataset import PairDataset, SamplerConfig, collate_pairs, make_loader
+from siamfc.pipeline.dataset import PairDataset, SamplerConfig, make_loader
 
 NO_AUGMENT = dict(exemplar_stretch=0.0, search_stretch=0.0, max_translate=0)
 KEYS = ("z", "x", "label", "weight", "target", "index", "records")
@@ -54,33 +54,56 @@ def test_reproducible_for_a_seed_and_changed_by_epoch_and_seed(root: Path) -> No
     assert all(same(s, t) for s, t in zip(first, b, strict=True))
 
 
-def test_two_ranks_by_two_workers_partition_the_single_process_stream(root: Path) -> None:
+def test_two_ranks_by_two_workers_partition_the_single_process_stream_every_epoch(root: Path) -> None:
     config = SamplerConfig(pairs_per_epoch=30, flip=0.5)
-    stream = {int(s["index"]): s for s in PairDataset(root, config)}
-    assert sorted(stream) == list(range(30))
-    seen: dict[int, dict] = {}
+    single = PairDataset(root, config)
+    streams = []
+    for epoch in (0, 1):
+        single.set_epoch(epoch)
+        streams.append({int(s["index"]): s for s in single})
+        assert sorted(streams[-1]) == list(range(30))
+    seen: list[dict[int, dict]] = [{}, {}]
     for rank in range(2):
         ds = PairDataset(root, config, rank=rank, world_size=2)
         assert len(ds) == 15
-        assert same(next(iter(ds)), stream[rank])  # read in the parent first: LMDB handles open here
-        part = unbatch(list(make_loader(ds, batch_size=4, num_workers=2)))
-        assert len(part) == 15 and not set(part) & set(seen)
+        assert same(next(iter(ds)), streams[0][rank])  # read in the parent first: its LMDB handles are open
+        loader = make_loader(ds, batch_size=4, num_workers=2)
+        for epoch in (0, 1):  # the same persistent workers follow set_epoch
+            ds.set_epoch(epoch)
+            part = unbatch(list(loader))
+            assert len(part) == 15 and not set(part) & set(seen[epoch])
+            seen[epoch].update(part)
         worker_parts = [set(ds.indices(w, 2).tolist()) for w in range(2)]
         assert not worker_parts[0] & worker_parts[1] and worker_parts[0] | worker_parts[1] == set(part)
-        seen.update(part)
-        assert same(next(iter(ds)), stream[rank])  # the parent's handles still work after the workers closed theirs
-    assert sorted(seen) == list(range(30))
-    assert all(same(seen[i], stream[i]) for i in range(30))
+    for epoch in (0, 1):
+        assert sorted(seen[epoch]) == list(range(30))
+        assert all(same(seen[epoch][i], streams[epoch][i]) for i in range(30))
+    assert any(streams[0][i]["records"].tolist() != streams[1][i]["records"].tolist() for i in range(30))
 
 
-def test_spawned_workers_get_a_pickled_dataset_without_handles(root: Path) -> None:
+def test_forked_child_reads_with_its_own_lmdb_handles(root: Path) -> None:
+    ds = PairDataset(root, SamplerConfig(pairs_per_epoch=4))
+    sources = [src for i in range(4) for src in ds.sources(i)]
+    values = [ds.crops.get(*src) for src in sources]  # the parent's handles are open
+    pid = os.fork()
+    if pid == 0:  # no cv2 here: a forked child must not touch OpenCV's inherited thread pool
+        try:
+            ok = [ds.crops.get(*src) for src in sources] == values
+        except BaseException:
+            ok = False
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert [ds.crops.get(*src) for src in sources] == values  # the parent's handles still work
+
+
+def test_pickled_dataset_gets_a_private_epoch(root: Path) -> None:
     ds = PairDataset(root, SamplerConfig(pairs_per_epoch=6))
     ds.set_epoch(2)
-    expected = {int(s["index"]): s for s in ds}
-    loader = DataLoader(ds, batch_size=3, num_workers=1, multiprocessing_context="spawn",
-                        collate_fn=functools.partial(collate_pairs))
-    got = unbatch(list(loader))
-    assert sorted(got) == sorted(expected) and all(same(got[i], expected[i]) for i in got)
+    copy = pickle.loads(pickle.dumps(ds))
+    assert copy.epoch == 2 and all(same(a, b) for a, b in zip(ds, copy, strict=True))
+    ds.set_epoch(3)
+    assert copy.epoch == 2
 
 
 def test_uneven_split_keeps_ranks_in_step_with_fresh_pairs() -> None:

@@ -6,9 +6,10 @@ and decoding the two stored crops of each of those pairs (``decode_crop``, no au
 processes as the loader has workers (one for 0 workers). Floor and loader alternate, best of ``--repeats`` each, so
 the ratio survives a shared, noisy machine.
 
-Two ratios: wall-clock pairs/s against the floor's, and CPU time per pair (main process plus workers, from
-``getrusage``) against the floor's CPU time per pair; the CPU figures are the steadier on a busy machine, and
-"pairs/s/core" is their inverse. cv2 and torch run single-threaded in the main process (workers do so themselves).
+The loader is timed on one epoch after its (persistent, spawned) workers have started. Two ratios: wall-clock pairs/s
+against the floor's, and CPU time per pair (main process plus workers, from /proc) against the floor's CPU time per
+pair; the CPU figures are the steadier on a busy machine, and "pairs/s/core" is their inverse. cv2 and torch run
+single-threaded in the main process (workers do so themselves).
 Without SHARDS it synthesises and curates a small VID-like dataset in a temporary folder.
 """
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import multiprocessing
-import resource
+import os
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -26,10 +27,10 @@ from pathlib import Path
 import cv2
 import torch
 
-from siamfc.curate.format import CurationSettings, decode_crop
-from siamfc.curate.run import CurationConfig, curate
-from siamfc.curate.synth import SynthConfig, generate
+from siamfc.curate.format import decode_crop
+from siamfc.curate.synth import SynthConfig
 from siamfc.pipeline.dataset import CropStore, PairDataset, SamplerConfig, make_loader
+from siamfc.tools.synthetic import synthetic_curation
 
 AUGMENTS = {
     "paper": {},  # SiamFC: stretch 0.05 on both crops, translation +-4 px
@@ -37,9 +38,9 @@ AUGMENTS = {
 }
 
 
-def pair_records(dataset: PairDataset, n: int) -> list[tuple[int, bytes]]:
-    """(shard, key) of the exemplar and search records of pairs 0 .. n-1 of the dataset's current epoch."""
-    return [source for i in range(n) for source in dataset.sources(i)]
+def pair_records(dataset: PairDataset, n: int, epoch: int) -> list[tuple[int, bytes]]:
+    """(shard, key) of the exemplar and search records of pairs 0 .. n-1 of ``epoch``."""
+    return [source for i in range(n) for source in dataset.sources(i, epoch)]
 
 
 def _decode_all(root: str, records: list[tuple[int, bytes]]) -> tuple[float, float]:
@@ -67,27 +68,33 @@ def decode_floor(root: Path, records: list[tuple[int, bytes]], processes: int) -
     return pairs / wall, 1e3 * cpu / pairs
 
 
-def _cpu_seconds() -> float:
-    """CPU time of this process and of its finished (joined) children."""
-    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+def _process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a live process has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def loader_rate(dataset: PairDataset, workers: int, batch_size: int) -> tuple[float, float]:
-    """(pairs/s, CPU ms per pair over the main process and its workers) of iterating the loader. Wall time runs
-    from the first batch (worker start-up excluded); CPU covers the whole run, start-up included."""
+    """(pairs/s, CPU ms per pair over the main process and its workers) of one epoch through the loader.
+
+    A few batches of epoch 0 start the (persistent) workers first; epoch 1 is timed, so worker start-up is out of
+    both figures. Worker CPU is read from /proc while they are alive."""
     loader = make_loader(dataset, batch_size=batch_size, num_workers=workers)
-    cpu = _cpu_seconds()
-    start, timed, total = None, 0, 0
-    for batch in loader:
-        total += len(batch["index"])
-        if start is None:
-            start = time.perf_counter()
-            continue
-        timed += len(batch["index"])
+    dataset.set_epoch(0)
+    for k, _ in enumerate(loader):
+        if k == 2 * max(workers, 1):
+            break
+    dataset.set_epoch(1)
+    it = iter(loader)
+    pids = [w.pid for w in getattr(it, "_workers", [])]  # the loader's worker processes (torch internals)
+    cpu = time.process_time() + sum(_process_cpu(p) for p in pids)
+    start, pairs = time.perf_counter(), 0
+    for batch in it:
+        pairs += len(batch["index"])
     wall = time.perf_counter() - start
-    del loader  # workers are joined when the iterator ends, so their CPU is in RUSAGE_CHILDREN now
-    return timed / wall, 1e3 * (_cpu_seconds() - cpu) / total
+    cpu = time.process_time() + sum(_process_cpu(p) for p in pids) - cpu
+    del it, loader
+    return pairs / wall, 1e3 * cpu / pairs
 
 
 def bench_sampler(root: Path, workers: list[int], pairs: int, batch_size: int, augments: list[str],
@@ -103,7 +110,7 @@ def bench_sampler(root: Path, workers: list[int], pairs: int, batch_size: int, a
             print(f"{root}: {dataset.description}; {pairs} pairs per run, batch {batch_size}, best of {repeats}")
             print(f"{'augment':8} {'workers':>7} {'pairs/s':>8} {'floor pairs/s':>14} {'ratio':>6} | "
                   f"{'CPU ms/pair':>11} {'floor':>6} {'ratio':>6} {'pairs/s/core':>12}")
-        records = pair_records(dataset, pairs)
+        records = pair_records(dataset, pairs, epoch=1)
         _, floor_cpu = decode_floor(root, records, 1)
         for w in workers:
             procs = max(w, 1)
@@ -131,11 +138,7 @@ def cmd_bench_sampler(args: argparse.Namespace) -> None:
         bench_sampler(Path(args.shards), splits=tuple(args.split or ("train",)), **run)
         return
     with tempfile.TemporaryDirectory(prefix="siamfc-bench-sampler-") as tmp:
-        print("no SHARDS given: synthesising and curating 6 snippets of 60 frames (JPEG crops)")
-        generate(Path(tmp) / "vid", SynthConfig(train_snippets=6, val_snippets=0, frames=60))
-        curate(CurationConfig(source=Path(tmp) / "vid", out=Path(tmp) / "cur", progress=False,
-                              settings=CurationSettings(shards=2)))
-        bench_sampler(Path(tmp) / "cur", **run)
+        bench_sampler(synthetic_curation(Path(tmp), SynthConfig(train_snippets=6, val_snippets=0, frames=60)), **run)
 
 
 def register(bench: argparse._SubParsersAction) -> None:

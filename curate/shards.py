@@ -215,11 +215,15 @@ class ShardReader:
 
     def get(self, key: bytes) -> bytes:
         """Stored value of a record key; KeyError when absent."""
-        env, db = self._db(self.layout.shard_for(parse_key(key)[0]))
+        return self.get_in(self.layout.shard_for(parse_key(key)[0]), key)
+
+    def get_in(self, shard: int, key: bytes) -> bytes:
+        """Stored value of ``key`` in a known ``shard`` (the manifest's ``shard`` column); KeyError when absent."""
+        env, db = self._db(shard)
         with env.begin(db=db) as txn:
             value = txn.get(key)
         if value is None:
-            raise KeyError(key.decode())
+            raise KeyError(f"{self.layout.shard_path(shard)}: no crop {key.decode()}")
         return value
 
     def search_crop(self, key: bytes) -> np.ndarray:

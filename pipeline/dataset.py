@@ -11,9 +11,9 @@ Each epoch is a stream of ``pairs_per_epoch`` pairs; pair ``i`` is fixed by ``(s
 
 ``set_epoch(e)`` selects the stream (call it before iterating, on every rank, as with DistributedSampler); the
 epoch lives in shared memory (:class:`SharedEpoch`), so persistent DataLoader workers follow it, each reading it
-once when it starts a pass. LMDB environments are opened lazily by :class:`CropStore` in the process that reads
-(read-only, no lock), never inherited: a dataset built or iterated in the parent is safe in forked or spawned
-workers.
+once when it starts a pass. LMDB environments are opened lazily by :class:`~siamfc.curate.shards.ShardReader` in
+the process that reads (read-only, no lock), never inherited: a dataset built or iterated in the parent is safe
+in forked or spawned workers.
 
 Each item is a dict::
 
@@ -31,7 +31,6 @@ from __future__ import annotations
 import functools
 import math
 import multiprocessing
-import os
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,11 +42,10 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from siamfc.curate.errors import CurationError
-from siamfc.curate.format import CROPS_DB, decode_crop
+from siamfc.curate.format import decode_crop
 from siamfc.curate.geometry import EXEMPLAR_SIZE, SEARCH_SIZE, TOTAL_STRIDE
 from siamfc.curate.manifest import load_manifest
-from siamfc.curate.shards import CurationLayout, read_env
+from siamfc.curate.shards import ShardReader
 
 from .augment import U_COLUMNS, AugmentOptions, PairAugment, augment_pair, draw_augment
 from .labels import POSITIVE_RADIUS, LabelTable, response_size
@@ -125,50 +123,6 @@ class SamplerConfig:
                             self.max_pad_x)
 
 
-class CropStore:
-    """Stored crop values by (shard, key), through the reading process's own read-only LMDB handles.
-
-    Handles come from :func:`siamfc.curate.shards.read_env` (one per environment per process, read-only, no lock)
-    and are reopened in every new process: when a forked DataLoader worker first reads, it closes the handles it
-    inherited from its parent (closing the child's copy unmaps nothing in the parent, and frees py-lmdb's
-    per-process "already open" registration, which a fork copies) and opens its own. A pickled store (spawned
-    workers) carries no handles. Keeping the opened database per shard also saves the path checks
-    ``ShardReader.get`` repeats on every call (about 40 us, a tenth of a pair's budget)."""
-
-    def __init__(self, root: str | Path):
-        self.layout = CurationLayout.open(root)
-        self._pid: int | None = os.getpid()
-        # this process's handles on every shard (the manifest has just opened them): a forked child must close them
-        self._envs = {i: read_env(self.layout.shard_path(i)) for i in self.layout.existing_shards()}
-        self._dbs: dict[int, tuple[object, object]] = {}
-
-    def _db(self, shard: int) -> tuple[object, object]:
-        if self._pid != os.getpid():
-            for env in self._envs.values():  # inherited through fork: the parent's, never to be used here
-                env.close()
-            self._pid, self._envs, self._dbs = os.getpid(), {}, {}
-        got = self._dbs.get(shard)
-        if got is None:
-            path = self.layout.shard_path(shard)
-            if not (path / "data.mdb").exists():
-                raise CurationError(f"{path}: shard missing")
-            env = self._envs[shard] = read_env(path)
-            got = self._dbs[shard] = (env, env.open_db(CROPS_DB, create=False))
-        return got
-
-    def get(self, shard: int, key: bytes) -> bytes:
-        """Stored value of ``key`` in ``shard``; KeyError naming the shard when absent."""
-        env, db = self._db(shard)
-        with env.begin(db=db) as txn:
-            value = txn.get(key)
-        if value is None:
-            raise KeyError(f"{self.layout.shard_path(shard)}: no crop {key.decode()}")
-        return value
-
-    def __getstate__(self) -> dict:
-        return {"layout": self.layout, "_pid": None, "_envs": {}, "_dbs": {}}
-
-
 class SharedEpoch:
     """An epoch number in shared memory, so DataLoader workers that outlive an epoch (persistent workers) see
     ``set_epoch``. Handed to a worker being started (fork, spawn or forkserver) it stays shared; any other pickle
@@ -209,7 +163,7 @@ class PairDataset(IterableDataset):
         self.root, self.config, self.splits = Path(root), config, tuple(splits)
         self.rank, self.world_size = _distributed(rank, world_size)
         manifest = load_manifest(self.root)
-        self.crops = CropStore(self.root)  # LMDB handles of the reading process, reopened in each worker
+        self.crops = ShardReader(self.root)  # LMDB handles of the reading process, reopened in each worker
         if not manifest.complete:
             warnings.warn(f"{self.root}: curation incomplete (planned snippets missing); sampling from the "
                           f"committed ones", stacklevel=2)
@@ -254,8 +208,8 @@ class PairDataset(IterableDataset):
         """Pair ``i`` of ``epoch`` (default: the current one); any ``i >= 0``, the stream yields ``i < len``."""
         block, k = self._drawn(i // BLOCK, epoch), i % BLOCK
         z_pos, x_pos, aug = int(block.z[k]), int(block.x[k]), PairAugment.from_row(block.augment[k])
-        z_crop = decode_crop(self.crops.get(*self._source(z_pos)))
-        x_crop = decode_crop(self.crops.get(*self._source(x_pos)))
+        z_crop = decode_crop(self.crops.get_in(*self._source(z_pos)))
+        x_crop = decode_crop(self.crops.get_in(*self._source(x_pos)))
         z, x = augment_pair(z_crop, x_crop, aug, self.config.exemplar_size, self.config.search_size)
         label, weight = self.labels.lookup(*aug.shift)
         rows = self.index.rows

@@ -84,17 +84,17 @@ def test_two_ranks_by_two_workers_partition_the_single_process_stream_every_epoc
 def test_forked_child_reads_with_its_own_lmdb_handles(root: Path) -> None:
     ds = PairDataset(root, SamplerConfig(pairs_per_epoch=4))
     sources = [src for i in range(4) for src in ds.sources(i)]
-    values = [ds.crops.get(*src) for src in sources]  # the parent's handles are open
+    values = [ds.crops.get_in(*src) for src in sources]  # the parent's handles are open
     pid = os.fork()
     if pid == 0:  # no cv2 here: a forked child must not touch OpenCV's inherited thread pool
         try:
-            ok = [ds.crops.get(*src) for src in sources] == values
+            ok = [ds.crops.get_in(*src) for src in sources] == values
         except BaseException:
             ok = False
         os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
-    assert [ds.crops.get(*src) for src in sources] == values  # the parent's handles still work
+    assert [ds.crops.get_in(*src) for src in sources] == values  # the parent's handles still work
 
 
 def test_pickled_dataset_gets_a_private_epoch(root: Path) -> None:

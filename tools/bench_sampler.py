@@ -28,8 +28,9 @@ import cv2
 import torch
 
 from siamfc.curate.format import decode_crop
+from siamfc.curate.shards import ShardReader
 from siamfc.curate.synth import SynthConfig
-from siamfc.pipeline.dataset import CropStore, PairDataset, SamplerConfig, make_loader
+from siamfc.pipeline.dataset import PairDataset, SamplerConfig, make_loader
 from siamfc.tools.synthetic import synthetic_curation
 
 AUGMENTS = {
@@ -46,11 +47,11 @@ def pair_records(dataset: PairDataset, n: int, epoch: int) -> list[tuple[int, by
 def _decode_all(root: str, records: list[tuple[int, bytes]]) -> tuple[float, float]:
     """(wall, CPU) seconds to fetch and decode ``records`` in this process."""
     cv2.setNumThreads(1)
-    store = CropStore(root)
-    decode_crop(store.get(*records[0]))  # open the shard handles outside the timing
+    store = ShardReader(root)
+    decode_crop(store.get_in(*records[0]))  # open the shard handles outside the timing
     start, cpu = time.perf_counter(), time.process_time()
     for shard, key in records:
-        decode_crop(store.get(shard, key))
+        decode_crop(store.get_in(shard, key))
     return time.perf_counter() - start, time.process_time() - cpu
 
 

@@ -137,7 +137,8 @@ def _run(config: CurationConfig, layout: CurationLayout, snippets: list[Snippet]
     manifest = load_manifest(layout.root)
     summary.curation_records = len(manifest)
     summary.curation_complete = manifest.complete
-    write_skip_report(layout)
+    if todo or not (layout.root / SKIPPED_FILE).exists():  # the report only changes when snippets were committed
+        write_skip_report(layout)
     (layout.root / SUMMARY_FILE).write_text(json.dumps(asdict(summary), indent=1))
     return summary
 

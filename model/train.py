@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import io
 import json
 import math
@@ -34,7 +35,8 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from siamfc.curate.geometry import TOTAL_STRIDE
-from siamfc.pipeline.dataset import PairDataset, SamplerConfig, make_loader
+from siamfc.pipeline.dataset import PairDataset, SamplerConfig
+from siamfc.pipeline.loader import AUGMENT_ON, PairLoader
 
 from . import distributed as dist
 from .checkpoint import CHECKPOINT_FILE, WEIGHTS_FILE, load_checkpoint, save_checkpoint, save_weights, set_rng_state
@@ -47,7 +49,7 @@ LOG_CSV, LOG_JSON, LOSS_PNG = "log.csv", "log.json", "loss.png"
 LOG_COLUMNS = ("epoch", "lr", "train_loss", "val_loss", "val_centre_error", "pairs", "seconds", "pairs_per_s",
                "data_wait_share")
 # Options that may differ between a run and its resumption (they do not change what is computed on the CPU).
-RUNTIME_FIELDS = ("device", "amp", "num_workers", "log_every", "keep_every", "progress")
+RUNTIME_FIELDS = ("device", "amp", "num_workers", "augment_on", "log_every", "keep_every", "progress")
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class TrainConfig:
     device: str = "auto"  # auto (CUDA when present), cpu, cuda
     amp: bool | None = None  # automatic mixed precision; None = on for CUDA only
     num_workers: int | None = None  # loader processes; None = 0 on the CPU, up to 8 per GPU
+    augment_on: str = "auto"  # where pairs are augmented: workers, device, auto (device on CUDA); see PairLoader
     log_every: int = 20  # steps between progress-bar/loss-curve updates
     keep_every: int = 0  # also keep checkpoint-eNNN.pt every N epochs (0 = only the latest)
     progress: bool = True
@@ -85,6 +88,7 @@ class TrainConfig:
                   "lr_initial": self.lr_initial > 0, "lr_final": self.lr_final > 0,
                   "val_pairs": self.val_pairs >= 0, "val_upsample": self.val_upsample >= 1,
                   "device": self.device in ("auto", "cpu", "cuda"), "log_every": self.log_every >= 1,
+                  "augment_on": self.augment_on in AUGMENT_ON,
                   "sampler.stride": self.sampler.stride == TOTAL_STRIDE}
         for name, ok in checks.items():
             if not ok:
@@ -151,8 +155,9 @@ def train(data: str | Path, out: str | Path, config: TrainConfig = TrainConfig()
 
 
 def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> tuple[torch.Tensor, ...]:
-    """``(z, x, label, weight, target)`` of a loader batch on ``device``; uint8 crops become float 0..255 there
-    (channels-last on CUDA, the fast layout for cuDNN convolutions)."""
+    """``(z, x, label, weight, target)`` of a loader batch on ``device`` (where :class:`PairLoader` puts them when
+    given the device); uint8 crops become float 0..255 there (channels-last on CUDA, the fast layout for cuDNN
+    convolutions)."""
     fmt = torch.channels_last if device.type == "cuda" else torch.contiguous_format
     z, x = (batch[k].to(device, non_blocking=True).float().contiguous(memory_format=fmt) for k in "zx")
     label, weight, target = (batch[k].to(device, non_blocking=True) for k in ("label", "weight", "target"))
@@ -223,9 +228,10 @@ class _Run:
         cuda = self.device.type == "cuda"
         workers = config.num_workers if config.num_workers is not None else (
             min(8, (os.cpu_count() or 1) // max(1, torch.cuda.device_count())) if cuda else 0)
-        self.train_loader = make_loader(self.train_set, config.batch_size, num_workers=workers, pin_memory=cuda)
-        self.val_loader = (make_loader(self.val_set, config.batch_size, num_workers=workers, pin_memory=cuda)
-                           if self.val_set is not None else None)
+        loader = functools.partial(PairLoader, batch_size=config.batch_size, num_workers=workers, pin_memory=cuda,
+                                   device=self.device, dtype=torch.float32, augment_on=config.augment_on)
+        self.train_loader = loader(self.train_set)
+        self.val_loader = loader(self.val_set) if self.val_set is not None else None
 
     def _read_checkpoint(self, resume: bool) -> dict[str, Any] | Exception | None:
         """Rank 0: the checkpoint to resume from, None for a fresh run, or the error to raise on every rank."""

@@ -6,8 +6,9 @@ Each epoch is a stream of ``pairs_per_epoch`` pairs; pair ``i`` is fixed by ``(s
 - rank ``r`` of ``W`` takes ``i = r, r + W, r + 2W, ...``, ``ceil(pairs_per_epoch / W)`` of them, so every rank
   yields the same number of pairs (DDP stays in step); when ``W`` does not divide the count, the extra indices
   are fresh pairs, never repeats;
-- DataLoader worker ``k`` of ``n`` takes every ``n``-th of its rank's indices. Every (rank, worker) reads a disjoint
-  part, and the union over any sharding is the single-process stream, pair for pair.
+- DataLoader worker ``k`` of ``n`` takes every ``n``-th of its rank's indices when the dataset is iterated pair by
+  pair, and every ``n``-th run of consecutive indices when :class:`~.loader.PairLoader` moves pairs in chunks. Every
+  (rank, worker) reads a disjoint part, and the union over any sharding is the single-process stream, pair for pair.
 
 ``set_epoch(e)`` selects the stream (call it before iterating, on every rank, as with DistributedSampler); the
 epoch lives in shared memory (:class:`SharedEpoch`), so persistent DataLoader workers follow it, each reading it
@@ -24,11 +25,16 @@ Each item is a dict::
     target  float32 [2]          (dx, dy), search-crop pixels from the crop centre
     index   int64 []             global pair index i in the epoch
     records int64 [2]            manifest rows of the exemplar and search records
+
+:meth:`PairDataset.stored_pair` gives the same pair *before* augmentation, for augmenting on the training device
+(:mod:`.batch_augment`): ``z_stored`` uint8 ``[R, R, 3]`` (the central region of the exemplar's stored crop),
+``x_stored`` uint8 ``[255, 255, 3]`` (the search record's stored crop), ``augment`` float32 ``[14]`` (the pair's row
+of :func:`~.augment.draw_augment`'s table) in place of ``z`` and ``x``; the other keys are the same. Batching, and
+where augmentation runs, are :mod:`.loader`'s business.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import multiprocessing
 import warnings
@@ -40,7 +46,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+from torch.utils.data import IterableDataset, get_worker_info
 
 from siamfc.curate.format import decode_crop
 from siamfc.curate.geometry import EXEMPLAR_SIZE, SEARCH_SIZE, TOTAL_STRIDE
@@ -48,11 +54,20 @@ from siamfc.curate.manifest import load_manifest
 from siamfc.curate.shards import ShardReader
 
 from .augment import U_COLUMNS, AugmentOptions, PairAugment, augment_pair, draw_augment
+from .batch_augment import exemplar_region
 from .labels import POSITIVE_RADIUS, LabelTable, response_size
-from .pairs import BLOCK, PairIndex, RecordFilter, build_index, draw_block, select_records, shard_indices, summarize
+from .pairs import (
+    BLOCK,
+    PairIndex,
+    RecordFilter,
+    build_index,
+    chunk_indices,
+    draw_block,
+    select_records,
+    shard_indices,
+    summarize,
+)
 
-CROP_KEYS = ("z", "x")
-_NUMPY_DTYPES = {torch.uint8, torch.int64, torch.float16, torch.float32, torch.float64}
 MAX_TRANSLATE_LIMIT = 64  # label maps are tabulated per whole-pixel shift: (2t + 1)^2 of them
 
 
@@ -174,6 +189,7 @@ class PairDataset(IterableDataset):
             raise ValueError(f"{self.root}: no track of split(s) {', '.join(self.splits)} has two usable records "
                              f"within {config.max_gap} frames after the filters ({self.description})")
         self.labels = LabelTable(config.max_translate, config.response_size, config.stride, config.radius)
+        self.z_region = exemplar_region(config.exemplar_size, config.exemplar_stretch)  # side of z_stored
         self._epoch = SharedEpoch(0)
         self._block: _Block | None = None
 
@@ -195,6 +211,11 @@ class PairDataset(IterableDataset):
         """Global pair indices that DataLoader worker ``worker`` of ``workers`` of this rank yields, in order."""
         return shard_indices(len(self), self.rank, self.world_size, worker, workers)
 
+    def chunks(self, chunk: int, worker: int = 0, workers: int = 1) -> list[np.ndarray]:
+        """Global pair indices of the runs of ``chunk`` consecutive pairs of this rank that worker ``worker`` of
+        ``workers`` makes when the loader moves pairs in chunks (:func:`~.pairs.chunk_indices`)."""
+        return chunk_indices(len(self), self.rank, self.world_size, chunk, worker, workers)
+
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
         info = get_worker_info()
         if info is not None:
@@ -205,18 +226,37 @@ class PairDataset(IterableDataset):
             yield self.pair(int(i), epoch)
 
     def pair(self, i: int, epoch: int | None = None) -> dict[str, torch.Tensor]:
-        """Pair ``i`` of ``epoch`` (default: the current one); any ``i >= 0``, the stream yields ``i < len``."""
+        """Pair ``i`` of ``epoch`` (default: the current one), augmented; any ``i >= 0``, the stream yields
+        ``i < len``."""
         block, k = self._drawn(i // BLOCK, epoch), i % BLOCK
         z_pos, x_pos, aug = int(block.z[k]), int(block.x[k]), PairAugment.from_row(block.augment[k])
         z_crop = decode_crop(self.crops.get_in(*self._source(z_pos)))
         x_crop = decode_crop(self.crops.get_in(*self._source(x_pos)))
         z, x = augment_pair(z_crop, x_crop, aug, self.config.exemplar_size, self.config.search_size)
-        label, weight = self.labels.lookup(*aug.shift)
-        rows = self.index.rows
-        return {"z": z, "x": x, "label": label, "weight": weight,
-                "target": torch.from_numpy(np.array(aug.shift, dtype=np.float32)),
+        return {"z": z, "x": x, **self._pair_info(i, z_pos, x_pos, aug.shift)}
+
+    def stored_pair(self, i: int, epoch: int | None = None) -> dict[str, torch.Tensor]:
+        """Pair ``i`` of ``epoch`` before augmentation: the stored crops it is made from and its augmentation row
+        (see the module docstring); :func:`~.batch_augment.augment_batch` turns a batch of them into the
+        :meth:`pair` values (up to rounding)."""
+        block, k = self._drawn(i // BLOCK, epoch), i % BLOCK
+        z_pos, x_pos, row = int(block.z[k]), int(block.x[k]), block.augment[k]
+        z_crop = decode_crop(self.crops.get_in(*self._source(z_pos)))
+        x_crop = decode_crop(self.crops.get_in(*self._source(x_pos)))
+        c, h = (z_crop.shape[0] - 1) // 2, (self.z_region - 1) // 2
+        z = np.ascontiguousarray(z_crop[c - h:c + h + 1, c - h:c + h + 1])
+        shift = (int(row[4]), int(row[5]))
+        x = x_crop if x_crop.flags.writeable else x_crop.copy()  # raw crops decode to read-only views
+        return {"z_stored": torch.from_numpy(z), "x_stored": torch.from_numpy(x),
+                "augment": torch.from_numpy(row.astype(np.float32)), **self._pair_info(i, z_pos, x_pos, shift)}
+
+    def _pair_info(self, i: int, z_pos: int, x_pos: int, shift: tuple[int, int]) -> dict[str, torch.Tensor]:
+        """The keys every pair item has besides its crops."""
+        label, weight = self.labels.lookup(*shift)
+        return {"label": label, "weight": weight,
+                "target": torch.from_numpy(np.array(shift, dtype=np.float32)),
                 "index": torch.from_numpy(np.array(i, dtype=np.int64)),
-                "records": torch.from_numpy(rows[[z_pos, x_pos]])}
+                "records": torch.from_numpy(self.index.rows[[z_pos, x_pos]])}
 
     def sources(self, i: int, epoch: int | None = None) -> tuple[tuple[int, bytes], tuple[int, bytes]]:
         """(shard, LMDB key) of the exemplar and the search record of pair ``i`` of ``epoch`` (default: current)."""
@@ -249,49 +289,3 @@ def _distributed(rank: int | None, world_size: int | None) -> tuple[int, int]:
     if world_size < 1 or not 0 <= rank < world_size:
         raise ValueError(f"rank {rank} is not in [0, world_size={world_size})")
     return int(rank), int(world_size)
-
-
-def collate_pairs(batch: list[dict[str, torch.Tensor]], dtype: torch.dtype = torch.uint8) -> dict[str, torch.Tensor]:
-    """Stack pair dicts into a batch dict (``z`` and ``x`` as ``dtype``, pixel values kept 0..255; other keys keep
-    their dtype), like ``default_collate`` but cheaper: all keys are views into one storage, in shared memory
-    inside a DataLoader worker (one shared-memory segment and mapping per batch instead of one per key), filled
-    with numpy copies (no intra-op threads, which only contend with the workers)."""
-    n = len(batch)
-    layout, size = [], 0
-    for key, value in batch[0].items():
-        d = dtype if key in CROP_KEYS else value.dtype
-        layout.append((key, d, (n, *value.shape), size))
-        size += -(-n * value.numel() * d.itemsize // 64) * 64  # 64-byte aligned
-    new_shared = getattr(torch.UntypedStorage, "_new_shared", None)  # what default_collate uses in workers
-    in_worker = get_worker_info() is not None and new_shared is not None
-    storage = new_shared(size) if in_worker else torch.UntypedStorage(size)
-    out = {}
-    for key, d, shape, offset in layout:
-        t = torch.empty(0, dtype=d).set_(storage, offset // d.itemsize, shape)
-        if d in _NUMPY_DTYPES:
-            a = t.numpy()
-            for j, sample in enumerate(batch):
-                a[j] = sample[key].numpy()
-        else:
-            for j, sample in enumerate(batch):
-                t[j].copy_(sample[key])
-        out[key] = t
-    return out
-
-
-def make_loader(dataset: PairDataset, batch_size: int = 8, num_workers: int = 0, pin_memory: bool = False,
-                dtype: torch.dtype = torch.uint8) -> DataLoader:
-    """A DataLoader of batched pair dicts (``z`` ``[B, 3, 127, 127]``, ``x`` ``[B, 3, 255, 255]``, ``label`` and
-    ``weight`` ``[B, 17, 17]``, ``target`` ``[B, 2]``, ...); ``dtype`` uint8 (smallest to move; convert on the
-    device) or a float type.
-
-    Workers are *spawned*, not forked: a child forked from a process whose OpenCV thread pool has run inherits
-    that pool's locks and can hang in its first cv2 call (seen here in ``cv2.setNumThreads``). Spawning costs
-    seconds, so workers are persistent: started on the first ``iter`` and kept for every later epoch, which they
-    pick up from the dataset's shared epoch (call ``set_epoch`` before each ``iter``)."""
-    if dtype != torch.uint8 and not dtype.is_floating_point:
-        raise ValueError(f"dtype must be torch.uint8 or a floating type, got {dtype}")
-    collate = functools.partial(collate_pairs, dtype=dtype)
-    return DataLoader(dataset, batch_size=batch_size, num_workers=num_workers, pin_memory=pin_memory,
-                      collate_fn=collate, persistent_workers=num_workers > 0,
-                      multiprocessing_context="spawn" if num_workers > 0 else None)

@@ -143,6 +143,15 @@ def shard_indices(length: int, rank: int, world_size: int, worker: int, workers:
     return rank + world_size * np.arange(worker, length, workers, dtype=np.int64)
 
 
+def chunk_indices(length: int, rank: int, world_size: int, chunk: int, worker: int,
+                  workers: int) -> list[np.ndarray]:
+    """Global pair indices of the chunks one (rank, worker) makes: the rank's pairs ``j < length`` (global index
+    ``rank + world_size * j``) cut into runs of ``chunk`` consecutive ``j``, run ``c`` made by worker
+    ``c % workers``. Reading the workers' chunks round-robin gives the rank's stream in order."""
+    starts = range(worker * chunk, length, workers * chunk)
+    return [rank + world_size * np.arange(a, min(a + chunk, length), dtype=np.int64) for a in starts]
+
+
 def summarize(index: PairIndex, n_records: int, splits: Sequence[str]) -> str:
     """One line: how much of the curation the sampler draws from."""
     return (f"{'+'.join(splits)}: {len(index.exemplars)} exemplar records of {len(index.rows)} usable "

@@ -32,7 +32,9 @@ from siamfc.pipeline.augment import (
     draw_augment,
     to_chw,
 )
+from siamfc.pipeline.batch_augment import augment_batch, exemplar_region
 from siamfc.pipeline.dataset import PairDataset, SamplerConfig
+from siamfc.pipeline.loader import PairLoader
 
 BACKGROUND = 20
 RIGHT, DOWN = 48, 40  # marker offsets from the target in the stored crop
@@ -75,11 +77,25 @@ def brute_labels(dx: float, dy: float, n: int = 17, stride: int = 8, radius: flo
     return out
 
 
+def augment_on_device(z_crop: np.ndarray, x_crop: np.ndarray, aug: PairAugment, exemplar_size: int,
+                      search_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`augment_pair`'s signature and output, computed by the batched torch path on a batch of one."""
+    c, h = 127, (exemplar_region(exemplar_size, 0.05) - 1) // 2
+    row = [float(v) for part in aug for v in (part if isinstance(part, tuple) else (part,))]
+    z, x = augment_batch(torch.from_numpy(np.ascontiguousarray(z_crop[c - h:c + h + 1, c - h:c + h + 1]))[None],
+                         torch.from_numpy(x_crop)[None], torch.tensor([row]), exemplar_size, search_size)
+    return z[0].to(torch.uint8), x[0].to(torch.uint8)
+
+
+AUGMENTS = {"workers": augment_pair, "device": augment_on_device}  # the two places augmentation can run
+
 OPTIONS = AugmentOptions(exemplar_stretch=0.05, search_stretch=0.05, max_translate=8, flip=0.5, grayscale=0.0,
                          color_jitter=0.0)
 
 
-def test_target_follows_translation_stretch_and_flip() -> None:
+@pytest.mark.parametrize("where", AUGMENTS)
+def test_target_follows_translation_stretch_and_flip(where: str) -> None:
+    augment_pair = AUGMENTS[where]
     crop = marker_crop()
     u = np.random.default_rng(7).random((40, U_COLUMNS))
     table = draw_augment(u, OPTIONS, 127)
@@ -112,7 +128,9 @@ def test_target_follows_translation_stretch_and_flip() -> None:
     assert s.std(axis=0).min() > 0.01 and np.abs(s[:, 0] - s[:, 1]).max() > 0.02  # scale and aspect vary
 
 
-def test_translation_only_is_an_exact_shift_with_mean_padding() -> None:
+@pytest.mark.parametrize("where", AUGMENTS)
+def test_translation_only_is_an_exact_shift_with_mean_padding(where: str) -> None:
+    augment_pair = AUGMENTS[where]
     crop = np.random.default_rng(1).integers(0, 256, (255, 255, 3), dtype=np.uint8)
     fill = np.array([int(round(v)) for v in crop.reshape(-1, 3).mean(axis=0)])
     for dx, dy, flip in ((3, -4, False), (-8, 8, True), (0, 0, False)):
@@ -127,7 +145,9 @@ def test_translation_only_is_an_exact_shift_with_mean_padding() -> None:
         assert np.array_equal(z.numpy().transpose(1, 2, 0), src[64:191, 64:191])
 
 
-def test_grayscale_and_colour_gains() -> None:
+@pytest.mark.parametrize("where", AUGMENTS)
+def test_grayscale_and_colour_gains(where: str) -> None:
+    augment_pair = AUGMENTS[where]
     crop = np.random.default_rng(2).integers(0, 256, (255, 255, 3), dtype=np.uint8)
     gray = PairAugment((127, 127), (255, 255), (0, 0), False, True, (1.0,) * 3, (1.0,) * 3)
     z, x = augment_pair(crop, crop, gray, 127, 255)
@@ -181,11 +201,16 @@ def marker_curation(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def test_dataset_target_sits_where_the_label_says(marker_curation: Path) -> None:
+def unbatched(loader: PairLoader) -> list[dict[str, torch.Tensor]]:
+    return [{k: v[j] for k, v in batch.items()} for batch in loader for j in range(len(batch["index"]))]
+
+
+@pytest.mark.parametrize("where", AUGMENTS)
+def test_dataset_target_sits_where_the_label_says(marker_curation: Path, where: str) -> None:
     config = SamplerConfig(pairs_per_epoch=48, max_translate=8, flip=0.5, seed=3)
     ds = PairDataset(marker_curation, config)
     shifts, flips = set(), []
-    for s in ds:
+    for s in unbatched(PairLoader(ds, batch_size=8, augment_on=where)):
         cx, cy = centroid(s["x"][2], (127 + s["target"][0].item(), 127 + s["target"][1].item()))
         assert s["target"].tolist() == pytest.approx([cx - 127, cy - 127], abs=0.02)
         assert centroid(s["z"][2], (63, 63)) == pytest.approx((63, 63), abs=0.02)

@@ -3,6 +3,7 @@ pairs from one track within the gap, filters, and what the loader hands out."""
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import pickle
@@ -15,7 +16,8 @@ import torch
 
 from siamfc.curate.manifest import load_manifest
 from siamfc.curate.shards import ShardReader
-from siamfc.pipeline.dataset import PairDataset, SamplerConfig, make_loader
+from siamfc.pipeline.dataset import PairDataset, SamplerConfig
+from siamfc.pipeline.loader import PairLoader
 
 NO_AUGMENT = dict(exemplar_stretch=0.0, search_stretch=0.0, max_translate=0)
 KEYS = ("z", "x", "label", "weight", "target", "index", "records")
@@ -67,7 +69,7 @@ def test_two_ranks_by_two_workers_partition_the_single_process_stream_every_epoc
         ds = PairDataset(root, config, rank=rank, world_size=2)
         assert len(ds) == 15
         assert same(next(iter(ds)), streams[0][rank])  # read in the parent first: its LMDB handles are open
-        loader = make_loader(ds, batch_size=4, num_workers=2)
+        loader = PairLoader(ds, batch_size=4, num_workers=2)
         for epoch in (0, 1):  # the same persistent workers follow set_epoch
             ds.set_epoch(epoch)
             part = unbatch(list(loader))
@@ -179,8 +181,8 @@ def test_sampling_is_video_then_track_then_frames_over_the_filtered_records(root
 
 def test_loader_batches_uint8_and_float(root: Path) -> None:
     ds = PairDataset(root, SamplerConfig(pairs_per_epoch=8))
-    b8 = next(iter(make_loader(ds, batch_size=4)))
-    bf = next(iter(make_loader(ds, batch_size=4, dtype=torch.float32)))
+    b8 = next(iter(PairLoader(ds, batch_size=4)))
+    bf = next(iter(PairLoader(ds, batch_size=4, dtype=torch.float32)))
     shapes = {"z": (4, 3, 127, 127), "x": (4, 3, 255, 255), "label": (4, 17, 17), "weight": (4, 17, 17),
               "target": (4, 2), "index": (4,), "records": (4, 2)}
     assert {k: tuple(v.shape) for k, v in b8.items()} == shapes
@@ -188,6 +190,68 @@ def test_loader_batches_uint8_and_float(root: Path) -> None:
     assert all(v.is_contiguous() for v in b8.values())
     assert torch.equal(bf["x"], b8["x"].float()) and torch.equal(bf["label"], b8["label"])
     assert torch.allclose(b8["weight"].sum(dim=(1, 2)), torch.ones(4))
+
+
+def test_loader_stream_is_the_same_for_any_worker_count_and_chunk_size(root: Path) -> None:
+    ds = PairDataset(root, SamplerConfig(pairs_per_epoch=26, flip=0.5), rank=1, world_size=2)
+    ds.set_epoch(1)
+    direct = list(ds)  # pair by pair, in the rank's order
+    # 2 workers, chunks of 2: 7 chunks each, more than their 4 buffers, so kept batches must survive buffer reuse
+    for workers, batch, chunk in ((0, 4, 64), (2, 2, 2)):
+        loader = PairLoader(ds, batch_size=batch, num_workers=workers, chunk_pairs=chunk)
+        loader.set_epoch(1)
+        batches = list(loader)
+        assert len(batches) == len(loader) == math.ceil(13 / batch)
+        assert [len(b["index"]) for b in batches] == [batch] * (13 // batch) + [13 % batch]
+        flat = [{k: b[k][j] for k in KEYS} for b in batches for j in range(len(b["index"]))]
+        assert len(flat) == len(direct) and all(same(a, b) for a, b in zip(flat, direct, strict=True))
+    parts = [set(np.concatenate(ds.chunks(4, w, 3)).tolist()) for w in range(3)]
+    assert sum(map(len, parts)) == 13 and set.union(*parts) == {int(s["index"]) for s in direct}
+
+
+def test_an_abandoned_epoch_neither_hangs_nor_leaks_buffers(root: Path) -> None:
+    ds = PairDataset(root, SamplerConfig(pairs_per_epoch=40))
+    loader = PairLoader(ds, batch_size=2, num_workers=2, chunk_pairs=2)  # 10 chunks per worker, 4 buffers each
+    expected = {}
+    for epoch in (0, 1, 2):
+        ds.set_epoch(epoch)
+        expected[epoch] = [int(s["index"]) for s in ds], [s["records"].tolist() for s in ds]
+    for epoch in (0, 1):  # take one batch, walk away: the workers are left waiting for buffers
+        loader.set_epoch(epoch)
+        first = next(iter(loader))
+        assert first["records"].tolist() == expected[epoch][1][:2]
+    loader.set_epoch(2)
+    batches = list(loader)
+    assert [int(i) for b in batches for i in b["index"]] == expected[2][0]
+    assert [r for b in batches for r in b["records"].tolist()] == expected[2][1]
+    del batches, first
+    gc.collect()
+    assert not loader.slots.state.any()  # every buffer free again
+
+
+def test_device_augmentation_gives_the_worker_pairs_up_to_rounding(root: Path) -> None:
+    config = SamplerConfig(pairs_per_epoch=24, flip=0.5, grayscale=0.3, color_jitter=0.2)
+    on_workers = list(PairLoader(PairDataset(root, config), batch_size=8, augment_on="workers"))
+    ds = PairDataset(root, config)
+    on_device = list(PairLoader(ds, batch_size=8, num_workers=2, augment_on="device"))  # stored crops via workers
+    assert len(on_device) == 3
+    for a, b in zip(on_workers, on_device, strict=True):
+        assert all(torch.equal(a[k], b[k]) for k in ("label", "weight", "target", "index", "records"))
+        for k in ("z", "x"):
+            assert a[k].shape == b[k].shape and b[k].dtype == torch.uint8
+            # cv2 rounds after the resize, the gray conversion and the gain (which scales the earlier rounding)
+            diff = (a[k].int() - b[k].int()).abs()
+            assert diff.max() <= 3 and diff.float().mean() < 0.5 and (diff > 1).float().mean() < 0.01, k
+
+
+def test_loader_errors() -> None:
+    ds = object.__new__(PairDataset)  # the checks come before the dataset is used
+    with pytest.raises(ValueError, match="augment_on"):
+        PairLoader(ds, augment_on="gpu")
+    with pytest.raises(ValueError, match="dtype"):
+        PairLoader(ds, dtype=torch.int32)
+    with pytest.raises(ValueError, match="batch_size"):
+        PairLoader(ds, batch_size=0)
 
 
 def test_other_crop_sizes_change_the_response_size(root: Path) -> None:

@@ -20,8 +20,9 @@ import torch
 from siamfc.model.checkpoint import load_checkpoint, load_weights
 from siamfc.model.net import SiamFCNet
 from siamfc.model.train import TrainConfig, train, train_step
-from siamfc.pipeline.dataset import PairDataset, SamplerConfig, make_loader
+from siamfc.pipeline.dataset import PairDataset, SamplerConfig
 from siamfc.pipeline.labels import score_labels
+from siamfc.pipeline.loader import PairLoader
 from siamfc.tools.cli import main
 
 LEARN = ["--epochs", "2", "--pairs-per-epoch", "32", "--val-pairs", "16", "--lr", "0.01", "--lr-final", "0.001",
@@ -71,7 +72,7 @@ def test_cli_training_learns(curated_jpeg, tmp_path) -> None:
     val = PairDataset(curated_jpeg, SamplerConfig(pairs_per_epoch=16, max_translate=32, exemplar_stretch=0.0,
                                                   search_stretch=0.0), splits=("val",))
     val.set_epoch(0)
-    loader = make_loader(val, batch_size=8)
+    loader = PairLoader(val, batch_size=8)
     torch.manual_seed(0)  # the trainer's initialisation (seed 0)
     untrained = SiamFCNet()
     trained = SiamFCNet()
@@ -125,6 +126,18 @@ def test_resume_gives_the_uninterrupted_parameters(curated_jpeg, tmp_path) -> No
         train(curated_jpeg, parts, tiny())
     with pytest.raises(ValueError, match="lr_initial"):
         train(curated_jpeg, parts, tiny(lr_initial=0.5), resume=True)
+
+
+def test_augmenting_on_the_device_trains_on_the_same_pairs(curated_jpeg, tmp_path) -> None:
+    """Both augmentation placements run through the trainer; before any update (the epoch-0 validation and the
+    first epoch's mean loss) the same network sees the same pairs up to pixel rounding, so the losses agree."""
+    workers = train(curated_jpeg, tmp_path / "workers", tiny(augment_on="workers"))
+    device = train(curated_jpeg, tmp_path / "device", tiny(augment_on="device"))
+    assert len(workers) == len(device) == 3
+    assert device[0]["val_loss"] == pytest.approx(workers[0]["val_loss"], rel=1e-3)
+    assert device[1]["train_loss"] == pytest.approx(workers[1]["train_loss"], rel=2e-3)
+    with pytest.raises(ValueError, match="augment_on"):
+        train(curated_jpeg, tmp_path / "bad", tiny(augment_on="gpu"))
 
 
 def test_mixed_precision_step_on_cpu() -> None:

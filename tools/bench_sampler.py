@@ -1,10 +1,15 @@
 """`siamfc bench sampler [SHARDS]`: pair-sampler throughput as a ratio to decoding the same stored crops.
 
-For each augmentation setting and DataLoader worker count (0, 1, 2 by default) it times the real loader
-(:func:`~siamfc.pipeline.dataset.make_loader`, uint8 batches) over the same pairs, and next to it the floor: fetching
-and decoding the two stored crops of each of those pairs (``decode_crop``, no augmentation, no batching), in as many
+For each mode and DataLoader worker count (0, 1, 2 by default) it times what the loader's workers hand over
+(:meth:`~siamfc.pipeline.loader.PairLoader.chunk_stream`: collated uint8 pairs) over the same pairs, and next to it the
+floor: fetching and decoding the two stored crops of each of those pairs (``decode_crop``, nothing else), in as many
 processes as the loader has workers (one for 0 workers). Floor and loader alternate, best of ``--repeats`` each, so
-the ratio survives a shared, noisy machine.
+the ratio survives a shared, noisy machine. Modes:
+
+- ``workers``: SiamFC's augmentation (stretch 0.05 on both crops, translation +-4 px) done by the workers (OpenCV);
+- ``shift``: translation only, in the workers (no resampling: what the stretch costs);
+- ``device``: the workers only decode; the same augmentation runs batched on the training device, timed
+  separately (``--device``, default CUDA when present) and reported per pair.
 
 The loader is timed on one epoch after its (persistent, spawned) workers have started. Two ratios: wall-clock pairs/s
 against the floor's, and CPU time per pair (main process plus workers, from /proc) against the floor's CPU time per
@@ -30,12 +35,14 @@ import torch
 from siamfc.curate.format import decode_crop
 from siamfc.curate.shards import ShardReader
 from siamfc.curate.synth import SynthConfig
-from siamfc.pipeline.dataset import PairDataset, SamplerConfig, make_loader
+from siamfc.pipeline.dataset import PairDataset, SamplerConfig
+from siamfc.pipeline.loader import PairLoader
 from siamfc.tools.synthetic import synthetic_curation
 
-AUGMENTS = {
-    "paper": {},  # SiamFC: stretch 0.05 on both crops, translation +-4 px
-    "shift": {"exemplar_stretch": 0.0, "search_stretch": 0.0},  # translation only: no resampling
+MODES = {  # name: (where augmentation runs, SamplerConfig changes)
+    "workers": ("workers", {}),  # SiamFC: stretch 0.05 on both crops, translation +-4 px
+    "shift": ("workers", {"exemplar_stretch": 0.0, "search_stretch": 0.0}),  # translation only: no resampling
+    "device": ("device", {}),  # SiamFC's augmentation, batched on the training device
 }
 
 
@@ -75,41 +82,58 @@ def _process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def loader_rate(dataset: PairDataset, workers: int, batch_size: int) -> tuple[float, float]:
-    """(pairs/s, CPU ms per pair over the main process and its workers) of one epoch through the loader.
+def loader_rate(dataset: PairDataset, workers: int, batch_size: int, augment_on: str) -> tuple[float, float]:
+    """(pairs/s, CPU ms per pair over the main process and its workers) of one epoch of what the loader's workers
+    hand over.
 
-    A few batches of epoch 0 start the (persistent) workers first; epoch 1 is timed, so worker start-up is out of
+    A few chunks of epoch 0 start the (persistent) workers first; epoch 1 is timed, so worker start-up is out of
     both figures. Worker CPU is read from /proc while they are alive."""
-    loader = make_loader(dataset, batch_size=batch_size, num_workers=workers)
+    loader = PairLoader(dataset, batch_size=batch_size, num_workers=workers, augment_on=augment_on)
     dataset.set_epoch(0)
-    for k, _ in enumerate(loader):
-        if k == 2 * max(workers, 1):
+    for k, _ in enumerate(loader.chunk_stream()):
+        if k == max(workers, 1):
             break
     dataset.set_epoch(1)
-    it = iter(loader)
-    pids = [w.pid for w in getattr(it, "_workers", [])]  # the loader's worker processes (torch internals)
+    running = getattr(loader.chunks, "_iterator", None)  # the persistent workers (torch internals)
+    pids = [w.pid for w in getattr(running, "_workers", [])]
     cpu = time.process_time() + sum(_process_cpu(p) for p in pids)
     start, pairs = time.perf_counter(), 0
-    for batch in it:
-        pairs += len(batch["index"])
+    for chunk in loader.chunk_stream():
+        pairs += len(chunk["index"])
     wall = time.perf_counter() - start
     cpu = time.process_time() + sum(_process_cpu(p) for p in pids) - cpu
-    del it, loader
+    del loader
     return pairs / wall, 1e3 * cpu / pairs
 
 
-def bench_sampler(root: Path, workers: list[int], pairs: int, batch_size: int, augments: list[str],
-                  repeats: int = 2, splits: tuple[str, ...] = ("train",)) -> dict:
+def device_augment_ms(dataset: PairDataset, batch_size: int, device: torch.device, steps: int = 10) -> float:
+    """Milliseconds per pair of :func:`~siamfc.pipeline.batch_augment.augment_batch` on ``device`` (moving the
+    stored crops there included), best of ``steps`` batches."""
+    loader = PairLoader(dataset, batch_size=batch_size, device=device, augment_on="device")
+    stored = {k: v[:batch_size] for k, v in next(loader.chunk_stream()).items()}
+    best = float("inf")
+    for _ in range(steps + 1):
+        start = time.perf_counter()
+        loader.finish(stored)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        best = min(best, time.perf_counter() - start)
+    return 1e3 * best / len(stored["index"])
+
+
+def bench_sampler(root: Path, workers: list[int], pairs: int, batch_size: int, modes: list[str],
+                  repeats: int = 2, splits: tuple[str, ...] = ("train",), device: str = "auto") -> dict:
     """Run the benchmark, print its table and return the figures."""
     cv2.setNumThreads(1)
     torch.set_num_threads(1)  # the main process only collates and receives; its threads would contend with workers
     results: dict = {}
-    for name in augments:
-        config = dataclasses.replace(SamplerConfig(pairs_per_epoch=pairs), **AUGMENTS[name])
-        dataset = PairDataset(root, config, splits=splits)
-        if name == augments[0]:
+    for name in modes:
+        augment_on, changes = MODES[name]
+        dataset = PairDataset(root, dataclasses.replace(SamplerConfig(pairs_per_epoch=pairs), **changes),
+                              splits=splits)
+        if name == modes[0]:
             print(f"{root}: {dataset.description}; {pairs} pairs per run, batch {batch_size}, best of {repeats}")
-            print(f"{'augment':8} {'workers':>7} {'pairs/s':>8} {'floor pairs/s':>14} {'ratio':>6} | "
+            print(f"{'mode':8} {'workers':>7} {'pairs/s':>8} {'floor pairs/s':>14} {'ratio':>6} | "
                   f"{'CPU ms/pair':>11} {'floor':>6} {'ratio':>6} {'pairs/s/core':>12}")
         records = pair_records(dataset, pairs, epoch=1)
         _, floor_cpu = decode_floor(root, records, 1)
@@ -121,7 +145,7 @@ def bench_sampler(root: Path, workers: list[int], pairs: int, batch_size: int, a
                 f, f_cpu = decode_floor(root, records, procs)
                 floor = max(floor, f)
                 floor_1 = min(floor_1, f_cpu if procs == 1 else floor_cpu)
-                r, c = loader_rate(dataset, w, batch_size)
+                r, c = loader_rate(dataset, w, batch_size, augment_on)
                 rate, cpu = max(rate, r), min(cpu, c)
             floor_cpu = min(floor_cpu, floor_1)
             row = {"pairs_per_s": rate, "floor_pairs_per_s": floor, "ratio": rate / floor, "cpu_ms": cpu,
@@ -129,12 +153,18 @@ def bench_sampler(root: Path, workers: list[int], pairs: int, batch_size: int, a
             results[(name, w)] = row
             print(f"{name:8} {w:7d} {rate:8.0f} {floor:9.0f} ({procs}p) {rate / floor:6.2f} | "
                   f"{cpu:11.3f} {floor_cpu:6.3f} {floor_cpu / cpu:6.2f} {1e3 / cpu:12.0f}")
+        if augment_on == "device":
+            target = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
+                                  "cpu" if device == "auto" else device)
+            ms = results[(name, "augment")] = device_augment_ms(dataset, batch_size, target)
+            print(f"{name:8} augmentation on {target}: {ms:.3f} ms per pair, batch {batch_size} (not in the rows "
+                  "above: it runs on the training device)")
     return results
 
 
 def cmd_bench_sampler(args: argparse.Namespace) -> None:
-    run = dict(workers=args.workers, pairs=args.pairs, batch_size=args.batch_size, augments=args.augment,
-               repeats=args.repeats)
+    run = dict(workers=args.workers, pairs=args.pairs, batch_size=args.batch_size, modes=args.mode,
+               repeats=args.repeats, device=args.device)
     if args.shards:
         bench_sampler(Path(args.shards), splits=tuple(args.split or ("train",)), **run)
         return
@@ -148,8 +178,10 @@ def register(bench: argparse._SubParsersAction) -> None:
     b.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2], help="DataLoader workers (default 0 1 2)")
     b.add_argument("--pairs", type=int, default=3000, help="pairs per timed run (default 3000)")
     b.add_argument("--batch-size", type=int, default=8, help="batch size (default 8, as SiamFC)")
-    b.add_argument("--augment", nargs="+", choices=list(AUGMENTS), default=list(AUGMENTS),
-                   help="augmentation settings to time: paper (SiamFC defaults), shift (translation only)")
+    b.add_argument("--mode", nargs="+", choices=list(MODES), default=list(MODES),
+                   help="what to time: workers (SiamFC augmentation in the workers), shift (translation only), "
+                        "device (workers decode, augmentation on the device)")
+    b.add_argument("--device", default="auto", help="device of the device-mode augmentation (default: cuda if any)")
     b.add_argument("--repeats", type=int, default=2, help="alternating repeats, best of each side (default 2)")
     b.add_argument("--split", action="append", choices=["train", "val"], help="split(s) to sample (default train)")
     b.set_defaults(func=cmd_bench_sampler)

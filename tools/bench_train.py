@@ -25,7 +25,8 @@ from siamfc.curate.synth import SynthConfig
 from siamfc.model.distributed import DistInfo
 from siamfc.model.net import SiamFCNet
 from siamfc.model.train import resolve_device, to_device, train_step
-from siamfc.pipeline.dataset import PairDataset, SamplerConfig, make_loader
+from siamfc.pipeline.dataset import PairDataset, SamplerConfig
+from siamfc.pipeline.loader import PairLoader
 from siamfc.tools.synthetic import synthetic_curation
 
 
@@ -90,12 +91,12 @@ def bench_train(data: Path, batch_size: int, steps: int, workers: list[int], dev
     pairs = batch_size * (steps + warmup) * 4
     dataset = PairDataset(data, SamplerConfig(pairs_per_epoch=pairs), splits=("train",))
     trainer = _Trainer(device, amp)
-    fixed = to_device(next(iter(make_loader(dataset, batch_size))), device)
+    fixed = to_device(next(iter(PairLoader(dataset, batch_size))), device)
     print(f"device {device} (amp {'on' if amp else 'off'}), batch {batch_size}, {steps} timed steps, "
           f"torch threads {torch.get_num_threads()}")
     results: dict = {"device": str(device), "batch_size": batch_size}
     for w in workers:
-        loader = make_loader(dataset, batch_size, num_workers=w, pin_memory=device.type == "cuda")
+        loader = PairLoader(dataset, batch_size, num_workers=w, pin_memory=device.type == "cuda")
         dataset.set_epoch(1)
         paired_seconds(trainer, fixed, loader, warmup)
         dataset.set_epoch(2)

@@ -31,6 +31,7 @@ TRAIN_OPTIONS = {
     "seed": ("--seed", "seed of the initialisation and of the sampler"),
     "device": ("--device", "auto, cpu or cuda"),
     "num_workers": ("--workers", "data-loading processes per training process (default: 0 on CPU, 8 per GPU)"),
+    "augment_on": ("--augment-on", "where pairs are augmented: workers, device or auto (device on CUDA)"),
     "log_every": ("--log-every", "steps between progress-bar and loss-curve updates"),
     "keep_every": ("--keep-every", "also keep checkpoint-eNNN.pt every N epochs (0: only the latest)"),
 }

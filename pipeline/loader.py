@@ -1,0 +1,263 @@
+"""Batches for training: :class:`PairLoader` moves a :class:`~.dataset.PairDataset`'s pairs from DataLoader workers
+to the training device, and decides where augmentation runs.
+
+Two costs dominate a naive DataLoader of SiamFC pairs, and both are removed here:
+
+- **Per-batch transport.** A DataLoader worker hands each batch over in a fresh shared-memory segment, whose pages
+  fault in one by one on both sides; for SiamFC's batches of 8 that costs a large share of the pairs' own work.
+  Here each worker fills a small ring of buffers allocated once (:class:`ChunkSlots`) with *chunks* of
+  ``chunk_pairs`` consecutive pairs (16 by default, a multiple of the batch size) and sends only the slot number;
+  the loader cuts the chunk into batches that view the buffer (no copy; pinned copies when pinning), and the
+  buffer is reused once no tensor views it any more. Chunk ``c`` of a rank comes from worker ``c % num_workers``
+  and chunks are read round-robin, so the batches are the rank's stream in order, for any number of workers.
+- **Resampling on the CPU.** With ``augment_on="device"`` (the default when ``device`` is a GPU) workers only fetch
+  and decode: they ship the stored crops and each pair's augmentation row, and :func:`~.batch_augment.augment_batch`
+  stretches, translates, flips and colours the whole batch on the device. With ``"workers"`` (the default on the
+  CPU) workers augment each pair with OpenCV (:mod:`.augment`), which is cheaper than torch resampling on a CPU.
+  Both give the same pairs up to rounding; label, weight, target, index and records are identical.
+
+Shared memory: each worker has ``PREFETCH + 2`` (4) chunk buffers of about ``chunk_pairs * 0.25`` MB each (255
+search crops), allocated when the loader is made; in a container with a small ``/dev/shm`` mind the workers. Keeping
+batches around is safe (their buffer is not reused while they live) but slows the workers down to the ordinary
+transport once their buffers are all held.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import weakref
+from collections.abc import Iterator
+
+import cv2
+import torch
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+
+from .batch_augment import augment_batch
+from .dataset import PairDataset
+
+AUGMENT_ON = ("auto", "workers", "device")
+CHUNK_PAIRS = 16  # pairs per worker hand-over; rounded to a multiple of the batch size
+PREFETCH = 2  # chunks each worker makes ahead (DataLoader prefetch_factor); it has PREFETCH + 2 slots
+_NUMPY_DTYPES = {torch.uint8, torch.int64, torch.float16, torch.float32, torch.float64}
+
+
+Layout = list[tuple[str, torch.dtype, tuple[int, ...], int]]  # (key, dtype, shape of one item, byte offset)
+
+
+def batch_layout(item: dict[str, torch.Tensor], capacity: int) -> tuple[Layout, int]:
+    """Where each key of ``capacity`` stacked items lives in one flat buffer (64-byte aligned), and its size."""
+    layout, size = [], 0
+    for key, value in item.items():
+        layout.append((key, value.dtype, tuple(value.shape), size))
+        size += -(-capacity * value.numel() * value.dtype.itemsize // 64) * 64
+    return layout, size
+
+
+def layout_views(storage: torch.UntypedStorage, layout: Layout, n: int) -> dict[str, torch.Tensor]:
+    """The first ``n`` stacked items of each key, as views into ``storage``."""
+    return {key: torch.empty(0, dtype=dtype).set_(storage, offset // dtype.itemsize, (n, *shape))
+            for key, dtype, shape, offset in layout}
+
+
+def collate_into(storage: torch.UntypedStorage, layout: Layout,
+                 batch: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Stack ``batch`` into ``storage`` (laid out by :func:`batch_layout`) with numpy copies (no intra-op threads,
+    which would only contend with the workers); returns the views."""
+    out = layout_views(storage, layout, len(batch))
+    for key, t in out.items():
+        if t.dtype in _NUMPY_DTYPES:
+            a = t.numpy()
+            for j, sample in enumerate(batch):
+                a[j] = sample[key].numpy()
+        else:
+            for j, sample in enumerate(batch):
+                t[j].copy_(sample[key])
+    return out
+
+
+def collate_pairs(batch: list[dict[str, torch.Tensor]], shared: bool = False) -> dict[str, torch.Tensor]:
+    """Stack pair dicts into a batch dict, like ``default_collate`` but every key a view into one storage (in shared
+    memory if ``shared``, as a DataLoader worker would otherwise copy it there)."""
+    layout, size = batch_layout(batch[0], len(batch))
+    new_shared = getattr(torch.UntypedStorage, "_new_shared", None)  # what default_collate uses in workers
+    storage = new_shared(size) if shared and new_shared is not None else torch.UntypedStorage(size)
+    return collate_into(storage, layout, batch)
+
+
+FREE, FILLED, HELD = 0, 1, 2  # a slot: free; filled by its worker, message in flight; handed to the loader's user
+
+
+class ChunkSlots:
+    """Each worker's ring of chunk buffers in shared memory, made before the workers start and reused.
+
+    A fresh shared-memory segment per hand-over costs a page fault per 4 KiB on both sides, a third of a pair's own
+    work here. Instead a worker fills slot ``c % slots`` with its ``c``-th chunk and sends only
+    ``(worker, slot, n)``; the loader hands out views of the slot (no copy) and the slot is free again once the
+    last tensor viewing it is gone (a finalizer on the views' common base). So a batch stays valid as long as
+    anyone holds it.
+
+    A worker that finds its slot still held waits a little, then sends that chunk the ordinary way (a fresh
+    segment): holding batches slows the stream down, never stalls it. A pass the loader abandons leaves slots
+    FILLED whose messages torch's DataLoader drops when the next pass starts; the worker frees those when it
+    starts that pass (``begin``). A worker waiting for a slot also gives up when the loader has started another
+    pass (``generation``) or its parent is gone."""
+
+    WAIT = 0.005  # seconds a worker waits for a held slot before sending the chunk the ordinary way
+
+    def __init__(self, workers: int, slots: int, layout: Layout, size: int):
+        self.slots, self.layout = slots, layout
+        self.buffers = [[torch.UntypedStorage(size).share_memory_() for _ in range(slots)] for _ in range(workers)]
+        self.state = torch.zeros(workers, slots, dtype=torch.int8).share_memory_()
+        self.generation = torch.zeros(1, dtype=torch.int64).share_memory_()
+
+    def start_pass(self) -> None:
+        """Loader side: a new pass begins; workers still waiting in the previous one give up."""
+        self.generation += 1
+
+    def begin(self, worker: int) -> int:
+        """Worker side, at the start of a pass: free the slots whose messages the last pass dropped; returns the
+        pass's generation."""
+        mine = self.state[worker]
+        mine[mine == FILLED] = FREE
+        return int(self.generation)
+
+    def acquire(self, worker: int, slot: int, generation: int) -> bool | None:
+        """Worker side: take ``slot`` (True); None if it stayed held for :attr:`WAIT`; False if the pass is over or
+        the parent died."""
+        parent, deadline = os.getppid(), time.monotonic() + self.WAIT
+        while self.state[worker, slot] != FREE:
+            if int(self.generation) != generation or os.getppid() != parent:
+                return False
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.0005)
+        self.state[worker, slot] = FILLED
+        return True
+
+    def fill(self, worker: int, slot: int, batch: list[dict[str, torch.Tensor]]) -> None:
+        collate_into(self.buffers[worker][slot], self.layout, batch)
+
+    def hand_out(self, worker: int, slot: int, n: int) -> dict[str, torch.Tensor]:
+        """Loader side: the chunk in ``slot`` as tensors viewing it; the slot is freed when the last one dies."""
+        self.state[worker, slot] = HELD
+        base = torch.empty(0, dtype=torch.uint8).set_(self.buffers[worker][slot]).numpy()
+        weakref.finalize(base, self._release, worker, slot)
+        out = {}
+        for key, dtype, shape, offset in self.layout:
+            nbytes = n * math.prod(shape) * dtype.itemsize
+            out[key] = torch.from_numpy(base[offset:offset + nbytes]).view(dtype).view(n, *shape)
+        return out
+
+    def _release(self, worker: int, slot: int) -> None:
+        self.state[worker, slot] = FREE
+
+
+class PairChunks(IterableDataset):
+    """A :class:`~.dataset.PairDataset`'s stream as collated chunks of ``chunk`` consecutive pairs of its rank (see
+    the module docstring); ``stored``: :meth:`~.dataset.PairDataset.stored_pair` items, augmentation left to the
+    consumer. In a DataLoader worker with ``slots``, a chunk goes into one of the worker's slots and only
+    ``(worker, slot, n)`` is yielded (a collated chunk when no slot is free)."""
+
+    def __init__(self, dataset: PairDataset, chunk: int, stored: bool, slots: ChunkSlots | None = None):
+        self.dataset, self.chunk, self.stored, self.slots = dataset, chunk, stored, slots
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor] | tuple[int, int, int]]:
+        info = get_worker_info()
+        if info is not None:
+            cv2.setNumThreads(1)  # parallelism is over workers; cv2's threads would only contend for the cores
+        worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
+        epoch = self.dataset.epoch  # read once: the whole pass is one epoch's stream
+        make = self.dataset.stored_pair if self.stored else self.dataset.pair
+        slots = self.slots if info is not None else None
+        generation = slots.begin(worker) if slots is not None else 0
+        for c, indices in enumerate(self.dataset.chunks(self.chunk, worker, workers)):
+            batch = [make(int(i), epoch) for i in indices]
+            slot = c % slots.slots if slots is not None else 0
+            taken = slots.acquire(worker, slot, generation) if slots is not None else None
+            if taken is False:
+                return
+            if taken is None:
+                yield collate_pairs(batch, shared=info is not None)
+                continue
+            slots.fill(worker, slot, batch)
+            yield worker, slot, len(batch)  # plain ints: a tensor would travel through its own shm segment
+
+
+class PairLoader:
+    """Batches of a :class:`~.dataset.PairDataset` on ``device``: dicts with ``z`` ``[B, 3, 127, 127]``, ``x``
+    ``[B, 3, 255, 255]`` (``dtype``: uint8, or a float type holding 0..255), ``label`` and ``weight``
+    ``[B, 17, 17]``, ``target`` ``[B, 2]``, ``index`` ``[B]``, ``records`` ``[B, 2]``.
+
+    ``num_workers`` DataLoader workers make the pairs (0: this process). Workers are *spawned*, not forked: a child
+    forked from a process whose OpenCV thread pool has run inherits that pool's locks and can hang in its first cv2
+    call. Spawning costs seconds, so workers are persistent, started on the first ``iter`` and kept for every later
+    epoch, which they take from the dataset's shared epoch: call :meth:`set_epoch` before each ``iter``.
+    ``pin_memory`` pins what workers hand over, for asynchronous copies to a GPU. ``augment_on``: ``"workers"``,
+    ``"device"`` or ``"auto"`` (device on CUDA, workers otherwise); see the module docstring."""
+
+    def __init__(self, dataset: PairDataset, batch_size: int = 8, num_workers: int = 0, pin_memory: bool = False,
+                 device: torch.device | str | None = None, dtype: torch.dtype = torch.uint8,
+                 augment_on: str = "auto", chunk_pairs: int = CHUNK_PAIRS):
+        if dtype != torch.uint8 and not dtype.is_floating_point:
+            raise ValueError(f"dtype must be torch.uint8 or a floating type, got {dtype}")
+        if augment_on not in AUGMENT_ON:
+            raise ValueError(f"augment_on must be one of {', '.join(AUGMENT_ON)}, got {augment_on!r}")
+        if batch_size < 1 or num_workers < 0 or chunk_pairs < 1:
+            raise ValueError(f"need batch_size >= 1, num_workers >= 0, chunk_pairs >= 1; got {batch_size}, "
+                             f"{num_workers}, {chunk_pairs}")
+        self.dataset, self.batch_size, self.dtype = dataset, batch_size, dtype
+        self.device = torch.device(device) if device is not None else torch.device("cpu")
+        if augment_on == "auto":
+            augment_on = "device" if self.device.type == "cuda" else "workers"
+        self.augment_on = augment_on
+        self.chunk = batch_size * max(1, round(chunk_pairs / batch_size))
+        self.pin = pin_memory and torch.cuda.is_available()
+        stored = augment_on == "device"
+        self.slots = None
+        if num_workers > 0:
+            sample = dataset.stored_pair(0) if stored else dataset.pair(0)
+            self.slots = ChunkSlots(num_workers, PREFETCH + 2, *batch_layout(sample, self.chunk))
+        self.chunks = DataLoader(PairChunks(dataset, self.chunk, stored, self.slots), batch_size=None,
+                                 num_workers=num_workers, pin_memory=self.pin and num_workers == 0,
+                                 prefetch_factor=PREFETCH if num_workers > 0 else None,
+                                 persistent_workers=num_workers > 0,
+                                 multiprocessing_context="spawn" if num_workers > 0 else None)
+        """What the workers hand over: collated chunks (0 workers) or ``(worker, slot, n)`` of a chunk in
+        :attr:`slots`; on the CPU, before batching, moving and device augmentation (see :meth:`chunk_stream`)."""
+
+    def __len__(self) -> int:
+        """Batches per epoch (the last one may be short)."""
+        return math.ceil(len(self.dataset) / self.batch_size)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select epoch ``epoch``'s pairs for the next ``iter`` (see :meth:`~.dataset.PairDataset.set_epoch`)."""
+        self.dataset.set_epoch(epoch)
+
+    def chunk_stream(self) -> Iterator[dict[str, torch.Tensor]]:
+        """The pass's chunks as the workers made them, on the CPU (pinned when pinning): what :meth:`__iter__`
+        cuts into batches."""
+        if self.slots is None:
+            yield from self.chunks
+            return
+        self.slots.start_pass()
+        for item in self.chunks:
+            chunk = item if isinstance(item, dict) else self.slots.hand_out(*item)
+            yield {k: v.pin_memory() for k, v in chunk.items()} if self.pin else chunk
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        for chunk in self.chunk_stream():
+            n = len(chunk["index"])
+            for a in range(0, n, self.batch_size):
+                yield self.finish({k: v[a:a + self.batch_size] for k, v in chunk.items()})
+
+    def finish(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """A batch cut from a chunk, on the device, augmented there if that is where augmentation runs."""
+        out = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        if self.augment_on == "device":
+            c = self.dataset.config
+            out["z"], out["x"] = augment_batch(out.pop("z_stored"), out.pop("x_stored"), out.pop("augment"),
+                                               c.exemplar_size, c.search_size)
+        out["z"], out["x"] = out["z"].to(self.dtype), out["x"].to(self.dtype)
+        return out

@@ -228,10 +228,8 @@ class PairDataset(IterableDataset):
     def pair(self, i: int, epoch: int | None = None) -> dict[str, torch.Tensor]:
         """Pair ``i`` of ``epoch`` (default: the current one), augmented; any ``i >= 0``, the stream yields
         ``i < len``."""
-        block, k = self._drawn(i // BLOCK, epoch), i % BLOCK
-        z_pos, x_pos, aug = int(block.z[k]), int(block.x[k]), PairAugment.from_row(block.augment[k])
-        z_crop = decode_crop(self.crops.get_in(*self._source(z_pos)))
-        x_crop = decode_crop(self.crops.get_in(*self._source(x_pos)))
+        z_pos, x_pos, row, z_crop, x_crop = self._decoded(i, epoch)
+        aug = PairAugment.from_row(row)
         z, x = augment_pair(z_crop, x_crop, aug, self.config.exemplar_size, self.config.search_size)
         return {"z": z, "x": x, **self._pair_info(i, z_pos, x_pos, aug.shift)}
 
@@ -239,16 +237,22 @@ class PairDataset(IterableDataset):
         """Pair ``i`` of ``epoch`` before augmentation: the stored crops it is made from and its augmentation row
         (see the module docstring); :func:`~.batch_augment.augment_batch` turns a batch of them into the
         :meth:`pair` values (up to rounding)."""
-        block, k = self._drawn(i // BLOCK, epoch), i % BLOCK
-        z_pos, x_pos, row = int(block.z[k]), int(block.x[k]), block.augment[k]
-        z_crop = decode_crop(self.crops.get_in(*self._source(z_pos)))
-        x_crop = decode_crop(self.crops.get_in(*self._source(x_pos)))
+        z_pos, x_pos, row, z_crop, x_crop = self._decoded(i, epoch)
         c, h = (z_crop.shape[0] - 1) // 2, (self.z_region - 1) // 2
         z = np.ascontiguousarray(z_crop[c - h:c + h + 1, c - h:c + h + 1])
-        shift = (int(row[4]), int(row[5]))
         x = x_crop if x_crop.flags.writeable else x_crop.copy()  # raw crops decode to read-only views
         return {"z_stored": torch.from_numpy(z), "x_stored": torch.from_numpy(x),
-                "augment": torch.from_numpy(row.astype(np.float32)), **self._pair_info(i, z_pos, x_pos, shift)}
+                "augment": torch.from_numpy(row.astype(np.float32)),
+                **self._pair_info(i, z_pos, x_pos, PairAugment.from_row(row).shift)}
+
+    def _decoded(self, i: int, epoch: int | None) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray]:
+        """(exemplar position, search position, augmentation row, exemplar's stored crop, search's stored crop)
+        of pair ``i`` of ``epoch``."""
+        block, k = self._drawn(i // BLOCK, epoch), i % BLOCK
+        z_pos, x_pos = int(block.z[k]), int(block.x[k])
+        z_crop = decode_crop(self.crops.get_in(*self._source(z_pos)))
+        x_crop = decode_crop(self.crops.get_in(*self._source(x_pos)))
+        return z_pos, x_pos, block.augment[k], z_crop, x_crop
 
     def _pair_info(self, i: int, z_pos: int, x_pos: int, shift: tuple[int, int]) -> dict[str, torch.Tensor]:
         """The keys every pair item has besides its crops."""

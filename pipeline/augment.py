@@ -36,6 +36,7 @@ import torch
 from siamfc.curate.geometry import SEARCH_SIZE
 
 U_COLUMNS = 14  # uniforms per pair: stretch z (2), stretch x (2), shift (2), flip, gray, gains z (3), gains x (3)
+AUGMENT_COLUMNS = 14  # columns of draw_augment's table: z source (2), x size (2), shift (2), flip, gray, gains (6)
 GRAY_WEIGHTS = (0.114, 0.587, 0.299)  # B, G, R: ITU-R BT.601 luma, as cv2.COLOR_BGR2GRAY
 
 
@@ -112,11 +113,12 @@ def search_image(crop: np.ndarray, size: tuple[int, int], flip: bool) -> np.ndar
 
 
 def to_chw(image: np.ndarray, size: int, shift: tuple[int, int] = (0, 0),
-           fill: Callable[[], tuple[int, ...]] | None = None) -> torch.Tensor:
+           fill: Callable[[], tuple[int, ...]] | None = None, out: np.ndarray | None = None) -> torch.Tensor:
     """uint8 ``[3, size, size]`` tensor holding ``image`` (HWC BGR, or HW gray copied to 3 planes), with the image's
     central pixel at ``((size - 1) / 2 + dx, (size - 1) / 2 + dy)``; pixels it does not cover get the per-channel
-    colour ``fill()`` returns (called only then; required when some are uncovered)."""
-    o = np.empty((3, size, size), np.uint8)
+    colour ``fill()`` returns (called only then; required when some are uncovered). Written into ``out`` (a
+    C-contiguous uint8 ``[3, size, size]`` array) when given."""
+    o = np.empty((3, size, size), np.uint8) if out is None else out
     h, w = image.shape[:2]
     x0 = (size - 1) // 2 + shift[0] - (w - 1) // 2
     y0 = (size - 1) // 2 + shift[1] - (h - 1) // 2
@@ -159,17 +161,19 @@ def apply_gains(chw: torch.Tensor, gains: tuple[float, float, float]) -> None:
             cv2.convertScaleAbs(o[c], o[c], alpha=g)
 
 
-def augment_pair(z_crop: np.ndarray, x_crop: np.ndarray, aug: PairAugment, exemplar_size: int,
-                 search_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(exemplar ``[3, z, z]``, search ``[3, x, x]``) uint8 CHW tensors of a pair of stored crops.
+def augment_pair(z_crop: np.ndarray, x_crop: np.ndarray, aug: PairAugment, exemplar_size: int, search_size: int,
+                 out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(exemplar ``[3, z, z]``, search ``[3, x, x]``) uint8 CHW tensors of a pair of stored crops, written into
+    ``out`` (two C-contiguous uint8 arrays of those shapes) when given.
 
     The target sits at the exemplar's centre and at ``centre + aug.shift`` of the search crop."""
     z = exemplar_image(z_crop, aug.z_source, exemplar_size, aug.flip)
     x = search_image(x_crop, aug.x_size, aug.flip)
     if aug.gray:
         z, x = cv2.cvtColor(z, cv2.COLOR_BGR2GRAY), cv2.cvtColor(x, cv2.COLOR_BGR2GRAY)
-    z_chw = to_chw(z, exemplar_size)
-    x_chw = to_chw(x, search_size, aug.shift, lambda: mean_colour(x_crop, aug.gray))
+    z_out, x_out = out if out is not None else (None, None)
+    z_chw = to_chw(z, exemplar_size, out=z_out)
+    x_chw = to_chw(x, search_size, aug.shift, lambda: mean_colour(x_crop, aug.gray), out=x_out)
     z_gain, x_gain = aug.z_gain, aug.x_gain
     if aug.gray:
         z_gain, x_gain = (sum(z_gain) / 3,) * 3, (sum(x_gain) / 3,) * 3

@@ -28,9 +28,9 @@ Each item is a dict::
 
 :meth:`PairDataset.stored_pair` gives the same pair *before* augmentation, for augmenting on the training device
 (:mod:`.batch_augment`): ``z_stored`` uint8 ``[R, R, 3]`` (the central region of the exemplar's stored crop),
-``x_stored`` uint8 ``[255, 255, 3]`` (the search record's stored crop), ``augment`` float32 ``[14]`` (the pair's row
-of :func:`~.augment.draw_augment`'s table) in place of ``z`` and ``x``; the other keys are the same. Batching, and
-where augmentation runs, are :mod:`.loader`'s business.
+``x_stored`` uint8 ``[255, 255, 3]`` (the search record's stored crop), ``augment`` float32 ``[14]``
+(the pair's row of :func:`~.augment.draw_augment`'s table) in place of ``z`` and ``x``; the other keys are the same.
+Batching, and where augmentation runs, are :mod:`.loader`'s business.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.context import get_spawning_popen
 from pathlib import Path
@@ -53,7 +53,7 @@ from siamfc.curate.geometry import EXEMPLAR_SIZE, SEARCH_SIZE, TOTAL_STRIDE
 from siamfc.curate.manifest import load_manifest
 from siamfc.curate.shards import ShardReader
 
-from .augment import U_COLUMNS, AugmentOptions, PairAugment, augment_pair, draw_augment
+from .augment import AUGMENT_COLUMNS, U_COLUMNS, AugmentOptions, PairAugment, augment_pair, draw_augment
 from .batch_augment import exemplar_region
 from .labels import POSITIVE_RADIUS, LabelTable, response_size
 from .pairs import (
@@ -225,25 +225,53 @@ class PairDataset(IterableDataset):
         for i in self.indices(worker, workers):
             yield self.pair(int(i), epoch)
 
+    def item_spec(self, stored: bool = False) -> dict[str, tuple[torch.dtype, tuple[int, ...]]]:
+        """Key -> (dtype, shape) of one :meth:`pair` item (of a :meth:`stored_pair` item if ``stored``)."""
+        c, r = self.config, self.config.response_size
+        if stored:
+            crops = {"z_stored": (torch.uint8, (self.z_region, self.z_region, 3)),
+                     "x_stored": (torch.uint8, (SEARCH_SIZE, SEARCH_SIZE, 3)),
+                     "augment": (torch.float32, (AUGMENT_COLUMNS,))}
+        else:
+            crops = {"z": (torch.uint8, (3, c.exemplar_size, c.exemplar_size)),
+                     "x": (torch.uint8, (3, c.search_size, c.search_size))}
+        return {**crops, "label": (torch.float32, (r, r)), "weight": (torch.float32, (r, r)),
+                "target": (torch.float32, (2,)), "index": (torch.int64, ()), "records": (torch.int64, (2,))}
+
     def pair(self, i: int, epoch: int | None = None) -> dict[str, torch.Tensor]:
         """Pair ``i`` of ``epoch`` (default: the current one), augmented; any ``i >= 0``, the stream yields
         ``i < len``."""
-        z_pos, x_pos, row, z_crop, x_crop = self._decoded(i, epoch)
-        aug = PairAugment.from_row(row)
-        z, x = augment_pair(z_crop, x_crop, aug, self.config.exemplar_size, self.config.search_size)
-        return {"z": z, "x": x, **self._pair_info(i, z_pos, x_pos, aug.shift)}
+        return self._item(self.write_pair, i, epoch, stored=False)
 
     def stored_pair(self, i: int, epoch: int | None = None) -> dict[str, torch.Tensor]:
         """Pair ``i`` of ``epoch`` before augmentation: the stored crops it is made from and its augmentation row
         (see the module docstring); :func:`~.batch_augment.augment_batch` turns a batch of them into the
         :meth:`pair` values (up to rounding)."""
+        return self._item(self.write_stored_pair, i, epoch, stored=True)
+
+    def write_pair(self, i: int, epoch: int | None, out: dict[str, np.ndarray], j: int) -> None:
+        """Write :meth:`pair` ``i`` of ``epoch`` into row ``j`` of ``out`` (arrays ``[n, *shape]`` of
+        :meth:`item_spec`): how batches are filled without a per-pair copy."""
+        z_pos, x_pos, row, z_crop, x_crop = self._decoded(i, epoch)
+        aug = PairAugment.from_row(row)
+        augment_pair(z_crop, x_crop, aug, self.config.exemplar_size, self.config.search_size,
+                     out=(out["z"][j], out["x"][j]))
+        self._write_info(out, j, i, z_pos, x_pos, aug.shift)
+
+    def write_stored_pair(self, i: int, epoch: int | None, out: dict[str, np.ndarray], j: int) -> None:
+        """Write :meth:`stored_pair` ``i`` of ``epoch`` into row ``j`` of ``out`` (as :meth:`write_pair`)."""
         z_pos, x_pos, row, z_crop, x_crop = self._decoded(i, epoch)
         c, h = (z_crop.shape[0] - 1) // 2, (self.z_region - 1) // 2
-        z = np.ascontiguousarray(z_crop[c - h:c + h + 1, c - h:c + h + 1])
-        x = x_crop if x_crop.flags.writeable else x_crop.copy()  # raw crops decode to read-only views
-        return {"z_stored": torch.from_numpy(z), "x_stored": torch.from_numpy(x),
-                "augment": torch.from_numpy(row.astype(np.float32)),
-                **self._pair_info(i, z_pos, x_pos, PairAugment.from_row(row).shift)}
+        out["z_stored"][j] = z_crop[c - h:c + h + 1, c - h:c + h + 1]
+        out["x_stored"][j] = x_crop
+        out["augment"][j] = row
+        self._write_info(out, j, i, z_pos, x_pos, PairAugment.from_row(row).shift)
+
+    def _item(self, write: Callable, i: int, epoch: int | None, stored: bool) -> dict[str, torch.Tensor]:
+        """One item as tensors, written by ``write`` (:meth:`write_pair` or :meth:`write_stored_pair`)."""
+        out = {k: torch.empty((1, *shape), dtype=dtype) for k, (dtype, shape) in self.item_spec(stored).items()}
+        write(i, epoch, {k: t.numpy() for k, t in out.items()}, 0)
+        return {k: t[0] for k, t in out.items()}
 
     def _decoded(self, i: int, epoch: int | None) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray]:
         """(exemplar position, search position, augmentation row, exemplar's stored crop, search's stored crop)
@@ -254,13 +282,13 @@ class PairDataset(IterableDataset):
         x_crop = decode_crop(self.crops.get_in(*self._source(x_pos)))
         return z_pos, x_pos, block.augment[k], z_crop, x_crop
 
-    def _pair_info(self, i: int, z_pos: int, x_pos: int, shift: tuple[int, int]) -> dict[str, torch.Tensor]:
+    def _write_info(self, out: dict[str, np.ndarray], j: int, i: int, z_pos: int, x_pos: int,
+                    shift: tuple[int, int]) -> None:
         """The keys every pair item has besides its crops."""
-        label, weight = self.labels.lookup(*shift)
-        return {"label": label, "weight": weight,
-                "target": torch.from_numpy(np.array(shift, dtype=np.float32)),
-                "index": torch.from_numpy(np.array(i, dtype=np.int64)),
-                "records": torch.from_numpy(self.index.rows[[z_pos, x_pos]])}
+        out["label"][j], out["weight"][j] = self.labels.maps(*shift)
+        out["target"][j] = shift
+        out["index"][j] = i
+        out["records"][j, 0], out["records"][j, 1] = self.index.rows[z_pos], self.index.rows[x_pos]
 
     def sources(self, i: int, epoch: int | None = None) -> tuple[tuple[int, bytes], tuple[int, bytes]]:
         """(shard, LMDB key) of the exemplar and the search record of pair ``i`` of ``epoch`` (default: current)."""

@@ -13,7 +13,6 @@ maps once for every possible offset and the sampler only looks them up.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from siamfc.curate.geometry import EXEMPLAR_SIZE, RESPONSE_SIZE, SEARCH_SIZE, TOTAL_STRIDE
 
@@ -62,11 +61,13 @@ class LabelTable:
         pairs = [[score_labels((dx, dy), response_size, stride, radius) for dx in shifts] for dy in shifts]
         self._label = np.array([[p[0] for p in row] for row in pairs])
         self._weight = np.array([[p[1] for p in row] for row in pairs])
+        self._label.flags.writeable = self._weight.flags.writeable = False
 
-    def lookup(self, dx: int, dy: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(label, weight) float32 ``[R, R]`` for a target at whole-pixel offset ``(dx, dy)`` (fresh tensors)."""
+    def maps(self, dx: int, dy: int) -> tuple[np.ndarray, np.ndarray]:
+        """(label, weight) float32 ``[R, R]`` for a target at whole-pixel offset ``(dx, dy)``: read-only views of
+        the table, to copy from."""
         m = self.max_shift
         if not (-m <= dx <= m and -m <= dy <= m):
             raise ValueError(f"target offset ({dx}, {dy}) outside the table's range +-{m}")
-        return (torch.from_numpy(self._label[dy + m, dx + m].copy()),
-                torch.from_numpy(self._weight[dy + m, dx + m].copy()))
+        return self._label[dy + m, dx + m], self._weight[dy + m, dx + m]
+

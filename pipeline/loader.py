@@ -6,7 +6,7 @@ Two costs dominate a naive DataLoader of SiamFC pairs, and both are removed here
 - **Per-batch transport.** A DataLoader worker hands each batch over in a fresh shared-memory segment, whose pages
   fault in one by one on both sides; for SiamFC's batches of 8 that costs a large share of the pairs' own work.
   Here each worker fills a small ring of buffers allocated once (:class:`ChunkSlots`) with *chunks* of
-  ``chunk_pairs`` consecutive pairs (16 by default, a multiple of the batch size) and sends only the slot number;
+  ``chunk_pairs`` consecutive pairs (32 by default, a multiple of the batch size) and sends only the slot number;
   the loader cuts the chunk into batches that view the buffer (no copy; pinned copies when pinning), and the
   buffer is reused once no tensor views it any more. Chunk ``c`` of a rank comes from worker ``c % num_workers``
   and chunks are read round-robin, so the batches are the rank's stream in order, for any number of workers.
@@ -17,20 +17,24 @@ Two costs dominate a naive DataLoader of SiamFC pairs, and both are removed here
   Both give the same pairs up to rounding; label, weight, target, index and records are identical.
 
 Shared memory: each worker has ``PREFETCH + 2`` (4) chunk buffers of about ``chunk_pairs * 0.25`` MB each (255
-search crops), allocated when the loader is made; in a container with a small ``/dev/shm`` mind the workers. Keeping
-batches around is safe (their buffer is not reused while they live) but slows the workers down to the ordinary
-transport once their buffers are all held.
+search crops), 32 MB per worker by default, allocated in ``/dev/shm`` when the loader is made; the loader refuses,
+naming the sizes, when ``/dev/shm`` has less free (docker's default is 64 MB: ``--shm-size``). Keeping batches around
+is safe (their buffer is not reused while they live) but slows the workers down to the ordinary transport once
+their buffers are all held. A hand-over costs the main process ~0.8 ms (DataLoader bookkeeping), hence chunks
+rather than batches.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import shutil
 import time
 import weakref
 from collections.abc import Iterator
 
 import cv2
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
@@ -38,20 +42,21 @@ from .batch_augment import augment_batch
 from .dataset import PairDataset
 
 AUGMENT_ON = ("auto", "workers", "device")
-CHUNK_PAIRS = 16  # pairs per worker hand-over; rounded to a multiple of the batch size
+CHUNK_PAIRS = 32  # pairs per worker hand-over; rounded to a multiple of the batch size
 PREFETCH = 2  # chunks each worker makes ahead (DataLoader prefetch_factor); it has PREFETCH + 2 slots
-_NUMPY_DTYPES = {torch.uint8, torch.int64, torch.float16, torch.float32, torch.float64}
+SHM_DIR = "/dev/shm"
 
 
 Layout = list[tuple[str, torch.dtype, tuple[int, ...], int]]  # (key, dtype, shape of one item, byte offset)
 
 
-def batch_layout(item: dict[str, torch.Tensor], capacity: int) -> tuple[Layout, int]:
-    """Where each key of ``capacity`` stacked items lives in one flat buffer (64-byte aligned), and its size."""
+def batch_layout(spec: dict[str, tuple[torch.dtype, tuple[int, ...]]], capacity: int) -> tuple[Layout, int]:
+    """Where each key of ``capacity`` stacked items (``spec``: key -> (dtype, shape) of one) lives in one flat
+    buffer (64-byte aligned), and the buffer's size."""
     layout, size = [], 0
-    for key, value in item.items():
-        layout.append((key, value.dtype, tuple(value.shape), size))
-        size += -(-capacity * value.numel() * value.dtype.itemsize // 64) * 64
+    for key, (dtype, shape) in spec.items():
+        layout.append((key, dtype, shape, size))
+        size += -(-capacity * math.prod(shape) * dtype.itemsize // 64) * 64
     return layout, size
 
 
@@ -61,29 +66,18 @@ def layout_views(storage: torch.UntypedStorage, layout: Layout, n: int) -> dict[
             for key, dtype, shape, offset in layout}
 
 
-def collate_into(storage: torch.UntypedStorage, layout: Layout,
-                 batch: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    """Stack ``batch`` into ``storage`` (laid out by :func:`batch_layout`) with numpy copies (no intra-op threads,
-    which would only contend with the workers); returns the views."""
-    out = layout_views(storage, layout, len(batch))
-    for key, t in out.items():
-        if t.dtype in _NUMPY_DTYPES:
-            a = t.numpy()
-            for j, sample in enumerate(batch):
-                a[j] = sample[key].numpy()
-        else:
-            for j, sample in enumerate(batch):
-                t[j].copy_(sample[key])
-    return out
-
-
-def collate_pairs(batch: list[dict[str, torch.Tensor]], shared: bool = False) -> dict[str, torch.Tensor]:
-    """Stack pair dicts into a batch dict, like ``default_collate`` but every key a view into one storage (in shared
-    memory if ``shared``, as a DataLoader worker would otherwise copy it there)."""
-    layout, size = batch_layout(batch[0], len(batch))
+def new_storage(size: int, shared: bool) -> torch.UntypedStorage:
+    """A fresh buffer of ``size`` bytes, in shared memory if ``shared`` (as a DataLoader worker hands tensors over)."""
     new_shared = getattr(torch.UntypedStorage, "_new_shared", None)  # what default_collate uses in workers
-    storage = new_shared(size) if shared and new_shared is not None else torch.UntypedStorage(size)
-    return collate_into(storage, layout, batch)
+    return new_shared(size) if shared and new_shared is not None else torch.UntypedStorage(size)
+
+
+def shared_memory_free() -> int | None:
+    """Bytes free in :data:`SHM_DIR`, where torch puts shared tensors on Linux; None where there is none."""
+    try:
+        return shutil.disk_usage(SHM_DIR).free
+    except OSError:
+        return None
 
 
 FREE, FILLED, HELD = 0, 1, 2  # a slot: free; filled by its worker, message in flight; handed to the loader's user
@@ -93,21 +87,28 @@ class ChunkSlots:
     """Each worker's ring of chunk buffers in shared memory, made before the workers start and reused.
 
     A fresh shared-memory segment per hand-over costs a page fault per 4 KiB on both sides, a third of a pair's own
-    work here. Instead a worker fills slot ``c % slots`` with its ``c``-th chunk and sends only
-    ``(worker, slot, n)``; the loader hands out views of the slot (no copy) and the slot is free again once the
-    last tensor viewing it is gone (a finalizer on the views' common base). So a batch stays valid as long as
-    anyone holds it.
+    work here. Instead a worker fills one of its free slots with each chunk and sends only ``(worker, slot, n)``;
+    the loader hands out views of the slot (no copy) and the slot is free again once the last tensor viewing it is
+    gone (a finalizer on the views' common base). So a batch stays valid as long as anyone holds it, and a batch
+    kept for long (a loop variable outliving its loop) only takes its slot out of the ring.
 
-    A worker that finds its slot still held waits a little, then sends that chunk the ordinary way (a fresh
+    A worker that finds all its slots held waits a little, then sends the chunk the ordinary way (a fresh
     segment): holding batches slows the stream down, never stalls it. A pass the loader abandons leaves slots
     FILLED whose messages torch's DataLoader drops when the next pass starts; the worker frees those when it
     starts that pass (``begin``). A worker waiting for a slot also gives up when the loader has started another
     pass (``generation``) or its parent is gone."""
 
-    WAIT = 0.005  # seconds a worker waits for a held slot before sending the chunk the ordinary way
+    WAIT = 0.005  # seconds a worker waits for a free slot before sending the chunk the ordinary way
+    GIVE_UP = -1  # acquire's answer when the pass is over or the parent is gone
 
     def __init__(self, workers: int, slots: int, layout: Layout, size: int):
         self.slots, self.layout = slots, layout
+        free, need = shared_memory_free(), workers * slots * size
+        if free is not None and need > free:
+            raise RuntimeError(
+                f"PairLoader needs {need / 2**20:.0f} MiB of shared memory ({workers} workers x {slots} chunk buffers "
+                f"x {size / 2**20:.1f} MiB) but {SHM_DIR} has {free / 2**20:.0f} MiB free: use fewer workers or a "
+                f"smaller chunk_pairs, or give the container more (docker run --shm-size=1g)")
         self.buffers = [[torch.UntypedStorage(size).share_memory_() for _ in range(slots)] for _ in range(workers)]
         self.state = torch.zeros(workers, slots, dtype=torch.int8).share_memory_()
         self.generation = torch.zeros(1, dtype=torch.int64).share_memory_()
@@ -123,21 +124,22 @@ class ChunkSlots:
         mine[mine == FILLED] = FREE
         return int(self.generation)
 
-    def acquire(self, worker: int, slot: int, generation: int) -> bool | None:
-        """Worker side: take ``slot`` (True); None if it stayed held for :attr:`WAIT`; False if the pass is over or
-        the parent died."""
+    def acquire(self, worker: int, generation: int) -> int | None:
+        """Worker side: take a free slot of ``worker`` and return it; None if none came free within :attr:`WAIT`;
+        :attr:`GIVE_UP` if the pass is over or the parent died. Only the worker turns its FREE slots FILLED, so
+        the check and the take need no lock."""
         parent, deadline = os.getppid(), time.monotonic() + self.WAIT
-        while self.state[worker, slot] != FREE:
+        mine = self.state[worker].numpy()
+        while True:
+            free = np.flatnonzero(mine == FREE)
+            if len(free):
+                mine[free[0]] = FILLED
+                return int(free[0])
             if int(self.generation) != generation or os.getppid() != parent:
-                return False
+                return self.GIVE_UP
             if time.monotonic() > deadline:
                 return None
             time.sleep(0.0005)
-        self.state[worker, slot] = FILLED
-        return True
-
-    def fill(self, worker: int, slot: int, batch: list[dict[str, torch.Tensor]]) -> None:
-        collate_into(self.buffers[worker][slot], self.layout, batch)
 
     def hand_out(self, worker: int, slot: int, n: int) -> dict[str, torch.Tensor]:
         """Loader side: the chunk in ``slot`` as tensors viewing it; the slot is freed when the last one dies."""
@@ -156,12 +158,20 @@ class ChunkSlots:
 
 class PairChunks(IterableDataset):
     """A :class:`~.dataset.PairDataset`'s stream as collated chunks of ``chunk`` consecutive pairs of its rank (see
-    the module docstring); ``stored``: :meth:`~.dataset.PairDataset.stored_pair` items, augmentation left to the
-    consumer. In a DataLoader worker with ``slots``, a chunk goes into one of the worker's slots and only
-    ``(worker, slot, n)`` is yielded (a collated chunk when no slot is free)."""
+    the module docstring), laid out by ``layout`` (:func:`batch_layout` of one item, ``size`` bytes); ``stored``:
+    :meth:`~.dataset.PairDataset.stored_pair` items, augmentation left to the consumer. In a DataLoader worker with
+    ``slots``, a chunk goes into one of the worker's slots and only ``(worker, slot, n)`` is yielded (a collated
+    chunk when no slot is free).
 
-    def __init__(self, dataset: PairDataset, chunk: int, stored: bool, slots: ChunkSlots | None = None):
+    Each pair is written straight into its row of the chunk (:meth:`~.dataset.PairDataset.write_pair`), so its
+    decoded crops die at once: holding a whole chunk's crops until collation made the heap grow and shrink with
+    every chunk (its pages faulting in again each time), and per-pair dicts of tensors cost a copy and ~10 % of
+    a pair's time in Python."""
+
+    def __init__(self, dataset: PairDataset, chunk: int, stored: bool, layout: Layout, size: int,
+                 slots: ChunkSlots | None = None):
         self.dataset, self.chunk, self.stored, self.slots = dataset, chunk, stored, slots
+        self.layout, self.size = layout, size
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor] | tuple[int, int, int]]:
         info = get_worker_info()
@@ -169,20 +179,20 @@ class PairChunks(IterableDataset):
             cv2.setNumThreads(1)  # parallelism is over workers; cv2's threads would only contend for the cores
         worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
         epoch = self.dataset.epoch  # read once: the whole pass is one epoch's stream
-        make = self.dataset.stored_pair if self.stored else self.dataset.pair
+        write = self.dataset.write_stored_pair if self.stored else self.dataset.write_pair
         slots = self.slots if info is not None else None
         generation = slots.begin(worker) if slots is not None else 0
-        for c, indices in enumerate(self.dataset.chunks(self.chunk, worker, workers)):
-            batch = [make(int(i), epoch) for i in indices]
-            slot = c % slots.slots if slots is not None else 0
-            taken = slots.acquire(worker, slot, generation) if slots is not None else None
-            if taken is False:
+        for indices in self.dataset.chunks(self.chunk, worker, workers):
+            slot = slots.acquire(worker, generation) if slots is not None else None
+            if slot == ChunkSlots.GIVE_UP:
                 return
-            if taken is None:
-                yield collate_pairs(batch, shared=info is not None)
-                continue
-            slots.fill(worker, slot, batch)
-            yield worker, slot, len(batch)  # plain ints: a tensor would travel through its own shm segment
+            storage = slots.buffers[worker][slot] if slot is not None else new_storage(self.size, info is not None)
+            views = layout_views(storage, self.layout, len(indices))
+            rows = {key: t.numpy() for key, t in views.items()}
+            for j, i in enumerate(indices):
+                write(int(i), epoch, rows, j)
+            # plain ints for a slot: a tensor would travel through its own shared-memory segment
+            yield (worker, slot, len(indices)) if slot is not None else views
 
 
 class PairLoader:
@@ -215,11 +225,9 @@ class PairLoader:
         self.chunk = batch_size * max(1, round(chunk_pairs / batch_size))
         self.pin = pin_memory and torch.cuda.is_available()
         stored = augment_on == "device"
-        self.slots = None
-        if num_workers > 0:
-            sample = dataset.stored_pair(0) if stored else dataset.pair(0)
-            self.slots = ChunkSlots(num_workers, PREFETCH + 2, *batch_layout(sample, self.chunk))
-        self.chunks = DataLoader(PairChunks(dataset, self.chunk, stored, self.slots), batch_size=None,
+        layout, size = batch_layout(dataset.item_spec(stored), self.chunk)
+        self.slots = ChunkSlots(num_workers, PREFETCH + 2, layout, size) if num_workers > 0 else None
+        self.chunks = DataLoader(PairChunks(dataset, self.chunk, stored, layout, size, self.slots), batch_size=None,
                                  num_workers=num_workers, pin_memory=self.pin and num_workers == 0,
                                  prefetch_factor=PREFETCH if num_workers > 0 else None,
                                  persistent_workers=num_workers > 0,

@@ -47,15 +47,15 @@ def test_response_size_for_crop_sizes() -> None:
     assert response_size() == 17 and response_size(127, 239, 8) == 15 and response_size(127, 255, 4) == 33
 
 
-def test_label_table_covers_every_shift_and_hands_out_copies() -> None:
+def test_label_table_covers_every_shift_and_is_read_only() -> None:
     table = LabelTable(3)
     for dx in range(-3, 4):
         for dy in range(-3, 4):
-            label, weight = table.lookup(dx, dy)
-            assert np.array_equal(label.numpy(), loop_labels((dx, dy), 17, 8, 16.0))
+            label, weight = table.maps(dx, dy)
+            assert np.array_equal(label, loop_labels((dx, dy), 17, 8, 16.0))
             assert float(weight[label > 0].sum()) == pytest.approx(0.5)
-    label, _ = table.lookup(0, 0)
-    label.fill_(7)
-    assert table.lookup(0, 0)[0].max() == 1
-    with pytest.raises(ValueError):
-        table.lookup(4, 0)
+    label, _ = table.maps(0, 0)
+    with pytest.raises(ValueError, match="read-only"):
+        label.fill(7)
+    with pytest.raises(ValueError, match="outside the table's range"):
+        table.maps(4, 0)

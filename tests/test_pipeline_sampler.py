@@ -16,6 +16,7 @@ import torch
 
 from siamfc.curate.manifest import load_manifest
 from siamfc.curate.shards import ShardReader
+from siamfc.pipeline import loader as loader_module
 from siamfc.pipeline.dataset import PairDataset, SamplerConfig
 from siamfc.pipeline.loader import PairLoader
 
@@ -229,6 +230,25 @@ def test_an_abandoned_epoch_neither_hangs_nor_leaks_buffers(root: Path) -> None:
     assert not loader.slots.state.any()  # every buffer free again
 
 
+def test_a_batch_kept_across_passes_only_takes_its_own_buffer_out_of_the_ring(root: Path) -> None:
+    ds = PairDataset(root, SamplerConfig(pairs_per_epoch=24))
+    loader = PairLoader(ds, batch_size=2, num_workers=1, chunk_pairs=2)  # 12 chunks a pass through 4 buffers
+    buffers = [(b.data_ptr(), b.data_ptr() + b.nbytes()) for b in loader.slots.buffers[0]]
+
+    def in_a_buffer(chunk: dict[str, torch.Tensor]) -> bool:
+        return any(lo <= chunk["x"].data_ptr() < hi for lo, hi in buffers)
+
+    ds.set_epoch(0)
+    stream = loader.chunk_stream()
+    kept = next(stream)  # like a loop variable that outlives its loop
+    kept_x = kept["x"].clone()
+    rest = [in_a_buffer(chunk) for chunk in stream]
+    ds.set_epoch(1)
+    rest += [in_a_buffer(chunk) for chunk in loader.chunk_stream()]
+    assert len(rest) == 23 and all(rest)  # none sent the slow way, through a fresh segment
+    assert in_a_buffer(kept) and torch.equal(kept["x"], kept_x)  # its buffer was not reused under it
+
+
 def test_device_augmentation_gives_the_worker_pairs_up_to_rounding(root: Path) -> None:
     config = SamplerConfig(pairs_per_epoch=24, flip=0.5, grayscale=0.3, color_jitter=0.2)
     on_workers = list(PairLoader(PairDataset(root, config), batch_size=8, augment_on="workers"))
@@ -252,6 +272,15 @@ def test_loader_errors() -> None:
         PairLoader(ds, dtype=torch.int32)
     with pytest.raises(ValueError, match="batch_size"):
         PairLoader(ds, batch_size=0)
+
+
+def test_loader_refuses_workers_that_would_not_fit_in_shared_memory(root: Path, monkeypatch) -> None:
+    ds = PairDataset(root, SamplerConfig(pairs_per_epoch=8))
+    monkeypatch.setattr(loader_module, "shared_memory_free", lambda: 40 * 2**20)  # a 64 MB docker /dev/shm, in use
+    # a chunk of 32 stored pairs: 32 x (135*135*3 + 255*255*3 + 2 label maps 17*17*4 + 88) bytes = 7.7 MiB
+    with pytest.raises(RuntimeError, match=r"needs 62 MiB of shared memory \(2 workers x 4 chunk buffers x 7.7 MiB"):
+        PairLoader(ds, batch_size=8, num_workers=2, augment_on="device")
+    assert PairLoader(ds, batch_size=8, num_workers=2, augment_on="device", chunk_pairs=8).slots is not None
 
 
 def test_other_crop_sizes_change_the_response_size(root: Path) -> None:

@@ -3,17 +3,19 @@
 For each mode and DataLoader worker count (0, 1, 2 by default) it times what the loader's workers hand over
 (:meth:`~siamfc.pipeline.loader.PairLoader.chunk_stream`: collated uint8 pairs) over the same pairs, and next to it the
 floor: fetching and decoding the two stored crops of each of those pairs (``decode_crop``, nothing else), in as many
-processes as the loader has workers (one for 0 workers). Floor and loader alternate, best of ``--repeats`` each, so
-the ratio survives a shared, noisy machine. Modes:
+processes as the loader has workers (one for 0 workers). Floor and loader run back to back in each of ``--repeats``
+rounds and the table gives medians, the ratios being medians of each round's own ratio: on a shared machine whose
+speed drifts by tens of percent over a minute, a ratio of two sides timed seconds apart is what stays put. Modes:
 
 - ``workers``: SiamFC's augmentation (stretch 0.05 on both crops, translation +-4 px) done by the workers (OpenCV);
 - ``shift``: translation only, in the workers (no resampling: what the stretch costs);
 - ``device``: the workers only decode; the same augmentation runs batched on the training device, timed
   separately (``--device``, default CUDA when present) and reported per pair.
 
-The loader is timed on one epoch after its (persistent, spawned) workers have started. Two ratios: wall-clock pairs/s
-against the floor's, and CPU time per pair (main process plus workers, from /proc) against the floor's CPU time per
-pair; the CPU figures are the steadier on a busy machine, and "pairs/s/core" is their inverse. cv2 and torch run
+Both sides are timed warm, in their steady state: the loader on its second and later passes over the timed epoch
+(the first starts its persistent, spawned workers), each floor process after an untimed pass over its records. Two
+ratios: wall-clock pairs/s against the floor's, and CPU time per pair (main process plus workers, from /proc)
+against the floor's CPU time per pair; "pairs/s/core" is the inverse of the latter. cv2 and torch run
 single-threaded in the main process (workers do so themselves).
 Without SHARDS it synthesises and curates a small VID-like dataset in a temporary folder.
 """
@@ -24,6 +26,7 @@ import argparse
 import dataclasses
 import multiprocessing
 import os
+import statistics
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -52,25 +55,26 @@ def pair_records(dataset: PairDataset, n: int, epoch: int) -> list[tuple[int, by
 
 
 def _decode_all(root: str, records: list[tuple[int, bytes]]) -> tuple[float, float]:
-    """(wall, CPU) seconds to fetch and decode ``records`` in this process."""
+    """(wall, CPU) seconds to fetch and decode ``records`` in this process, after an untimed pass over them."""
     cv2.setNumThreads(1)
     store = ShardReader(root)
-    decode_crop(store.get_in(*records[0]))  # open the shard handles outside the timing
+    for shard, key in records:  # warm: shard handles open, the records' pages mapped, as in the loader's pass
+        decode_crop(store.get_in(shard, key))
     start, cpu = time.perf_counter(), time.process_time()
     for shard, key in records:
         decode_crop(store.get_in(shard, key))
     return time.perf_counter() - start, time.process_time() - cpu
 
 
-def decode_floor(root: Path, records: list[tuple[int, bytes]], processes: int) -> tuple[float, float]:
-    """(pairs/s, CPU ms per pair) of fetching + decoding ``records`` (two per pair) split over ``processes``
-    processes (spawned fresh and timed inside, so start-up is excluded)."""
-    if processes <= 1:
+def decode_floor(root: Path, records: list[tuple[int, bytes]], pool: ProcessPoolExecutor | None,
+                 processes: int) -> tuple[float, float]:
+    """(pairs/s, CPU ms per pair) of fetching + decoding ``records`` (two per pair), split over ``processes``
+    processes of ``pool`` (this process when None); timed inside the processes, so start-up is excluded."""
+    if pool is None:
         wall, cpu = _decode_all(str(root), records)
     else:
         chunks = [records[k::processes] for k in range(processes)]
-        with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
-            times = list(pool.map(_decode_all, [str(root)] * processes, chunks))
+        times = list(pool.map(_decode_all, [str(root)] * processes, chunks))
         wall, cpu = max(t[0] for t in times), sum(t[1] for t in times)
     pairs = len(records) / 2
     return pairs / wall, 1e3 * cpu / pairs
@@ -82,28 +86,37 @@ def _process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def loader_rate(dataset: PairDataset, workers: int, batch_size: int, augment_on: str) -> tuple[float, float]:
-    """(pairs/s, CPU ms per pair over the main process and its workers) of one epoch of what the loader's workers
-    hand over.
-
-    A few chunks of epoch 0 start the (persistent) workers first; epoch 1 is timed, so worker start-up is out of
-    both figures. Worker CPU is read from /proc while they are alive."""
-    loader = PairLoader(dataset, batch_size=batch_size, num_workers=workers, augment_on=augment_on)
-    dataset.set_epoch(0)
-    for k, _ in enumerate(loader.chunk_stream()):
-        if k == max(workers, 1):
-            break
-    dataset.set_epoch(1)
-    running = getattr(loader.chunks, "_iterator", None)  # the persistent workers (torch internals)
-    pids = [w.pid for w in getattr(running, "_workers", [])]
+def loader_pass(loader: PairLoader, pids: list[int]) -> tuple[float, float]:
+    """(pairs/s, CPU ms per pair over this process and the workers ``pids``) of one pass of what the loader's
+    workers hand over (:meth:`~siamfc.pipeline.loader.PairLoader.chunk_stream`)."""
     cpu = time.process_time() + sum(_process_cpu(p) for p in pids)
     start, pairs = time.perf_counter(), 0
     for chunk in loader.chunk_stream():
         pairs += len(chunk["index"])
     wall = time.perf_counter() - start
     cpu = time.process_time() + sum(_process_cpu(p) for p in pids) - cpu
-    del loader
     return pairs / wall, 1e3 * cpu / pairs
+
+
+def paired_rounds(root: Path, dataset: PairDataset, records: list[tuple[int, bytes]], workers: int,
+                  batch_size: int, augment_on: str, repeats: int) -> list[tuple[float, float, float, float]]:
+    """``repeats`` rounds of (floor pairs/s, floor CPU ms/pair, loader pairs/s, loader CPU ms/pair), floor and
+    loader back to back in each round, so a round's ratio compares the two under the same load on a shared
+    machine. One loader (epoch 1, whose pairs ``records`` are) and one floor pool serve every round; the loader's
+    first, untimed pass starts its persistent workers and warms them as the floor is warmed."""
+    processes = max(workers, 1)
+    loader = PairLoader(dataset, batch_size=batch_size, num_workers=workers, augment_on=augment_on)
+    dataset.set_epoch(1)
+    loader_pass(loader, [])  # in a function: no chunk of it outlives the pass to hold a buffer
+    running = getattr(loader.chunks, "_iterator", None)  # the persistent workers (torch internals)
+    pids = [w.pid for w in getattr(running, "_workers", [])]
+    pool = (ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+            if processes > 1 else None)
+    try:
+        return [(*decode_floor(root, records, pool, processes), *loader_pass(loader, pids)) for _ in range(repeats)]
+    finally:
+        if pool is not None:
+            pool.shutdown()
 
 
 def device_augment_ms(dataset: PairDataset, batch_size: int, device: torch.device, steps: int = 10) -> float:
@@ -122,7 +135,7 @@ def device_augment_ms(dataset: PairDataset, batch_size: int, device: torch.devic
 
 
 def bench_sampler(root: Path, workers: list[int], pairs: int, batch_size: int, modes: list[str],
-                  repeats: int = 2, splits: tuple[str, ...] = ("train",), device: str = "auto") -> dict:
+                  repeats: int = 5, splits: tuple[str, ...] = ("train",), device: str = "auto") -> dict:
     """Run the benchmark, print its table and return the figures."""
     cv2.setNumThreads(1)
     torch.set_num_threads(1)  # the main process only collates and receives; its threads would contend with workers
@@ -132,27 +145,20 @@ def bench_sampler(root: Path, workers: list[int], pairs: int, batch_size: int, m
         dataset = PairDataset(root, dataclasses.replace(SamplerConfig(pairs_per_epoch=pairs), **changes),
                               splits=splits)
         if name == modes[0]:
-            print(f"{root}: {dataset.description}; {pairs} pairs per run, batch {batch_size}, best of {repeats}")
+            print(f"{root}: {dataset.description}; {pairs} pairs per run, batch {batch_size}, medians of {repeats} "
+                  "rounds")
             print(f"{'mode':8} {'workers':>7} {'pairs/s':>8} {'floor pairs/s':>14} {'ratio':>6} | "
                   f"{'CPU ms/pair':>11} {'floor':>6} {'ratio':>6} {'pairs/s/core':>12}")
         records = pair_records(dataset, pairs, epoch=1)
-        _, floor_cpu = decode_floor(root, records, 1)
         for w in workers:
-            procs = max(w, 1)
-            floor = rate = 0.0
-            cpu = floor_1 = float("inf")
-            for _ in range(repeats):  # alternate the two sides; best of each
-                f, f_cpu = decode_floor(root, records, procs)
-                floor = max(floor, f)
-                floor_1 = min(floor_1, f_cpu if procs == 1 else floor_cpu)
-                r, c = loader_rate(dataset, w, batch_size, augment_on)
-                rate, cpu = max(rate, r), min(cpu, c)
-            floor_cpu = min(floor_cpu, floor_1)
-            row = {"pairs_per_s": rate, "floor_pairs_per_s": floor, "ratio": rate / floor, "cpu_ms": cpu,
-                   "floor_cpu_ms": floor_cpu, "cpu_ratio": floor_cpu / cpu, "per_core": 1e3 / cpu}
+            rounds = paired_rounds(root, dataset, records, w, batch_size, augment_on, repeats)
+            floor, floor_cpu, rate, cpu = (statistics.median(r[k] for r in rounds) for k in range(4))
+            row = {"pairs_per_s": rate, "floor_pairs_per_s": floor, "cpu_ms": cpu, "floor_cpu_ms": floor_cpu,
+                   "ratio": statistics.median(r[2] / r[0] for r in rounds),
+                   "cpu_ratio": statistics.median(r[1] / r[3] for r in rounds), "per_core": 1e3 / cpu}
             results[(name, w)] = row
-            print(f"{name:8} {w:7d} {rate:8.0f} {floor:9.0f} ({procs}p) {rate / floor:6.2f} | "
-                  f"{cpu:11.3f} {floor_cpu:6.3f} {floor_cpu / cpu:6.2f} {1e3 / cpu:12.0f}")
+            print(f"{name:8} {w:7d} {rate:8.0f} {floor:9.0f} ({max(w, 1)}p) {row['ratio']:6.2f} | "
+                  f"{cpu:11.3f} {floor_cpu:6.3f} {row['cpu_ratio']:6.2f} {row['per_core']:12.0f}")
         if augment_on == "device":
             target = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
                                   "cpu" if device == "auto" else device)
@@ -182,6 +188,6 @@ def register(bench: argparse._SubParsersAction) -> None:
                    help="what to time: workers (SiamFC augmentation in the workers), shift (translation only), "
                         "device (workers decode, augmentation on the device)")
     b.add_argument("--device", default="auto", help="device of the device-mode augmentation (default: cuda if any)")
-    b.add_argument("--repeats", type=int, default=2, help="alternating repeats, best of each side (default 2)")
+    b.add_argument("--repeats", type=int, default=5, help="rounds of floor then loader; medians (default 5)")
     b.add_argument("--split", action="append", choices=["train", "val"], help="split(s) to sample (default train)")
     b.set_defaults(func=cmd_bench_sampler)

@@ -18,7 +18,7 @@ augmentation is exact and whole-pixel:
 - grayscale (both crops of a pair) and colour jitter (per-channel gains in ``[1 - j, 1 + j]``, drawn per crop; the
   mean gain when the pair is gray) act on pixel values only.
 
-Output is written straight into CHW uint8 tensors (``cv2.split`` into the tensor's planes), so collation only stacks.
+Output is written straight into CHW uint8 arrays (``cv2.split`` into their planes), rows of a batch when given.
 All random numbers come in as uniforms (:data:`U_COLUMNS` per pair) and :func:`draw_augment` turns a block of them
 into sizes, shifts and flags with numpy; the per-pair work is resizes and copies.
 """

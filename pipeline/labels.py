@@ -70,4 +70,3 @@ class LabelTable:
         if not (-m <= dx <= m and -m <= dy <= m):
             raise ValueError(f"target offset ({dx}, {dy}) outside the table's range +-{m}")
         return self._label[dy + m, dx + m], self._weight[dy + m, dx + m]
-

@@ -80,7 +80,8 @@ def shared_memory_free() -> int | None:
         return None
 
 
-FREE, FILLED, HELD = 0, 1, 2  # a slot: free; filled by its worker, message in flight; handed to the loader's user
+FREE, FILLED, HELD = 0, 1, 2  # a slot: free; taken by its worker (being written, or its message in flight);
+# handed to the loader's user (views of it alive)
 
 
 class ChunkSlots:
@@ -98,11 +99,11 @@ class ChunkSlots:
     starts that pass (``begin``). A worker waiting for a slot also gives up when the loader has started another
     pass (``generation``) or its parent is gone."""
 
-    WAIT = 0.005  # seconds a worker waits for a free slot before sending the chunk the ordinary way
+    WAIT = 0.005  # default seconds a worker waits for a free slot before sending the chunk the ordinary way
     GIVE_UP = -1  # acquire's answer when the pass is over or the parent is gone
 
     def __init__(self, workers: int, slots: int, layout: Layout, size: int):
-        self.slots, self.layout = slots, layout
+        self.slots, self.layout, self.wait = slots, layout, self.WAIT
         free, need = shared_memory_free(), workers * slots * size
         if free is not None and need > free:
             raise RuntimeError(
@@ -125,10 +126,10 @@ class ChunkSlots:
         return int(self.generation)
 
     def acquire(self, worker: int, generation: int) -> int | None:
-        """Worker side: take a free slot of ``worker`` and return it; None if none came free within :attr:`WAIT`;
+        """Worker side: take a free slot of ``worker`` and return it; None if none came free within ``wait``;
         :attr:`GIVE_UP` if the pass is over or the parent died. Only the worker turns its FREE slots FILLED, so
         the check and the take need no lock."""
-        parent, deadline = os.getppid(), time.monotonic() + self.WAIT
+        parent, deadline = os.getppid(), time.monotonic() + self.wait
         mine = self.state[worker].numpy()
         while True:
             free = np.flatnonzero(mine == FREE)
@@ -232,8 +233,9 @@ class PairLoader:
                                  prefetch_factor=PREFETCH if num_workers > 0 else None,
                                  persistent_workers=num_workers > 0,
                                  multiprocessing_context="spawn" if num_workers > 0 else None)
-        """What the workers hand over: collated chunks (0 workers) or ``(worker, slot, n)`` of a chunk in
-        :attr:`slots`; on the CPU, before batching, moving and device augmentation (see :meth:`chunk_stream`)."""
+        """What the workers hand over: ``(worker, slot, n)`` of a chunk in :attr:`slots`, or the collated chunk
+        itself (0 workers, or no slot came free); on the CPU, before batching, moving and device augmentation (see
+        :meth:`chunk_stream`)."""
 
     def __len__(self) -> int:
         """Batches per epoch (the last one may be short)."""

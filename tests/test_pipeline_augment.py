@@ -25,6 +25,7 @@ from siamfc.curate.format import (
 )
 from siamfc.curate.shards import CurationLayout, ShardWriter
 from siamfc.pipeline.augment import (
+    AUGMENT_COLUMNS,
     U_COLUMNS,
     AugmentOptions,
     PairAugment,
@@ -175,6 +176,7 @@ def test_to_chw_keeps_bgr_planes_and_pads() -> None:
 def test_draw_augment_respects_options() -> None:
     u = np.random.default_rng(4).random((2000, U_COLUMNS))
     off = draw_augment(u, AugmentOptions(0.0, 0.0, 0, 0.0, 0.0, 0.0), 127)
+    assert off.shape == (2000, AUGMENT_COLUMNS)  # the width batches are laid out with
     assert np.all(off[:, :4] == [127, 127, 255, 255]) and not off[:, 4:8].any() and np.all(off[:, 8:] == 1)
     on = draw_augment(u, AugmentOptions(0.05, 0.05, 4, 0.25, 0.5, 0.1), 127)
     assert np.all(on[:, :4] % 2 == 1)  # odd sizes keep the centre on a pixel

@@ -7,6 +7,8 @@ import gc
 import math
 import os
 import pickle
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -14,11 +16,12 @@ import numpy as np
 import pytest
 import torch
 
+from siamfc.curate.format import decode_crop
 from siamfc.curate.manifest import load_manifest
 from siamfc.curate.shards import ShardReader
 from siamfc.pipeline import loader as loader_module
 from siamfc.pipeline.dataset import PairDataset, SamplerConfig
-from siamfc.pipeline.loader import PairLoader
+from siamfc.pipeline.loader import FILLED, FREE, HELD, ChunkSlots, PairLoader, batch_layout
 
 NO_AUGMENT = dict(exemplar_stretch=0.0, search_stretch=0.0, max_translate=0)
 KEYS = ("z", "x", "label", "weight", "target", "index", "records")
@@ -217,7 +220,7 @@ def test_an_abandoned_epoch_neither_hangs_nor_leaks_buffers(root: Path) -> None:
     for epoch in (0, 1, 2):
         ds.set_epoch(epoch)
         expected[epoch] = [int(s["index"]) for s in ds], [s["records"].tolist() for s in ds]
-    for epoch in (0, 1):  # take one batch, walk away: the workers are left waiting for buffers
+    for epoch in (0, 1):  # take one batch, walk away: buffers stay taken by chunks whose messages get dropped
         loader.set_epoch(epoch)
         first = next(iter(loader))
         assert first["records"].tolist() == expected[epoch][1][:2]
@@ -233,6 +236,7 @@ def test_an_abandoned_epoch_neither_hangs_nor_leaks_buffers(root: Path) -> None:
 def test_a_batch_kept_across_passes_only_takes_its_own_buffer_out_of_the_ring(root: Path) -> None:
     ds = PairDataset(root, SamplerConfig(pairs_per_epoch=24))
     loader = PairLoader(ds, batch_size=2, num_workers=1, chunk_pairs=2)  # 12 chunks a pass through 4 buffers
+    loader.slots.wait = 5.0  # a buffer freed late (this process descheduled) must not look like a lost one
     buffers = [(b.data_ptr(), b.data_ptr() + b.nbytes()) for b in loader.slots.buffers[0]]
 
     def in_a_buffer(chunk: dict[str, torch.Tensor]) -> bool:
@@ -247,6 +251,41 @@ def test_a_batch_kept_across_passes_only_takes_its_own_buffer_out_of_the_ring(ro
     rest += [in_a_buffer(chunk) for chunk in loader.chunk_stream()]
     assert len(rest) == 23 and all(rest)  # none sent the slow way, through a fresh segment
     assert in_a_buffer(kept) and torch.equal(kept["x"], kept_x)  # its buffer was not reused under it
+
+
+def test_chunk_slots_take_any_free_buffer_and_give_up_on_a_new_pass() -> None:
+    layout, size = batch_layout({"x": (torch.uint8, (4,))}, 2)
+    slots = ChunkSlots(1, 2, layout, size)
+    slots.wait = 0.01
+    generation = slots.begin(0)
+    assert slots.acquire(0, generation) == 0 and slots.acquire(0, generation) == 1
+    assert slots.acquire(0, generation) is None  # all taken: the chunk goes the ordinary way
+    held = slots.hand_out(0, 1, 2)
+    assert slots.begin(0) == generation  # a new pass frees the buffer whose message was dropped, not the held one
+    assert slots.state.tolist() == [[FREE, HELD]] and slots.acquire(0, generation) == 0
+    slots.wait = 60.0
+    threading.Timer(0.2, slots.start_pass).start()
+    start = time.monotonic()
+    assert slots.acquire(0, generation) == ChunkSlots.GIVE_UP and time.monotonic() - start < 30
+    del held
+    gc.collect()
+    assert slots.state.tolist() == [[FILLED, FREE]]  # the last view gone, its buffer is free again
+
+
+@pytest.mark.parametrize("curation, changes", [("curated_jpeg", {}), ("curated_raw", {}),
+                                               ("curated_jpeg", {"search_size": 239, "exemplar_stretch": 0.0})])
+def test_items_match_their_spec_and_stored_pairs_hold_the_stored_crops(request, curation: str, changes: dict) -> None:
+    root = request.getfixturevalue(curation)  # raw crops decode to read-only views of the LMDB value
+    ds = PairDataset(root, SamplerConfig(pairs_per_epoch=6, **changes))
+    for stored in (False, True):
+        items = [ds.stored_pair(i) if stored else ds.pair(i) for i in range(6)]
+        assert all({k: (v.dtype, tuple(v.shape)) for k, v in item.items()} == ds.item_spec(stored) for item in items)
+    reader, h = ShardReader(root), (ds.z_region - 1) // 2
+    for i, item in enumerate(items):
+        z_crop, x_crop = (decode_crop(reader.get_in(*source)) for source in ds.sources(i))
+        assert np.array_equal(item["z_stored"].numpy(), z_crop[127 - h:128 + h, 127 - h:128 + h])
+        assert np.array_equal(item["x_stored"].numpy(), x_crop)
+        assert torch.equal(item["augment"], torch.from_numpy(ds._drawn(0, None).augment[i].astype(np.float32)))
 
 
 def test_device_augmentation_gives_the_worker_pairs_up_to_rounding(root: Path) -> None:

@@ -138,7 +138,7 @@ def bench_sampler(root: Path, workers: list[int], pairs: int, batch_size: int, m
                   repeats: int = 5, splits: tuple[str, ...] = ("train",), device: str = "auto") -> dict:
     """Run the benchmark, print its table and return the figures."""
     cv2.setNumThreads(1)
-    torch.set_num_threads(1)  # the main process only collates and receives; its threads would contend with workers
+    torch.set_num_threads(1)  # the main process only receives (or makes pairs itself); threads would contend
     results: dict = {}
     for name in modes:
         augment_on, changes = MODES[name]

@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.context import get_spawning_popen
 from pathlib import Path
@@ -241,13 +241,13 @@ class PairDataset(IterableDataset):
     def pair(self, i: int, epoch: int | None = None) -> dict[str, torch.Tensor]:
         """Pair ``i`` of ``epoch`` (default: the current one), augmented; any ``i >= 0``, the stream yields
         ``i < len``."""
-        return self._item(self.write_pair, i, epoch, stored=False)
+        return self._item(i, epoch, stored=False)
 
     def stored_pair(self, i: int, epoch: int | None = None) -> dict[str, torch.Tensor]:
         """Pair ``i`` of ``epoch`` before augmentation: the stored crops it is made from and its augmentation row
         (see the module docstring); :func:`~.batch_augment.augment_batch` turns a batch of them into the
         :meth:`pair` values (up to rounding)."""
-        return self._item(self.write_stored_pair, i, epoch, stored=True)
+        return self._item(i, epoch, stored=True)
 
     def write_pair(self, i: int, epoch: int | None, out: dict[str, np.ndarray], j: int) -> None:
         """Write :meth:`pair` ``i`` of ``epoch`` into row ``j`` of ``out`` (arrays ``[n, *shape]`` of
@@ -267,9 +267,10 @@ class PairDataset(IterableDataset):
         out["augment"][j] = row
         self._write_info(out, j, i, z_pos, x_pos, PairAugment.from_row(row).shift)
 
-    def _item(self, write: Callable, i: int, epoch: int | None, stored: bool) -> dict[str, torch.Tensor]:
-        """One item as tensors, written by ``write`` (:meth:`write_pair` or :meth:`write_stored_pair`)."""
+    def _item(self, i: int, epoch: int | None, stored: bool) -> dict[str, torch.Tensor]:
+        """One item as tensors, through :meth:`write_stored_pair` if ``stored``, else :meth:`write_pair`."""
         out = {k: torch.empty((1, *shape), dtype=dtype) for k, (dtype, shape) in self.item_spec(stored).items()}
+        write = self.write_stored_pair if stored else self.write_pair
         write(i, epoch, {k: t.numpy() for k, t in out.items()}, 0)
         return {k: t[0] for k, t in out.items()}
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.context import get_spawning_popen
 from pathlib import Path
@@ -267,11 +267,14 @@ class PairDataset(IterableDataset):
         out["augment"][j] = row
         self._write_info(out, j, i, z_pos, x_pos, PairAugment.from_row(row).shift)
 
+    def writer(self, stored: bool) -> Callable[[int, int | None, dict[str, np.ndarray], int], None]:
+        """:meth:`write_stored_pair` if ``stored``, else :meth:`write_pair`."""
+        return self.write_stored_pair if stored else self.write_pair
+
     def _item(self, i: int, epoch: int | None, stored: bool) -> dict[str, torch.Tensor]:
-        """One item as tensors, through :meth:`write_stored_pair` if ``stored``, else :meth:`write_pair`."""
+        """One item as tensors, through :meth:`writer`."""
         out = {k: torch.empty((1, *shape), dtype=dtype) for k, (dtype, shape) in self.item_spec(stored).items()}
-        write = self.write_stored_pair if stored else self.write_pair
-        write(i, epoch, {k: t.numpy() for k, t in out.items()}, 0)
+        self.writer(stored)(i, epoch, {k: t.numpy() for k, t in out.items()}, 0)
         return {k: t[0] for k, t in out.items()}
 
     def _decoded(self, i: int, epoch: int | None) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray]:

@@ -180,7 +180,7 @@ class PairChunks(IterableDataset):
             cv2.setNumThreads(1)  # parallelism is over workers; cv2's threads would only contend for the cores
         worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
         epoch = self.dataset.epoch  # read once: the whole pass is one epoch's stream
-        write = self.dataset.write_stored_pair if self.stored else self.dataset.write_pair
+        write = self.dataset.writer(self.stored)
         slots = self.slots if info is not None else None
         generation = slots.begin(worker) if slots is not None else 0
         for indices in self.dataset.chunks(self.chunk, worker, workers):

@@ -18,7 +18,7 @@ class BadInput(Exception):
 
 # Skip reasons written to skipped.jsonl and counted in the summary.
 XML_MALFORMED = "xml_malformed"  # unreadable, empty or not an ILSVRC <annotation>
-OBJECT_MALFORMED = "object_malformed"  # <object> lacks a field or has a non-integer value
+OBJECT_MALFORMED = "object_malformed"  # <object> lacks a field, or a value is not a (finite, whole) number
 CLASS_UNKNOWN = "class_unknown"  # <name> is not one of the 30 VID WordNet ids
 DUPLICATE_TRACK = "duplicate_track"  # the same trackid twice in one frame
 BOX_EMPTY = "box_empty"  # zero or negative width or height
@@ -26,3 +26,4 @@ BOX_OUTSIDE_FRAME = "box_outside_frame"  # box reaches more than one pixel beyon
 FRAME_MISSING = "frame_missing"  # the JPEG named by the XML does not exist
 FRAME_CORRUPT = "frame_corrupt"  # the JPEG is truncated or does not decode
 SIZE_MISMATCH = "size_mismatch"  # the JPEG's size differs from the XML's <size>
+NOT_A_FRAME = "not_a_frame"  # a file in a snippet folder that is not a <number>.xml frame annotation

@@ -10,14 +10,21 @@ A curation root holds::
 
 Each shard has two named databases:
 
-- ``crops``: key ``<snippet_id>/<trackid:04d>/<frame:06d>`` (ASCII), e.g.
+- ``crops``: key ``<snippet_id>/<trackid:04d>/<frame:06d>``, e.g.
   ``train/ILSVRC2015_VID_train_0000/ILSVRC2015_train_00000000/0001/000042``; value = one tag byte
   and the 255x255 BGR search crop: ``b"J"`` + JPEG bytes, or ``b"R"`` + raw uint8 HxWx3 bytes.
   The 127x127 exemplar is the crop's centre ``[64:191, 64:191]`` (see :mod:`.geometry`).
-- ``snippets``: key ``<snippet_id>``; value = ``b"SM1"``, a uint32 little-endian header length, a JSON
-  header ``{"frames", "decoded", "filtered", "skipped": [...]}`` and the snippet's manifest rows as
-  raw :data:`RECORD_DTYPE` bytes. It is written in the same transaction as the snippet's crops, so
-  its presence means the snippet is complete; resume skips exactly these snippets.
+  The CRC-32C of the whole value is the manifest row's ``crc`` column.
+- ``snippets``: key ``<snippet_id>``; value = ``b"SM2"``, the uint32 CRC-32C of everything after it, a
+  uint32 header length (both little-endian), a JSON header ``{"frames", "decoded", "filtered", "skipped":
+  [...], "inputs"}`` and the snippet's manifest rows as raw :data:`RECORD_DTYPE` bytes. It is written in
+  the same transaction as the snippet's crops, so its presence means the snippet is complete; resume
+  skips exactly these snippets. (Format 1 wrote ``b"SM1"`` values without CRC and rows without ``crc``;
+  they are still read.)
+
+Keys are UTF-8; a snippet id is its folder path relative to the dataset root, so any file name works
+(spaces, non-ASCII; bytes that are not UTF-8 are kept through Python's ``surrogateescape``), as long as a
+crop key stays within LMDB's :data:`MAX_KEY_BYTES` (longer paths are skipped and reported).
 """
 
 from __future__ import annotations
@@ -27,12 +34,13 @@ import struct
 import zlib
 from dataclasses import asdict, dataclass, field
 
+import crc32c
 import cv2
 import numpy as np
 
 from .geometry import SEARCH_SIZE
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CROPS_DB = b"crops"
 SNIPPETS_DB = b"snippets"
 SETTINGS_FILE = "curation.json"
@@ -44,12 +52,14 @@ RECORD_DTYPE = np.dtype([
     ("width", np.int32), ("height", np.int32), ("s_z", np.float32),
     ("pad_z", np.float32), ("pad_x", np.float32),
     ("occluded", np.uint8), ("generated", np.uint8), ("reduction", np.uint8),
-    ("shard", np.uint16), ("nbytes", np.uint32),
+    ("shard", np.uint16), ("nbytes", np.uint32), ("crc", np.uint32),
 ])
 """Manifest row; columns are described in :mod:`siamfc.curate.manifest`."""
 
+_RECORD_DTYPE_V1 = np.dtype([(name, RECORD_DTYPE.fields[name][0]) for name in RECORD_DTYPE.names if name != "crc"])
+MAX_KEY_BYTES = 511  # LMDB's largest key (its default build)
 _TAG_JPEG, _TAG_RAW = b"J", b"R"
-_META_MAGIC = b"SM1"
+_META_MAGIC, _META_MAGIC_V1 = b"SM2", b"SM1"
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,18 @@ class CurationSettings:
     classes: tuple[str, ...] | None = None  # WordNet ids kept; None keeps all
     skip_generated: bool = False
     format_version: int = FORMAT_VERSION
+
+    def __post_init__(self) -> None:
+        checks = [
+            ("shards", isinstance(self.shards, int) and 1 <= self.shards <= 65535, "a whole number in 1..65535"),
+            ("encoding", self.encoding in ENCODINGS, f"one of {', '.join(ENCODINGS)}"),
+            ("quality", isinstance(self.quality, int) and 0 <= self.quality <= 100, "a whole number in 0..100"),
+            ("context", isinstance(self.context, (int, float)) and 0 < self.context < 1e6, "a positive number"),
+            ("max_reduction", self.max_reduction in (1, 2, 4, 8), "1, 2, 4 or 8"),
+        ]
+        for name, ok, what in checks:
+            if not ok:
+                raise ValueError(f"{name} must be {what}, got {getattr(self, name)!r}")
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -85,25 +107,46 @@ class SnippetMeta:
     decoded: int = 0  # frames decoded (frames with at least one kept object)
     filtered: int = 0  # objects left out by the class / generated filters
     skipped: list[dict] = field(default_factory=list)  # skip report entries
+    inputs: str = ""  # fingerprint of the input files the snippet was made from (see curate.snippet)
 
 
 def shard_name(index: int) -> str:
     return f"shard-{index:03d}.lmdb"
 
 
+def name_bytes(name: str) -> bytes:
+    """LMDB key bytes of a snippet id or record key text (UTF-8; undecodable file-name bytes round-trip)."""
+    return name.encode("utf-8", "surrogateescape")
+
+
+def name_text(key: bytes | memoryview) -> str:
+    """Inverse of :func:`name_bytes`."""
+    return bytes(key).decode("utf-8", "surrogateescape")
+
+
 def shard_of(snippet_id: str, n_shards: int) -> int:
     """Shard that holds a snippet: stable across runs, machines and Python versions."""
-    return zlib.crc32(snippet_id.encode()) % n_shards
+    return zlib.crc32(name_bytes(snippet_id)) % n_shards
 
 
 def record_key(snippet_id: str, track: int, frame: int) -> bytes:
-    return f"{snippet_id}/{track:04d}/{frame:06d}".encode("ascii")
+    return name_bytes(f"{snippet_id}/{track:04d}/{frame:06d}")
 
 
 def parse_key(key: bytes) -> tuple[str, int, int]:
     """Inverse of :func:`record_key`: (snippet_id, track, frame)."""
-    snippet_id, track, frame = key.decode("ascii").rsplit("/", 2)
+    snippet_id, track, frame = name_text(key).rsplit("/", 2)
     return snippet_id, int(track), int(frame)
+
+
+def key_fits(snippet_id: str) -> bool:
+    """Whether every key of the snippet (its crop keys included) is within :data:`MAX_KEY_BYTES`."""
+    return len(record_key(snippet_id, 9999, 999999)) <= MAX_KEY_BYTES
+
+
+def checksum(value: bytes | memoryview) -> int:
+    """CRC-32C of a stored value (the manifest's ``crc`` column; the CPU's CRC instruction where it has one)."""
+    return crc32c.crc32c(value)
 
 
 def encode_crop(crop: np.ndarray, encoding: str = "jpeg", quality: int = 90) -> bytes:
@@ -135,17 +178,37 @@ def decode_crop(value: bytes | memoryview) -> np.ndarray:
 
 def encode_snippet_meta(meta: SnippetMeta) -> bytes:
     header = json.dumps({"frames": meta.frames, "decoded": meta.decoded, "filtered": meta.filtered,
-                         "skipped": meta.skipped}).encode()
+                         "skipped": meta.skipped, "inputs": meta.inputs}).encode()
     records = np.ascontiguousarray(meta.records, dtype=RECORD_DTYPE)
-    return _META_MAGIC + struct.pack("<I", len(header)) + header + records.tobytes()
+    body = struct.pack("<I", len(header)) + header + records.tobytes()
+    return _META_MAGIC + struct.pack("<I", checksum(body)) + body
 
 
 def decode_snippet_meta(value: bytes | memoryview) -> SnippetMeta:
+    """The snippet record of a stored value; ValueError when it is damaged (checksum, magic or layout)."""
     value = bytes(value)
-    if not value.startswith(_META_MAGIC):
+    magic = value[:len(_META_MAGIC)]
+    if magic == _META_MAGIC:
+        (crc,) = struct.unpack_from("<I", value, len(magic))
+        body = value[len(magic) + 4:]
+        if checksum(body) != crc:
+            raise ValueError("snippet record damaged (checksum mismatch)")
+        dtype = RECORD_DTYPE
+    elif magic == _META_MAGIC_V1:
+        body, dtype = value[len(magic):], _RECORD_DTYPE_V1
+    else:
         raise ValueError("not a snippet record (bad magic)")
-    (n,) = struct.unpack_from("<I", value, len(_META_MAGIC))
-    start = len(_META_MAGIC) + 4
-    header = json.loads(value[start:start + n])
-    records = np.frombuffer(value[start + n:], dtype=RECORD_DTYPE).copy()
-    return SnippetMeta(records, header["frames"], header["decoded"], header["filtered"], header["skipped"])
+    try:
+        (n,) = struct.unpack_from("<I", body)
+        header = json.loads(body[4:4 + n])
+        rows = np.frombuffer(body[4 + n:], dtype=dtype)
+    except (struct.error, ValueError) as err:
+        raise ValueError(f"snippet record damaged ({err})") from None
+    if dtype == RECORD_DTYPE:
+        records = rows.copy()
+    else:
+        records = np.zeros(len(rows), RECORD_DTYPE)  # format 1: no crc column (left 0)
+        for name in dtype.names:
+            records[name] = rows[name]
+    return SnippetMeta(records, header["frames"], header["decoded"], header["filtered"], header["skipped"],
+                       header.get("inputs", ""))

@@ -1,65 +1,90 @@
-"""Reading VID frames: validated JPEG decode, optionally at 1/2, 1/4 or 1/8 scale in the decoder."""
+"""Reading VID frames: strict JPEG decode, optionally at 1/2, 1/4 or 1/8 scale in the decoder.
+
+Frames are decoded by libjpeg-turbo through simplejpeg with ``strict=True``: any libjpeg warning (data cut short,
+an end-of-image marker in mid-scan, a bad Huffman code, extraneous bytes before a marker) makes the frame corrupt,
+where cv2 and Pillow return an image whose damaged part is grey. Bytes after the end-of-image marker are ignored.
+For good files the pixels are the same as ``cv2.imdecode`` with ``IMREAD_COLOR`` or ``IMREAD_REDUCED_COLOR_<n>``
+(EXIF orientation aside: frames are returned as stored, never rotated).
+"""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
+import simplejpeg
 
 from .errors import FRAME_CORRUPT, FRAME_MISSING, BadInput
 
-_REDUCED_FLAGS = {
-    1: cv2.IMREAD_COLOR,
-    2: cv2.IMREAD_REDUCED_COLOR_2,
-    4: cv2.IMREAD_REDUCED_COLOR_4,
-    8: cv2.IMREAD_REDUCED_COLOR_8,
+REDUCTIONS = (1, 2, 4, 8)
+_SOI = b"\xff\xd8"
+_CV2_FLAGS = {
+    2: cv2.IMREAD_REDUCED_COLOR_2 | cv2.IMREAD_IGNORE_ORIENTATION,
+    4: cv2.IMREAD_REDUCED_COLOR_4 | cv2.IMREAD_IGNORE_ORIENTATION,
+    8: cv2.IMREAD_REDUCED_COLOR_8 | cv2.IMREAD_IGNORE_ORIENTATION,
 }
-_EOI = b"\xff\xd9"
+# Below this side, several libjpeg scale factors can give the same output size and simplejpeg, which picks the
+# factor from a minimum output size, may not pick exactly 1/reduction.
+_MIN_SCALED_SIDE = 8
 
 
-def read_jpeg_bytes(path: Path) -> bytes:
-    """The file's bytes, checked to be a complete JPEG (start and end-of-image markers)."""
+def read_bytes(path: Path) -> bytes:
+    """The file's bytes; a file that cannot be read is missing."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise BadInput(FRAME_MISSING, f"{path}: no such file") from None
     except OSError as err:
         raise BadInput(FRAME_MISSING, f"{path}: {err.strerror}") from None
-    if not data.startswith(b"\xff\xd8"):
-        raise BadInput(FRAME_CORRUPT, f"{path}: not a JPEG (no start-of-image marker)")
-    if _EOI not in data[-64:]:
-        raise BadInput(FRAME_CORRUPT, f"{path}: truncated JPEG (no end-of-image marker)")
-    return data
+
+
+def _what_it_is(data: bytes) -> str:
+    if not data:
+        return "empty file"
+    if data.startswith(b"\x89PNG"):
+        return "PNG data"
+    return f"starts with {data[:4].hex(' ')}"
 
 
 def jpeg_size(data: bytes, path: Path) -> tuple[int, int]:
     """(width, height) from the JPEG header, without decoding pixels."""
+    if not data.startswith(_SOI):
+        raise BadInput(FRAME_CORRUPT, f"{path}: not a JPEG ({_what_it_is(data)})")
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            return im.size
-    except Exception as err:  # PIL raises several types for bad headers
+        height, width, _, _ = simplejpeg.decode_jpeg_header(data)
+    except ValueError as err:
         raise BadInput(FRAME_CORRUPT, f"{path}: unreadable JPEG header ({err})") from None
+    return width, height
 
 
-def decode_jpeg(data: bytes, path: Path, reduction: int = 1) -> np.ndarray:
-    """Decode to BGR uint8, at 1/``reduction`` scale done by libjpeg itself (1, 2, 4 or 8)."""
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), _REDUCED_FLAGS[reduction])
-    if image is None:
-        raise BadInput(FRAME_CORRUPT, f"{path}: JPEG does not decode")
+def _decode_strict(data: bytes, path: Path, size: tuple[int, int], reduction: int) -> np.ndarray:
+    width, height = size
+    try:
+        return simplejpeg.decode_jpeg(data, colorspace="BGR", strict=True, min_factor=reduction,
+                                      min_width=-(-width // reduction), min_height=-(-height // reduction))
+    except ValueError as err:
+        raise BadInput(FRAME_CORRUPT, f"{path}: corrupt JPEG ({err})") from None
+
+
+def decode_jpeg(data: bytes, path: Path, size: tuple[int, int], reduction: int = 1) -> np.ndarray:
+    """Decode to BGR uint8 at 1/``reduction`` scale (1, 2, 4 or 8) done by libjpeg; any decoder warning is corrupt."""
+    if reduction == 1 or max(size) >= _MIN_SCALED_SIDE:
+        image = _decode_strict(data, path, size, reduction)
+    else:
+        _decode_strict(data, path, size, 1)  # validates; cv2 then gives the exact 1/reduction scale
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), _CV2_FLAGS[reduction])
+    expected = (-(-size[1] // reduction), -(-size[0] // reduction), 3)
+    if image is None or image.shape != expected:
+        got = "nothing" if image is None else f"{image.shape[1]}x{image.shape[0]}"
+        raise BadInput(FRAME_CORRUPT, f"{path}: decoded {got} at 1/{reduction} scale of {size[0]}x{size[1]}")
     return image
 
 
 def read_frame(path: Path, reduction: int = 1) -> tuple[np.ndarray, tuple[int, int]]:
     """Read and decode one frame; returns the (possibly reduced) image and the full (width, height)."""
-    data = read_jpeg_bytes(path)
-    image = decode_jpeg(data, path, reduction)
-    if reduction == 1:
-        return image, (image.shape[1], image.shape[0])
-    size = jpeg_size(data, path)  # a reduced decode does not tell the full size exactly
-    expected = (-(-size[0] // reduction), -(-size[1] // reduction))
-    if (image.shape[1], image.shape[0]) != expected:
-        raise BadInput(FRAME_CORRUPT, f"{path}: decoded {image.shape[1]}x{image.shape[0]}, header says {size}")
-    return image, size
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction}")
+    data = read_bytes(path)
+    size = jpeg_size(data, path)
+    return decode_jpeg(data, path, size, reduction), size

@@ -13,8 +13,11 @@ import cv2
 import numpy as np
 from matplotlib.figure import Figure
 
+from .atomic import atomic_write, write_text_atomic
 from .boxes import cxcywh_to_xyxy
 from .classes import WNIDS, class_name
+from .errors import CurationError
+from .format import name_text
 from .geometry import EXEMPLAR_SIZE, SEARCH_SIZE
 from .manifest import Manifest
 from .shards import ShardReader
@@ -46,7 +49,8 @@ def histogram_png(values: np.ndarray, q: Quantity, path: Path) -> Path:
     ax.set_ylabel(f"{q.per}s" + (" (log scale)" if ax.get_yscale() == "log" else ""))
     ax.legend(loc="upper right", fontsize=9)
     ax.grid(axis="y", alpha=0.3)
-    fig.savefig(path)
+    with atomic_write(path) as f:
+        fig.savefig(f, format="png")
     return path
 
 
@@ -72,7 +76,8 @@ def class_chart_png(figs: dict, path: Path) -> Path:
     if splits:
         ax.legend(loc="lower right")
     ax.grid(axis="x", alpha=0.3)
-    fig.savefig(path)
+    with atomic_write(path) as f:
+        fig.savefig(f, format="png")
     return path
 
 
@@ -110,14 +115,17 @@ def montage_png(root: str | Path, m: Manifest, path: Path, n: int = 16, seed: in
     rows = [cells[i:i + columns] for i in range(0, len(cells), columns)]
     blank = np.full_like(cells[0], _BG)
     grid = np.vstack([np.hstack(r + [blank] * (columns - len(r))) for r in rows])
-    if not cv2.imwrite(str(path), grid):
-        raise ValueError(f"{path}: cannot write PNG")
+    ok, png = cv2.imencode(".png", grid)
+    if not ok:
+        raise ValueError(f"{path}: cannot encode the montage as PNG")
+    with atomic_write(path) as f:
+        f.write(png.tobytes())
     return path
 
 
 def _cell(reader: ShardReader, m: Manifest, i: int) -> np.ndarray:
     r = m.records[i]
-    key = m.key(i).decode()
+    key = name_text(m.key(i))
     width = 3 * _PAD + EXEMPLAR_SIZE + SEARCH_SIZE
     flags = "".join(f", {f}" for f in ("occluded", "generated") if r[f])
     w, h = float(r["xmax"] - r["xmin"] + 1), float(r["ymax"] - r["ymin"] + 1)
@@ -128,8 +136,8 @@ def _cell(reader: ShardReader, m: Manifest, i: int) -> np.ndarray:
     for k, line in enumerate(head):
         cv2.putText(cell, line, (_PAD, _PAD + _LINE * (k + 1) - 4), _FONT, _FONT_SCALE, _FG, 1, cv2.LINE_AA)
     try:
-        exemplar, search = reader.crops(key.encode())
-    except (KeyError, ValueError) as err:
+        exemplar, search = reader.crops(m.key(i))
+    except (KeyError, ValueError, CurationError) as err:
         cv2.putText(cell, f"unreadable: {type(err).__name__}", (_PAD, top + 20), _FONT, 0.5, _BAD, 1, cv2.LINE_AA)
         return cell
     s_z = float(r["s_z"])
@@ -188,5 +196,5 @@ def write_html(figs: dict, images: dict[str, Path], path: Path, extra: list[str]
     if "montage" in images:
         parts.append("<h2>Random records (exemplar, search crop, target box)</h2>"
                      f"<img src='{images['montage'].name}' alt='montage'>")
-    path.write_text("\n".join(parts) + "\n")
+    write_text_atomic(path, "\n".join(parts) + "\n")
     return path

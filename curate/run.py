@@ -2,7 +2,12 @@
 
 Resumable by construction: a snippet is committed in one LMDB transaction with its manifest rows,
 so after any interruption (``kill -9`` included) the committed set is exact and a rerun only does
-the rest. Re-running a finished curation does nothing.
+the rest. Re-running a finished curation does nothing, except:
+
+- a snippet whose stored record is damaged is redone (its old crops are replaced in the same transaction);
+- with ``refresh``, snippets whose input files changed since they were committed are redone;
+- a damaged shard stops the run with one line naming it, unless ``repair``: then it is renamed out of the way
+  (``shard-NNN.lmdb.damaged-<time>``, kept) and the snippets it held are redone; other shards are not touched.
 """
 
 from __future__ import annotations
@@ -17,14 +22,15 @@ from pathlib import Path
 from joblib import delayed
 from tqdm.auto import tqdm
 
+from .atomic import atomic_write, write_json_atomic
 from .classes import VID_CLASSES, WNIDS
 from .cluster import parallel_backend
 from .errors import CurationError
-from .format import ENCODINGS, CurationSettings
+from .format import CurationSettings
 from .manifest import load_manifest
-from .shards import DEFAULT_MAP_SIZE, CurationLayout, ShardWriter
-from .snippet import SnippetResult, curate_snippet
-from .vid import SPLITS, Snippet, find_snippets
+from .shards import DEFAULT_MAP_SIZE, CurationLayout, ShardScan, ShardWriter
+from .snippet import SnippetResult, curate_snippet, inputs_fingerprint
+from .vid import SPLITS, Snippet, search_snippets
 
 SKIPPED_FILE = "skipped.jsonl"
 SUMMARY_FILE = "summary.json"
@@ -43,7 +49,17 @@ class CurationConfig:
     scheduler: str | None = None  # Dask scheduler address; None with backend "dask" starts a LocalCluster
     map_size: int = DEFAULT_MAP_SIZE
     progress: bool = True
+    refresh: bool = False  # redo committed snippets whose input files changed since their commit
+    repair: bool = False  # set damaged shards aside and redo their snippets (otherwise a damaged shard stops the run)
     settings: CurationSettings = field(default_factory=CurationSettings)
+
+    def __post_init__(self) -> None:
+        if self.max_snippets is not None and self.max_snippets < 1:
+            raise ValueError(f"max_snippets must be at least 1, got {self.max_snippets}")
+        if self.workers < 1:
+            raise ValueError(f"workers must be at least 1, got {self.workers}")
+        if self.map_size < 1 << 16:
+            raise ValueError(f"map_size must be at least 64 KiB, got {self.map_size}")
 
 
 @dataclass
@@ -64,13 +80,23 @@ class CurationSummary:
     frames_per_second: float = 0.0
     curation_records: int = 0  # all records in the curation after this run
     curation_complete: bool = False
+    snippets_redone: int = 0  # committed before, redone: damaged record, changed inputs or a set-aside shard
+    snippets_changed: int = 0  # of those, found changed by refresh
+    folders_passed_over: list[str] = field(default_factory=list)  # symlink loops, aliases, over-long paths
+    shards_set_aside: list[str] = field(default_factory=list)  # damaged shards renamed by repair
+    damaged: list[str] = field(default_factory=list)  # what is still unreadable after the run
 
     def lines(self) -> list[str]:
         """Human-readable summary."""
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.skipped_by_reason.items())) or "none"
         per_record = self.bytes_written / self.records if self.records else 0
-        return [
-            f"snippets  {self.snippets_curated} curated, {self.snippets_already_done} already done, "
+        notes = [f"set aside {p} (damaged; its snippets were redone)" for p in self.shards_set_aside]
+        notes += [f"passed over {line}" for line in self.folders_passed_over]
+        notes += [f"DAMAGED   {line}" for line in self.damaged]
+        redone = f" ({self.snippets_redone} redone, {self.snippets_changed} of them changed inputs)" \
+            if self.snippets_redone else ""
+        return notes + [
+            f"snippets  {self.snippets_curated} curated{redone}, {self.snippets_already_done} already done, "
             f"{self.snippets_total} planned",
             f"frames    {self.frames} read, {self.frames_decoded} decoded",
             f"records   {self.records} written, {self.records_filtered} filtered out, "
@@ -97,28 +123,33 @@ def resolve_classes(names: list[str] | None) -> tuple[str, ...] | None:
 
 def curate(config: CurationConfig) -> CurationSummary:
     """Curate ``config.source`` into ``config.out``; resumes whatever an earlier run left undone."""
-    settings = config.settings
-    if settings.encoding not in ENCODINGS:
-        raise CurationError(f"unknown encoding {settings.encoding!r}; choose from {list(ENCODINGS)}")
-    if settings.shards < 1 or config.workers < 1:
-        raise CurationError("--shards and --workers must be at least 1")
-    snippets = find_snippets(config.source, config.splits)
+    search = search_snippets(config.source, config.splits)
+    snippets = search.snippets
     if config.max_snippets is not None:
         snippets = snippets[: config.max_snippets]
-    layout = CurationLayout.create(config.out, settings)
+    layout = CurationLayout.create(config.out, config.settings)
     lock = layout.lock()
     try:
-        return _run(config, layout, snippets)
+        summary = _run(config, layout, snippets)
     finally:
         os.close(lock)
+    summary.folders_passed_over = search.passed_over
+    write_json_atomic(layout.root / SUMMARY_FILE, asdict(summary))
+    return summary
 
 
 def _run(config: CurationConfig, layout: CurationLayout, snippets: list[Snippet]) -> CurationSummary:
     start = time.perf_counter()
-    layout.add_to_plan([s.id for s in snippets])
-    done = layout.committed_snippets()
-    todo = [s for s in snippets if s.id not in done]
-    summary = CurationSummary(snippets_total=len(snippets), snippets_already_done=len(snippets) - len(todo))
+    found = scan = layout.scan()
+    set_aside = _set_aside_damaged(layout, scan, config.repair)
+    if set_aside:
+        scan = layout.scan()
+    layout.add_to_plan([s.id for s in snippets] + list(scan.metas))  # a lost plan.json is rebuilt from the shards
+    todo, changed = _to_do(snippets, scan, config.refresh)
+    summary = CurationSummary(snippets_total=len(snippets), snippets_already_done=len(snippets) - len(todo),
+                              snippets_changed=len(changed), shards_set_aside=[str(p) for p in set_aside])
+    summary.snippets_redone = len(changed) + sum(
+        s.id in found.damaged_snippets or layout.shard_for(s.id) in found.damaged_shards for s in todo)
     reasons: Counter[str] = Counter()
     if todo:
         n_frames = sum(len(s.xml_files()) for s in todo)
@@ -134,13 +165,35 @@ def _run(config: CurationConfig, layout: CurationLayout, snippets: list[Snippet]
     summary.skipped_by_reason = dict(reasons)
     summary.seconds = time.perf_counter() - start
     summary.frames_per_second = summary.frames / summary.seconds if summary.seconds else 0.0
-    manifest = load_manifest(layout.root)
+    manifest = load_manifest(layout.root, intact_only=True)
     summary.curation_records = len(manifest)
     summary.curation_complete = manifest.complete
-    if todo or not (layout.root / SKIPPED_FILE).exists():  # the report only changes when snippets were committed
+    summary.damaged = manifest.damaged
+    if todo or set_aside:
         write_skip_report(layout)
-    (layout.root / SUMMARY_FILE).write_text(json.dumps(asdict(summary), indent=1))
+    elif skip_report_state(layout.root / SKIPPED_FILE, _entries(scan)) != "agrees":  # a derived file: rebuilt
+        _write_entries(layout.root / SKIPPED_FILE, _entries(scan))
     return summary
+
+
+def _set_aside_damaged(layout: CurationLayout, scan: ShardScan, repair: bool) -> list[Path]:
+    """With ``repair``, rename every damaged shard out of the way; without, stop with one line naming them."""
+    if not scan.damaged_shards:
+        return []
+    if not repair:
+        lines = [f"{layout.shard_path(i)}: {cause}" for i, cause in sorted(scan.damaged_shards.items())]
+        more = f" (and {len(lines) - 1} more damaged shards)" if len(lines) > 1 else ""
+        raise CurationError(f"{lines[0]}{more}; rerun with --repair to set damaged shards aside (renamed, kept) and "
+                            "redo the snippets they held; the other shards are not touched")
+    return [layout.set_aside(i) for i in sorted(scan.damaged_shards)]
+
+
+def _to_do(snippets: list[Snippet], scan: ShardScan, refresh: bool) -> tuple[list[Snippet], list[Snippet]]:
+    """(snippets to curate in this run, committed snippets among them whose inputs changed)."""
+    changed = [s for s in snippets if refresh and s.id in scan.metas
+               and scan.metas[s.id].inputs != inputs_fingerprint(s)]
+    changed_ids = {s.id for s in changed}
+    return [s for s in snippets if s.id not in scan.metas or s.id in changed_ids], changed
 
 
 def _add(summary: CurationSummary, reasons: Counter[str], result: SnippetResult) -> None:
@@ -156,11 +209,31 @@ def _add(summary: CurationSummary, reasons: Counter[str], result: SnippetResult)
 
 def write_skip_report(layout: CurationLayout) -> Path:
     """Rewrite ``skipped.jsonl`` from the committed snippets (so it always matches the shards)."""
-    path = layout.root / SKIPPED_FILE
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w") as f:
-        for _, meta in sorted(layout.iter_snippet_meta(), key=lambda item: item[0]):
-            for entry in meta.skipped:
-                f.write(json.dumps(entry) + "\n")
-    os.replace(tmp, path)
+    return _write_entries(layout.root / SKIPPED_FILE, _entries(layout.scan()))
+
+
+def skip_report_state(path: Path, entries: list[dict]) -> str:
+    """'agrees', 'missing', 'unreadable' or 'stale (...)': ``skipped.jsonl`` compared with the shards' entries."""
+    if not path.is_file():
+        return "missing"
+    try:
+        on_file = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    except (OSError, ValueError):
+        return "unreadable"
+
+    def canon(items: list) -> list[str]:
+        return sorted(json.dumps(i, sort_keys=True) for i in items)
+
+    if canon(on_file) == canon(entries):
+        return "agrees"
+    return f"stale ({len(on_file)} entries on file, {len(entries)} in the shards)"
+
+
+def _entries(scan: ShardScan) -> list[dict]:
+    return [entry for _, meta in sorted(scan.metas.items()) for entry in meta.skipped]
+
+
+def _write_entries(path: Path, entries: list[dict]) -> Path:
+    with atomic_write(path, "w") as f:
+        f.writelines(json.dumps(entry) + "\n" for entry in entries)
     return path

@@ -5,15 +5,20 @@ The byte format lives in :mod:`.format`; this module only moves those bytes in a
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
+import shutil
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import lmdb
 import numpy as np
 
+from .atomic import write_json_atomic
 from .errors import CurationError
 from .format import (
     CROPS_DB,
@@ -21,17 +26,62 @@ from .format import (
     SNIPPETS_DB,
     CurationSettings,
     SnippetMeta,
+    checksum,
     decode_crop,
     decode_snippet_meta,
+    name_bytes,
+    name_text,
     parse_key,
     shard_name,
     shard_of,
 )
 from .geometry import exemplar_from_search
+from .lmdb_file import DATA_FILE, check_data_file
 
 PLAN_FILE = "plan.json"
 LOCK_FILE = ".lock"
+DAMAGED_SUFFIX = ".damaged"  # a shard set aside by ``siamfc curate --repair`` is renamed shard-NNN.lmdb.damaged-*
 DEFAULT_MAP_SIZE = 1 << 30  # initial map per shard; doubled whenever a snippet does not fit
+
+
+class ShardError(CurationError):
+    """A shard that cannot be opened or read: truncated, not LMDB, corrupted, or an I/O or memory failure."""
+
+    def __init__(self, path: Path, cause: str, unfinished: bool = False):
+        super().__init__(f"{path}: {cause}")
+        self.path, self.cause = Path(path), cause
+        self.unfinished = unfinished  # created but never committed to: it holds nothing
+
+
+class RecordDamaged(CurationError):
+    """A stored value whose checksum differs from its manifest row."""
+
+
+@contextlib.contextmanager
+def lmdb_errors(path: Path, doing: str = "") -> Iterator[None]:
+    """Turn any LMDB failure inside the block into a :class:`ShardError` naming the shard."""
+    try:
+        yield
+    except lmdb.Error as err:
+        raise ShardError(path, f"{doing}{': ' if doing else ''}{lmdb_cause(err)}") from None
+
+
+def lmdb_cause(err: lmdb.Error) -> str:
+    """One line for an LMDB error, without the C function name python-lmdb puts first."""
+    text = str(err).splitlines()[0] if str(err) else type(err).__name__
+    return text.split(": ", 1)[1] if text.startswith("mdb_") and ": " in text else text
+
+
+def check_shard(path: Path) -> None:
+    """ShardError when the shard's data file is missing, unfinished, truncated or not LMDB (no mapping is made)."""
+    try:
+        check = check_data_file(path / DATA_FILE)
+    except FileNotFoundError:
+        raise ShardError(path, f"no {DATA_FILE}") from None
+    except OSError as err:
+        raise ShardError(path, f"cannot read {DATA_FILE}: {err.strerror}") from None
+    if check.problem:
+        raise ShardError(path, check.problem, check.unfinished)
 
 
 # LMDB allows one handle per environment per process, so read-only handles are shared through this
@@ -40,14 +90,19 @@ _READ_ENVS: dict[tuple[int, str], lmdb.Environment] = {}
 
 
 def read_env(path: Path) -> lmdb.Environment:
-    """The process's read-only handle on a shard (no lock file needed, so read-only storage works)."""
+    """The process's read-only handle on a shard (no lock file needed, so read-only storage works).
+
+    The data file is checked against its header first (:func:`check_shard`), so a truncated shard raises
+    :class:`ShardError` instead of crashing the process when a missing page is touched."""
     pid = os.getpid()
     for inherited in [k for k in _READ_ENVS if k[0] != pid]:  # a forked child may not reopen its parent's envs
         _READ_ENVS.pop(inherited).close()  # closes the child's copy only
     key = (pid, str(Path(path).resolve()))
     env = _READ_ENVS.get(key)
     if env is None:
-        env = lmdb.open(str(path), readonly=True, lock=False, readahead=False, max_dbs=2)
+        check_shard(Path(path))
+        with lmdb_errors(Path(path), "cannot open"):
+            env = lmdb.open(str(path), readonly=True, lock=False, readahead=False, max_dbs=2)
         _READ_ENVS[key] = env
     return env
 
@@ -57,6 +112,30 @@ def release_read_env(path: Path) -> None:
     env = _READ_ENVS.pop((os.getpid(), str(Path(path).resolve())), None)
     if env is not None:
         env.close()
+
+
+def open_named_db(env: lmdb.Environment, name: bytes, txn: lmdb.Transaction | None = None) -> object | None:
+    """A named database of a read-only shard, or None when the shard never had one (nothing committed)."""
+    try:
+        return env.open_db(name, txn=txn, create=False)
+    except lmdb.NotFoundError:
+        return None
+
+
+@dataclass
+class ShardScan:
+    """Every committed snippet of a curation, and what could not be read."""
+
+    metas: dict[str, SnippetMeta] = field(default_factory=dict)
+    shard_of: dict[str, int] = field(default_factory=dict)  # snippet id -> shard it was read from
+    damaged_shards: dict[int, str] = field(default_factory=dict)  # shard index -> cause
+    damaged_snippets: dict[str, str] = field(default_factory=dict)  # snippet id -> cause (its record is unreadable)
+
+    def problem_lines(self, layout: CurationLayout) -> list[str]:
+        """One line per damaged shard or snippet record."""
+        return ([f"{layout.shard_path(i)}: {cause}" for i, cause in sorted(self.damaged_shards.items())]
+                + [f"{layout.shard_path(layout.shard_for(s))}: snippet {s}: {cause}"
+                   for s, cause in sorted(self.damaged_snippets.items())])
 
 
 class CurationLayout:
@@ -75,7 +154,7 @@ class CurationLayout:
             raise CurationError(f"{root}: not a siamfc curation (no {SETTINGS_FILE}); run `siamfc curate` first")
         try:
             settings = CurationSettings.from_json(json.loads(path.read_text()))
-        except (ValueError, TypeError) as err:
+        except (OSError, ValueError, TypeError, AttributeError) as err:
             raise CurationError(f"{path}: unreadable settings ({err})") from None
         return cls(root, settings)
 
@@ -92,53 +171,111 @@ class CurationLayout:
                 raise CurationError(f"{root}: existing curation has other settings ({diff}); "
                                     "use the same options to resume, or another output folder")
             return layout
+        if root.exists() and not root.is_dir():
+            raise CurationError(f"{root}: exists and is not a folder")
         if root.exists() and any(root.iterdir()):
             raise CurationError(f"{root}: folder exists, is not empty and is not a siamfc curation")
-        root.mkdir(parents=True, exist_ok=True)
-        _write_json_atomic(root / SETTINGS_FILE, settings.to_json())
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            write_json_atomic(root / SETTINGS_FILE, settings.to_json())
+        except OSError as err:
+            raise CurationError(f"{err.filename or root}: cannot write the curation here ({err.strerror})") from None
         return cls(root, settings)
 
     def shard_path(self, index: int) -> Path:
         return self.root / shard_name(index)
 
     def existing_shards(self) -> list[int]:
-        return [i for i in range(self.settings.shards) if (self.shard_path(i) / "data.mdb").exists()]
+        return [i for i in range(self.settings.shards) if (self.shard_path(i) / DATA_FILE).exists()]
 
     def shard_for(self, snippet_id: str) -> int:
         return shard_of(snippet_id, self.settings.shards)
 
-    def iter_snippet_meta(self) -> Iterator[tuple[str, SnippetMeta]]:
-        """Every committed snippet with its manifest rows and report."""
-        for i in self.existing_shards():
-            env = read_env(self.shard_path(i))
-            with env.begin(db=env.open_db(SNIPPETS_DB, create=False), buffers=True) as txn:
+    def snippet_values(self, index: int) -> Iterator[tuple[str, bytes]]:
+        """(snippet id, stored snippet record) of every snippet committed in shard ``index``; ShardError when the
+        shard cannot be read."""
+        path = self.shard_path(index)
+        env = read_env(path)
+        with lmdb_errors(path, "cannot read"):
+            db = open_named_db(env, SNIPPETS_DB)
+            if db is None:
+                return
+            with env.begin(db=db) as txn:
                 for key, value in txn.cursor():
-                    yield bytes(key).decode(), decode_snippet_meta(value)
+                    yield name_text(key), value
+
+    def scan(self) -> ShardScan:
+        """Every committed snippet with its manifest rows and report; damaged shards and snippet records are
+        collected in the result, never raised."""
+        scan = ShardScan()
+        for i in self.existing_shards():
+            try:
+                for snippet_id, value in self.snippet_values(i):
+                    try:
+                        scan.metas[snippet_id] = decode_snippet_meta(value)
+                        scan.shard_of[snippet_id] = i
+                    except (ValueError, KeyError, TypeError) as err:
+                        scan.damaged_snippets[snippet_id] = str(err)
+            except ShardError as err:
+                if not err.unfinished:  # an unfinished shard holds nothing; the writer replaces it
+                    scan.damaged_shards[i] = err.cause
+        return scan
+
+    def iter_snippet_meta(self) -> Iterator[tuple[str, SnippetMeta]]:
+        """Every committed snippet whose record is intact, with its manifest rows and report."""
+        yield from self.scan().metas.items()
 
     def committed_snippets(self) -> set[str]:
-        done = set()
-        for i in self.existing_shards():
-            env = read_env(self.shard_path(i))
-            with env.begin(db=env.open_db(SNIPPETS_DB, create=False)) as txn:
-                done.update(bytes(k).decode() for k in txn.cursor().iternext(keys=True, values=False))
-        return done
+        """Ids of the snippets committed with an intact record (resume skips exactly these)."""
+        return set(self.scan().metas)
 
     def fingerprint(self) -> str:
-        """Changes whenever any shard commits: the shards' last transaction ids."""
-        return ",".join(f"{i}:{read_env(self.shard_path(i)).info()['last_txnid']}" for i in self.existing_shards())
+        """Changes whenever any shard commits (the shards' last transaction ids) or its file is modified, damaged
+        or replaced."""
+        parts = []
+        for i in self.existing_shards():
+            data = self.shard_path(i) / DATA_FILE
+            try:
+                check, stat = check_data_file(data), data.stat()
+                parts.append(f"{i}:{check.txnid}:{stat.st_size}:{stat.st_ino}:{stat.st_mtime_ns}:{check.problem or ''}")
+            except OSError as err:
+                parts.append(f"{i}:unreadable:{err.errno}")
+        return ",".join(parts)
 
     def planned_snippets(self) -> set[str] | None:
-        """Snippet ids that runs into this root set out to curate (None before any plan)."""
+        """Snippet ids that runs into this root set out to curate (None before any plan, or when plan.json is
+        unreadable: it is rewritten by the next ``siamfc curate``)."""
         path = self.root / PLAN_FILE
-        return set(json.loads(path.read_text())) if path.is_file() else None
+        try:
+            plan = json.loads(path.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return None
+        return set(plan) if isinstance(plan, list) and all(isinstance(s, str) for s in plan) else None
 
     def add_to_plan(self, snippet_ids: list[str]) -> None:
         plan = (self.planned_snippets() or set()) | set(snippet_ids)
-        _write_json_atomic(self.root / PLAN_FILE, sorted(plan))
+        write_json_atomic(self.root / PLAN_FILE, sorted(plan))
+
+    def set_aside(self, index: int) -> Path:
+        """Rename a damaged shard out of the way (kept for the user to inspect or delete); returns its new path."""
+        path = self.shard_path(index)
+        release_read_env(path)
+        target = path.with_name(f"{path.name}{DAMAGED_SUFFIX}-{time.strftime('%Y%m%d-%H%M%S')}")
+        n = 1
+        while target.exists():
+            target = target.with_name(f"{path.name}{DAMAGED_SUFFIX}-{time.strftime('%Y%m%d-%H%M%S')}-{n}")
+            n += 1
+        os.rename(path, target)
+        return target
 
     def lock(self) -> int:
         """Take the writer lock (one curation process per root); returns the fd to keep open."""
-        fd = os.open(self.root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise CurationError(f"{self.root / LOCK_FILE}: cannot write here ({err.strerror})") from err
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -148,7 +285,10 @@ class CurationLayout:
 
 
 class ShardWriter:
-    """The one writer of a curation's shards: one LMDB write transaction per snippet."""
+    """The one writer of a curation's shards: one LMDB write transaction per snippet.
+
+    Environments are opened without LMDB's lock file: the curation's own lock (:meth:`CurationLayout.lock`)
+    already makes this the only writer, and a memory-mapped lock file on a full disk ends in SIGBUS."""
 
     def __init__(self, layout: CurationLayout, map_size: int = DEFAULT_MAP_SIZE):
         self.layout = layout
@@ -159,29 +299,43 @@ class ShardWriter:
         if index not in self._envs:
             path = self.layout.shard_path(index)
             release_read_env(path)
-            env = lmdb.open(str(path), map_size=self.map_size, max_dbs=2, readahead=False, meminit=False)
-            self._envs[index] = (env, env.open_db(CROPS_DB), env.open_db(SNIPPETS_DB))
+            _clear_unfinished(path)
+            with lmdb_errors(path, "cannot open for writing"):
+                env = lmdb.open(str(path), map_size=self.map_size, max_dbs=2, readahead=False, meminit=False,
+                                lock=False)
+                try:
+                    self._envs[index] = (env, env.open_db(CROPS_DB), env.open_db(SNIPPETS_DB))
+                except lmdb.Error:
+                    env.close()
+                    raise
         return self._envs[index]
 
     def commit(self, snippet_id: str, crops: list[tuple[bytes, bytes]], meta: bytes) -> None:
-        """Write a snippet's crops and its meta atomically; grow the map when it is full."""
+        """Write a snippet's crops and its meta atomically, replacing whatever the snippet held before;
+        grow the map when it is full."""
         index = self.layout.shard_for(snippet_id)
-        env, crops_db, snippets_db = self._env(index)
-        while True:
-            try:
-                with env.begin(write=True) as txn:
-                    for key, value in crops:
-                        txn.put(key, value, db=crops_db)
-                    txn.put(snippet_id.encode(), meta, db=snippets_db)
-                return
-            except lmdb.MapFullError:
-                env.set_mapsize(env.info()["map_size"] * 2)
-            except lmdb.Error as err:
-                raise CurationError(
-                    f"{self.layout.shard_path(index)}: writing snippet {snippet_id} failed ({err}); "
-                    "committed snippets are intact: fix the cause (e.g. free disk space) and rerun the "
-                    "same command to resume"
-                ) from None
+        path = self.layout.shard_path(index)
+        try:
+            env, crops_db, snippets_db = self._env(index)
+            while True:
+                try:
+                    with env.begin(write=True) as txn:
+                        _drop_snippet(txn, snippet_id, crops_db, snippets_db)
+                        for key, value in crops:
+                            txn.put(key, value, db=crops_db)
+                        txn.put(name_bytes(snippet_id), meta, db=snippets_db)
+                    return
+                except lmdb.MapFullError:
+                    with lmdb_errors(path, "growing the map"):
+                        env.set_mapsize(env.info()["map_size"] * 2)
+                except lmdb.Error as err:
+                    raise ShardError(path, lmdb_cause(err)) from None
+        except ShardError as err:
+            needed = sum(len(v) for _, v in crops) + len(meta)
+            raise CurationError(
+                f"{path}: writing snippet {snippet_id} failed ({err.cause}{_disk_full(path, needed)}); committed "
+                "snippets are intact: fix the cause (e.g. free disk space) and rerun the same command to resume"
+            ) from None
 
     def close(self) -> None:
         for env, _, _ in self._envs.values():
@@ -195,9 +349,52 @@ class ShardWriter:
         self.close()
 
 
+def _disk_full(path: Path, needed: int) -> str:
+    """", the disk is full (...)" when the shard's file system has less room than a write needs (LMDB reports a
+    full disk as a plain I/O error), else ""."""
+    try:
+        st = os.statvfs(path if path.exists() else path.parent)
+    except OSError:
+        return ""
+    free = st.f_bavail * st.f_frsize
+    return f", the disk is full: {free // 1024} KiB free" if free < needed + (1 << 20) else ""
+
+
+def _clear_unfinished(path: Path) -> None:
+    """Remove a shard file that was created but never committed to (a full disk at its creation): it holds
+    nothing, and LMDB cannot open it. A damaged shard that held data raises ShardError instead."""
+    data = path / DATA_FILE
+    if not data.exists():
+        return
+    try:
+        check = check_data_file(data)
+    except OSError as err:
+        raise ShardError(path, f"cannot read {DATA_FILE}: {err.strerror}") from None
+    if check.unfinished:
+        shutil.rmtree(path)
+    elif check.problem:
+        raise ShardError(path, f"{check.problem}; `siamfc curate --repair` sets it aside and redoes its snippets")
+
+
+def _drop_snippet(txn: lmdb.Transaction, snippet_id: str, crops_db: object, snippets_db: object) -> None:
+    """Delete a committed snippet's record and crops (its crop keys start with ``<snippet_id>/``)."""
+    if txn.get(name_bytes(snippet_id), db=snippets_db) is None:
+        return
+    txn.delete(name_bytes(snippet_id), db=snippets_db)
+    prefix = name_bytes(snippet_id + "/")
+    cursor = txn.cursor(db=crops_db)
+    found = cursor.set_range(prefix)
+    while found and cursor.key().startswith(prefix):
+        if parse_key(cursor.key())[0] == snippet_id:  # not a nested snippet's key
+            found = cursor.delete()
+        else:
+            found = cursor.next()
+
+
 class ShardReader:
     """Read-only access to stored crops. Handles open lazily in the process that reads (through
-    :func:`read_env`), so a reader built in a parent works in forked or spawned DataLoader workers."""
+    :func:`read_env`), so a reader built in a parent works in forked or spawned DataLoader workers.
+    Every LMDB failure is a :class:`ShardError` naming the shard."""
 
     def __init__(self, root: str | Path):
         self.layout = CurationLayout.open(root)
@@ -207,23 +404,31 @@ class ShardReader:
         handles = self._dbs.get((os.getpid(), index))
         if handles is None:
             path = self.layout.shard_path(index)
-            if not (path / "data.mdb").exists():
-                raise CurationError(f"{path}: shard missing")
+            if not (path / DATA_FILE).exists():
+                raise ShardError(path, "shard missing")
             env = read_env(path)
-            handles = self._dbs[(os.getpid(), index)] = (env, env.open_db(CROPS_DB, create=False))
+            with lmdb_errors(path, "cannot read"):
+                db = open_named_db(env, CROPS_DB)
+            if db is None:
+                raise ShardError(path, "shard holds no crops")
+            handles = self._dbs[(os.getpid(), index)] = (env, db)
         return handles
 
     def get(self, key: bytes) -> bytes:
         """Stored value of a record key; KeyError when absent."""
         return self.get_in(self.layout.shard_for(parse_key(key)[0]), key)
 
-    def get_in(self, shard: int, key: bytes) -> bytes:
-        """Stored value of ``key`` in a known ``shard`` (the manifest's ``shard`` column); KeyError when absent."""
+    def get_in(self, shard: int, key: bytes, crc: int | None = None) -> bytes:
+        """Stored value of ``key`` in a known ``shard`` (the manifest's ``shard`` column); KeyError when absent,
+        RecordDamaged when ``crc`` (the manifest's ``crc`` column) is given and the value does not match it."""
         env, db = self._db(shard)
-        with env.begin(db=db) as txn:
+        with lmdb_errors(self.layout.shard_path(shard), f"reading {name_text(key)}"), env.begin(db=db) as txn:
             value = txn.get(key)
         if value is None:
-            raise KeyError(f"{self.layout.shard_path(shard)}: no crop {key.decode()}")
+            raise KeyError(f"{self.layout.shard_path(shard)}: no crop {name_text(key)}")
+        if crc is not None and checksum(value) != crc:
+            raise RecordDamaged(f"{self.layout.shard_path(shard)}: crop {name_text(key)} is damaged (checksum "
+                                "mismatch); `siamfc stats --verify` lists every damaged record")
         return value
 
     def search_crop(self, key: bytes) -> np.ndarray:
@@ -238,7 +443,7 @@ class ShardReader:
     def keys(self, shard: int) -> Iterator[bytes]:
         """Every crop key stored in one shard, in key order."""
         env, db = self._db(shard)
-        with env.begin(db=db) as txn:
+        with lmdb_errors(self.layout.shard_path(shard), "cannot read"), env.begin(db=db) as txn:
             yield from (bytes(k) for k in txn.cursor().iternext(keys=True, values=False))
 
     def close(self) -> None:
@@ -249,9 +454,3 @@ class ShardReader:
 
     def __getstate__(self) -> dict:  # handles never travel to another process
         return {"layout": self.layout, "_dbs": {}}
-
-
-def _write_json_atomic(path: Path, data: object) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)

@@ -6,16 +6,25 @@ backend can run it and the single writer commits its result atomically.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from .boxes import xyxy_to_cxcywh
 from .classes import WNIDS
-from .errors import SIZE_MISMATCH, BadInput
-from .format import RECORD_DTYPE, CurationSettings, SnippetMeta, encode_crop, encode_snippet_meta, record_key
+from .errors import NOT_A_FRAME, SIZE_MISMATCH, BadInput
+from .format import (
+    RECORD_DTYPE,
+    CurationSettings,
+    SnippetMeta,
+    checksum,
+    encode_crop,
+    encode_snippet_meta,
+    record_key,
+)
 from .frames import read_frame
 from .geometry import (
     SEARCH_SIZE,
@@ -57,16 +66,33 @@ def curate_snippet(snippet: Snippet, settings: CurationSettings, shard: int) -> 
         cv2.setNumThreads(previous_threads)
 
 
+def inputs_fingerprint(snippet: Snippet) -> str:
+    """Digest of the names, sizes and modification times of the snippet's input files: it changes when a frame
+    or an annotation is replaced, added or removed, so a rerun can redo exactly the snippets that changed."""
+    h = hashlib.sha256()
+    for path in snippet.input_files():
+        try:
+            st = os.stat(path)
+            h.update(f"{path.name}\t{st.st_size}\t{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+        except OSError:
+            h.update(f"{path.name}\t-\n".encode("utf-8", "surrogateescape"))
+    return h.hexdigest()[:32]
+
+
 def _curate(snippet: Snippet, settings: CurationSettings, shard: int) -> SnippetResult:
     result = SnippetResult(snippet.id)
     rows: list[tuple] = []
     keep = set(settings.classes) if settings.classes else None
+    inputs = inputs_fingerprint(snippet)  # before reading: a file changed mid-run shows up on the next refresh
+    for path in snippet.stray_files():
+        bad = BadInput(NOT_A_FRAME, f"{path}: not a frame annotation (<number>.xml); left alone")
+        result.skipped.append(_skip(snippet.id, None, None, bad))
     for xml_path in snippet.xml_files():
         result.frames += 1
         try:
             frame = parse_frame(xml_path)
         except BadInput as bad:
-            result.skipped.append(_skip(snippet.id, _frame_number(xml_path), None, bad))
+            result.skipped.append(_skip(snippet.id, int(xml_path.stem), None, bad))
             continue
         for track, bad in frame.rejected:
             result.skipped.append(_skip(snippet.id, frame.index, track, bad))
@@ -79,7 +105,7 @@ def _curate(snippet: Snippet, settings: CurationSettings, shard: int) -> Snippet
     records.sort(order=["track", "frame"])  # a track's records are contiguous in the manifest
     result.records = len(records)
     result.meta = encode_snippet_meta(
-        SnippetMeta(records, result.frames, result.decoded, result.filtered, result.skipped))
+        SnippetMeta(records, result.frames, result.decoded, result.filtered, result.skipped, inputs))
     return result
 
 
@@ -88,7 +114,7 @@ def _crop_frame(snippet: Snippet, frame: VidFrame, objects: list[VidObject], set
     boxes = xyxy_to_cxcywh(np.array([o.box for o in objects], dtype=np.float64))
     s_z = np.array([exemplar_side(w, h, settings.context) for w, h in boxes[:, 2:]])
     reduction = decode_reduction(float(min(crop_scale(s) for s in s_z)), settings.max_reduction)
-    image_path = snippet.data_dir / f"{frame.index:06d}.JPEG"
+    image_path = snippet.frame_path(frame.index)
     try:
         image, size = read_frame(image_path, reduction)
         if size != (frame.width, frame.height):
@@ -108,15 +134,8 @@ def _crop_frame(snippet: Snippet, frame: VidFrame, objects: list[VidObject], set
         rows.append((0, obj.track, frame.index, _CLASS_INDEX[obj.wnid], *obj.box, frame.width, frame.height, sz,
                      padded_fraction(cx, cy, sz, frame.width, frame.height),
                      padded_fraction(cx, cy, sx, frame.width, frame.height),
-                     obj.occluded, obj.generated, reduction, shard, len(value)))
+                     obj.occluded, obj.generated, reduction, shard, len(value), checksum(value)))
 
 
 def _skip(snippet_id: str, frame: int | None, track: int | None, bad: BadInput) -> dict:
     return {"snippet": snippet_id, "frame": frame, "track": track, "reason": bad.reason, "detail": bad.detail}
-
-
-def _frame_number(xml_path: Path) -> int | None:
-    try:
-        return int(xml_path.stem)
-    except ValueError:
-        return None

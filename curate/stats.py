@@ -10,7 +10,7 @@ as agreeing, stale or missing.
 
 :func:`curation_figures` returns one JSON-ready dict with stable keys::
 
-    version, root, complete, snippets{committed, planned}, frames, tracks, records, records_filtered,
+    version, root, complete, damaged[lines], snippets{committed, planned}, frames, tracks, records, records_filtered,
     splits{<split>: {snippets, tracks, records, frames}},
     classes{<wnid>: {name, records, tracks, snippets, by_split{<split>: records}}}   (all 30, official order)
     distributions{<quantity>: {count, min, p5, p25, p50, p75, p95, max, mean}}       (see QUANTITIES)
@@ -22,7 +22,6 @@ as agreeing, stale or missing.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ import numpy as np
 from .classes import WNIDS, class_name
 from .geometry import EXEMPLAR_SIZE
 from .manifest import Manifest, load_manifest
-from .run import SKIPPED_FILE
+from .run import SKIPPED_FILE, skip_report_state
 from .shards import CurationLayout
 
 FIGURES_VERSION = 1
@@ -205,26 +204,9 @@ def shard_report(layout: CurationLayout) -> dict:
             "total": sum(reasons.values()),
             "by_reason": dict(sorted(reasons.items())),
             "source": "shards",
-            "report_file": _report_file_state(layout.root / SKIPPED_FILE, entries),
+            "report_file": skip_report_state(layout.root / SKIPPED_FILE, entries),
         },
     }
-
-
-def _report_file_state(path: Path, entries: list[dict]) -> str:
-    """'agrees', 'missing' or 'stale (...)': skipped.jsonl compared with the shards' skip entries."""
-    if not path.is_file():
-        return "missing"
-    try:
-        on_file = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    except (OSError, ValueError):
-        return "unreadable"
-
-    def canon(items: list[dict]) -> list[str]:
-        return sorted(json.dumps(i, sort_keys=True) for i in items)
-
-    if canon(on_file) == canon(entries):
-        return "agrees"
-    return f"stale ({len(on_file)} entries on file, {len(entries)} in the shards)"
 
 
 def disk_figures(layout: CurationLayout, stored: int, records: int) -> dict:
@@ -248,9 +230,9 @@ def disk_figures(layout: CurationLayout, stored: int, records: int) -> dict:
 def curation_figures(root: str | Path, manifest: Manifest | None = None) -> dict:
     """All figures of the curation at ``root`` (see the module docstring for the keys)."""
     layout = CurationLayout.open(root)
-    m = manifest if manifest is not None else load_manifest(root)
+    m = manifest if manifest is not None else load_manifest(root, intact_only=True)
     planned = layout.planned_snippets()
-    figs = {"version": FIGURES_VERSION, "root": str(root), "complete": m.complete}
+    figs = {"version": FIGURES_VERSION, "root": str(root), "complete": m.complete, "damaged": list(m.damaged)}
     figs |= manifest_figures(m)
     figs["snippets"]["planned"] = len(planned) if planned is not None else None
     figs |= shard_report(layout)
@@ -258,8 +240,8 @@ def curation_figures(root: str | Path, manifest: Manifest | None = None) -> dict
     return _ordered(figs)
 
 
-_KEY_ORDER = ("version", "root", "complete", "snippets", "frames", "tracks", "records", "records_filtered", "splits",
-              "classes", "distributions", "gaps", "flags", "frame_sizes", "reductions", "skipped", "bytes")
+_KEY_ORDER = ("version", "root", "complete", "damaged", "snippets", "frames", "tracks", "records", "records_filtered",
+              "splits", "classes", "distributions", "gaps", "flags", "frame_sizes", "reductions", "skipped", "bytes")
 
 
 def _ordered(figs: dict) -> dict:
@@ -279,7 +261,11 @@ def completeness_line(figs: dict) -> str:
 def report_lines(figs: dict) -> list[str]:
     """The figures as plain-text tables."""
     n = figs["records"]
-    lines = [f"curation {figs['root']}", completeness_line(figs),
+    damaged = [f"DAMAGED {line}" for line in figs["damaged"]]
+    if damaged:
+        damaged.append(f"figures below are of the intact part; `siamfc curate SOURCE {figs['root']} --repair` "
+                       "redoes what the damaged shards held")
+    lines = [f"curation {figs['root']}", completeness_line(figs), *damaged,
              f"snippets {figs['snippets']['committed']} | tracks {figs['tracks']} | records {n} | "
              f"annotated frames {figs['frames']} | objects filtered out {figs['records_filtered']}", ""]
     lines += _table(["split", "snippets", "tracks", "records", "frames"],

@@ -3,12 +3,20 @@
 Snippet ids are paths relative to ``Annotations/VID`` with ``/`` separators, e.g.
 ``train/ILSVRC2015_VID_train_0000/ILSVRC2015_train_00000000`` or ``val/ILSVRC2015_val_00000000``;
 the same relative path under ``Data/VID`` holds the frames (``000000.JPEG``, ...).
+
+Folders are found through symbolic links (dumps spread over several disks are often linked together); a link
+that leads back into a folder being walked, or to a folder already found by another path, is not followed
+again and is reported. In a snippet folder only ``<number>.xml`` files are frame annotations; any other file is
+reported (``not_a_frame``) and left alone. Box coordinates may be written as whole-number floats (``421.0``);
+fractional ones are kept as they are (the crop geometry is continuous); non-finite ones reject the object.
 """
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from xml.parsers.expat import ExpatError
 
@@ -25,6 +33,7 @@ from .errors import (
     BadInput,
     CurationError,
 )
+from .format import key_fits
 
 SPLITS = ("train", "val")
 BOX_TOLERANCE = 1  # pixels a box may reach beyond the frame before it counts as bad input
@@ -40,8 +49,32 @@ class Snippet:
     data_dir: Path
 
     def xml_files(self) -> list[Path]:
-        """The snippet's per-frame XML files in frame order."""
-        return sorted(p for p in self.ann_dir.iterdir() if p.suffix == ".xml")
+        """The snippet's per-frame XML files (``<number>.xml``) in frame order."""
+        return sorted((p for p in self.ann_dir.iterdir() if _FRAME_XML.fullmatch(p.name)), key=lambda p: int(p.stem))
+
+    def frame_path(self, index: int) -> Path:
+        """The JPEG of frame ``index``."""
+        return self.data_dir / f"{index:06d}.JPEG"
+
+    def input_files(self) -> list[Path]:
+        """Every file the snippet's curation reads or reports: annotations, stray files, frames."""
+        xml = self.xml_files()
+        return xml + self.stray_files() + [self.frame_path(int(p.stem)) for p in xml]
+
+    def stray_files(self) -> list[Path]:
+        """Files in the snippet's annotation folder that are not frame annotations."""
+        return sorted(p for p in self.ann_dir.iterdir() if not _FRAME_XML.fullmatch(p.name) and not p.is_dir())
+
+
+_FRAME_XML = re.compile(r"[0-9]+\.xml")
+
+
+@dataclass
+class SnippetSearch:
+    """The snippets found under a root, and the folders passed over (one line each, naming the folder)."""
+
+    snippets: list[Snippet] = field(default_factory=list)
+    passed_over: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -50,7 +83,7 @@ class VidObject:
 
     track: int
     wnid: str
-    box: tuple[int, int, int, int]
+    box: tuple[float, float, float, float]  # whole numbers in real VID annotations
     occluded: int
     generated: int
 
@@ -67,7 +100,12 @@ class VidFrame:
 
 
 def find_snippets(root: str | Path, splits: tuple[str, ...] = SPLITS) -> list[Snippet]:
-    """All snippets of the requested splits under an ILSVRC2015 root, sorted by id.
+    """All snippets of the requested splits under an ILSVRC2015 root, sorted by id (see :func:`search_snippets`)."""
+    return search_snippets(root, splits).snippets
+
+
+def search_snippets(root: str | Path, splits: tuple[str, ...] = SPLITS) -> SnippetSearch:
+    """All snippets of the requested splits under an ILSVRC2015 root, sorted by id, and the folders passed over.
 
     Raises CurationError naming the path when the root or its ``Annotations/VID`` and
     ``Data/VID`` folders are missing, or when no snippet is found.
@@ -82,22 +120,36 @@ def find_snippets(root: str | Path, splits: tuple[str, ...] = SPLITS) -> list[Sn
     unknown = set(splits) - set(SPLITS)
     if unknown:
         raise CurationError(f"unknown split(s) {sorted(unknown)}; choose from {list(SPLITS)}")
-    snippets = []
+    search = SnippetSearch()
     for split in splits:
         split_dir = ann_root / split
         if split_dir.is_dir():
-            for ann_dir in _dirs_with_xml(split_dir):
+            for ann_dir in _dirs_with_xml(split_dir, search.passed_over):
                 rel = ann_dir.relative_to(ann_root).as_posix()
-                snippets.append(Snippet(rel, split, ann_dir, data_root / rel))
-    if not snippets:
+                if key_fits(rel):
+                    search.snippets.append(Snippet(rel, split, ann_dir, data_root / rel))
+                else:
+                    search.passed_over.append(f"{ann_dir}: path too long for a shard key")
+    if not search.snippets:
         raise CurationError(f"{ann_root}: no snippet with .xml annotations for split(s) {list(splits)}")
-    return sorted(snippets, key=lambda s: s.id)
+    search.snippets.sort(key=lambda s: s.id)
+    return search
 
 
-def _dirs_with_xml(top: Path) -> list[Path]:
-    found = []
-    for dirpath, dirnames, filenames in os.walk(top):
-        dirnames.sort()
+def _dirs_with_xml(top: Path, passed_over: list[str]) -> list[Path]:
+    """Folders under ``top`` holding .xml files, following symbolic links; each real folder is visited once."""
+    found, seen = [], {os.path.realpath(top)}
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
+        keep = []
+        for name in sorted(dirnames):
+            path = os.path.join(dirpath, name)
+            real = os.path.realpath(path)
+            if real in seen:
+                passed_over.append(f"{path}: link to a folder already walked ({real})")
+            else:
+                seen.add(real)
+                keep.append(name)
+        dirnames[:] = keep
         if any(name.endswith(".xml") for name in filenames):
             found.append(Path(dirpath))
     return found
@@ -109,7 +161,7 @@ def parse_frame(xml_path: Path) -> VidFrame:
     ``rejected`` instead of ``objects``."""
     try:
         ann = xmltodict.parse(xml_path.read_bytes())["annotation"]
-        width, height = int(ann["size"]["width"]), int(ann["size"]["height"])
+        width, height = _whole(ann["size"]["width"]), _whole(ann["size"]["height"])
     except (ExpatError, KeyError, TypeError, ValueError) as err:
         raise BadInput(XML_MALFORMED, f"{xml_path}: {type(err).__name__}: {err}") from None
     except OSError as err:
@@ -133,13 +185,13 @@ def parse_frame(xml_path: Path) -> VidFrame:
 def _parse_object(item: object, width: int, height: int, xml_path: Path) -> VidObject:
     try:
         bb = item["bndbox"]  # type: ignore[index]
-        box = (int(bb["xmin"]), int(bb["ymin"]), int(bb["xmax"]), int(bb["ymax"]))
+        box = (_coordinate(bb["xmin"]), _coordinate(bb["ymin"]), _coordinate(bb["xmax"]), _coordinate(bb["ymax"]))
         obj = VidObject(
-            track=int(item["trackid"]),  # type: ignore[index]
+            track=_whole(item["trackid"]),  # type: ignore[index]
             wnid=str(item["name"]).strip(),  # type: ignore[index]
             box=box,
-            occluded=int(item.get("occluded") or 0),  # type: ignore[union-attr]
-            generated=int(item.get("generated") or 0),  # type: ignore[union-attr]
+            occluded=_whole(item.get("occluded") or 0),  # type: ignore[union-attr]
+            generated=_whole(item.get("generated") or 0),  # type: ignore[union-attr]
         )
     except (KeyError, TypeError, ValueError) as err:
         raise BadInput(OBJECT_MALFORMED, f"{xml_path}: <object> {type(err).__name__}: {err}") from None
@@ -148,7 +200,24 @@ def _parse_object(item: object, width: int, height: int, xml_path: Path) -> VidO
     return VidObject(obj.track, obj.wnid, check_box(obj.box, width, height, xml_path), obj.occluded, obj.generated)
 
 
-def check_box(box: tuple[int, int, int, int], width: int, height: int, where: Path) -> tuple[int, int, int, int]:
+def _coordinate(text: object) -> float:
+    """A box coordinate: a finite number; whole numbers (``421`` or ``421.0``) come back as int."""
+    value = float(str(text).strip())
+    if not math.isfinite(value):
+        raise ValueError(f"coordinate {text!r} is not a finite number")
+    return int(value) if value.is_integer() else value
+
+
+def _whole(text: object) -> int:
+    """An integer field (``7`` or ``7.0``); ValueError otherwise."""
+    value = _coordinate(text)
+    if not isinstance(value, int):
+        raise ValueError(f"{text!r} is not a whole number")
+    return value
+
+
+def check_box(box: tuple[float, float, float, float], width: int, height: int,
+              where: Path) -> tuple[float, float, float, float]:
     """Validate a VID box against its frame; clip it when it overshoots by at most BOX_TOLERANCE."""
     xmin, ymin, xmax, ymax = box
     if xmax <= xmin or ymax <= ymin:  # xmax == xmin is zero-width for every VID tool

@@ -19,6 +19,10 @@ the root, so an OTB root gives ``Basketball``, a GOT-10k root ``val/GOT-10k_Val_
   first appearance, then the lowest trackid); the sequence runs from that first appearance to the track's last
   annotated frame, and frames in between where the track is not annotated (it left the view, or its object was
   rejected as bad input) are tracked through but not scored.
+
+A sequence that cannot be evaluated is returned as :class:`Skipped` with the file at fault and the reason, never
+fatal: a malformed ground truth (a row that is not 4 numbers, an infinite value, NaN mixed with numbers, a
+negative size, not text), an empty one, a box count other than the image count, a malformed ``absence.label``.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ class Sequence:
     gt: np.ndarray  # [N, 4] float64 x, y, w, h (0-based); NaN rows where the target is not annotated
     layout: str  # "otb", "got10k" or "vid"
     target: str = ""  # which target when the source has several (VID: "track 3")
+    gt_file: str = ""  # where the ground truth was read (VID: the snippet's annotation folder)
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -60,33 +65,51 @@ class Sequence:
 
 @dataclass(frozen=True)
 class Skipped:
-    """A sequence that could not be used, and why."""
+    """A sequence that could not be used, and why (``reason`` names the file too, for the printed report)."""
 
     name: str
     reason: str
+    file: str = ""  # the file (or folder) at fault
 
 
 def read_box_file(path: Path, one_based: bool = False) -> np.ndarray:
-    """Rows of 4 numbers separated by commas, tabs or spaces; ``NaN`` allowed. Shifted to 0-based if asked.
+    """Rows of 4 numbers separated by commas, tabs or spaces; a row of 4 ``NaN`` is an unannotated frame. Blank
+    lines are ignored (an empty file gives no row). Shifted to 0-based if asked.
 
-    Raises ValueError naming the file and line for a row that is not 4 numbers.
+    Raises ValueError naming the file and line for a row that is not 4 numbers, holds an infinite value, mixes
+    ``NaN`` with numbers or has a negative width or height, and for a file that is not text.
     """
+    try:
+        text = Path(path).read_text()
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a text file") from None
     rows = []
-    for n, line in enumerate(Path(path).read_text().splitlines(), 1):
+    for n, line in enumerate(text.splitlines(), 1):
         fields = [f for f in re.split(r"[,\s]+", line.strip()) if f]
-        if not fields:
-            continue
-        try:
-            row = [float(f) for f in fields]
-        except ValueError:
-            raise ValueError(f"{path}:{n}: not a row of numbers: {line.strip()!r}") from None
-        if len(row) != 4:
-            raise ValueError(f"{path}:{n}: {len(row)} fields, expected x,y,w,h")
-        rows.append(row)
+        if fields:
+            rows.append(_box_row(fields, f"{path}:{n}", line))
     boxes = np.array(rows, dtype=np.float64).reshape(-1, 4)
     if one_based:
         boxes[:, :2] -= 1
     return boxes
+
+
+def _box_row(fields: list[str], where: str, line: str) -> list[float]:
+    """One ``x, y, w, h`` row; ValueError naming ``where`` (file:line) when it is not a usable one."""
+    try:
+        row = [float(f) for f in fields]
+    except ValueError:
+        raise ValueError(f"{where}: not a row of numbers: {line.strip()!r}") from None
+    if len(row) != 4:
+        raise ValueError(f"{where}: {len(row)} fields, expected x,y,w,h")
+    nan = np.isnan(row)
+    if nan.all():
+        return row
+    if nan.any() or not np.isfinite(row).all():
+        raise ValueError(f"{where}: NaN or infinite values in a box: {line.strip()!r}")
+    if row[2] < 0 or row[3] < 0:
+        raise ValueError(f"{where}: negative width or height: {line.strip()!r}")
+    return row
 
 
 def image_files(folder: Path) -> list[Path]:
@@ -95,9 +118,13 @@ def image_files(folder: Path) -> list[Path]:
 
 
 def otb_sequences(seq_dir: Path, name: str) -> tuple[list[Sequence], list[Skipped]]:
-    """The sequences of one OTB folder (one per non-empty ``groundtruth_rect*.txt``)."""
-    gt_files = sorted((p for p in seq_dir.iterdir() if OTB_GT.match(p.name)), key=lambda p: p.name)
-    gt_files = [p for p in gt_files if p.read_text().strip()]
+    """The sequences of one OTB folder (one per non-empty ``groundtruth_rect*.txt``); a malformed ground truth,
+    or one whose box count differs from the image count, is skipped with the reason."""
+    all_files = sorted((p for p in seq_dir.iterdir() if OTB_GT.match(p.name)), key=lambda p: p.name)
+    boxes = {p: _read_gt(p, one_based=True) for p in all_files}
+    gt_files = [p for p in all_files if not isinstance(boxes[p], np.ndarray) or len(boxes[p])]
+    if not gt_files:
+        return [], [Skipped(name, f"{all_files[0]}: empty file, no ground truth", str(all_files[0]))]
     images = image_files(seq_dir / "img")
     start, end = OTB_FRAME_RANGES.get(seq_dir.name.lower(), (1, len(images)))
     images = images[start - 1:end]
@@ -105,28 +132,58 @@ def otb_sequences(seq_dir: Path, name: str) -> tuple[list[Sequence], list[Skippe
     for p in gt_files:
         index = OTB_GT.match(p.name).group(1)
         seq_name = f"{name}.{index}" if index and len(gt_files) > 1 else name
-        gt = read_box_file(p, one_based=True)
-        if len(gt) != len(images):
-            skipped.append(Skipped(seq_name, f"{p}: {len(gt)} boxes for {len(images)} images in {seq_dir / 'img'}"))
-            continue
-        found.append(Sequence(seq_name, tuple(images), gt, "otb"))
+        gt = boxes[p]
+        if isinstance(gt, str):
+            skipped.append(Skipped(seq_name, gt, str(p)))
+        elif len(gt) != len(images):
+            skipped.append(Skipped(seq_name, f"{p}: {len(gt)} boxes for {len(images)} images in {seq_dir / 'img'}",
+                                   str(p)))
+        else:
+            found.append(Sequence(seq_name, tuple(images), gt, "otb", gt_file=str(p)))
     return found, skipped
+
+
+def _read_gt(path: Path, one_based: bool = False) -> np.ndarray | str:
+    """:func:`read_box_file`, or the reason it failed (naming the file)."""
+    try:
+        return read_box_file(path, one_based)
+    except (OSError, ValueError) as err:
+        return str(err)
 
 
 def got10k_sequence(seq_dir: Path, name: str) -> Sequence | Skipped:
     """One GOT-10k folder as a sequence (absent frames unannotated), or why it cannot be evaluated."""
     images = image_files(seq_dir)
-    gt = read_box_file(seq_dir / GOT_GT)
+    path = seq_dir / GOT_GT
+    gt = _read_gt(path)
+    if isinstance(gt, str):
+        return Skipped(name, gt, str(path))
+    if len(gt) == 0:
+        return Skipped(name, f"{path}: empty file, no ground truth", str(path))
     if len(gt) == 1 and len(images) > 1:
-        return Skipped(name, f"{seq_dir / GOT_GT}: only the first frame is annotated (GOT-10k test split)")
+        return Skipped(name, f"{path}: only the first frame is annotated (GOT-10k test split)", str(path))
     if len(gt) != len(images):
-        return Skipped(name, f"{seq_dir / GOT_GT}: {len(gt)} boxes for {len(images)} images")
+        return Skipped(name, f"{path}: {len(gt)} boxes for {len(images)} images", str(path))
     absence = seq_dir / GOT_ABSENCE
     if absence.is_file():
-        absent = np.loadtxt(absence, dtype=np.int64, ndmin=1)
-        if len(absent) == len(gt):
-            gt[absent.astype(bool)] = np.nan
-    return Sequence(name, tuple(images), gt, "got10k")
+        absent = _read_absence(absence, len(gt))
+        if isinstance(absent, str):
+            return Skipped(name, absent, str(absence))
+        gt[absent] = np.nan
+    return Sequence(name, tuple(images), gt, "got10k", gt_file=str(path))
+
+
+def _read_absence(path: Path, frames: int) -> np.ndarray | str:
+    """GOT-10k's ``absence.label`` (one 0/1 flag per frame) as a boolean array, or why it is unusable."""
+    try:
+        flags = path.read_text().split()
+    except (OSError, ValueError) as err:
+        return f"{path}: unreadable ({err})"
+    if any(f not in ("0", "1") for f in flags):
+        return f"{path}: not one 0/1 flag per line"
+    if len(flags) != frames:
+        return f"{path}: {len(flags)} flags for {frames} boxes"
+    return np.array(flags) == "1"
 
 
 def vid_sequences(root: Path, progress: bool = False) -> tuple[list[Sequence], list[Skipped]]:
@@ -143,23 +200,25 @@ def vid_sequences(root: Path, progress: bool = False) -> tuple[list[Sequence], l
             for obj in frame.objects:
                 tracks.setdefault(obj.track, {})[i] = obj.box
         if not tracks:
-            skipped.append(Skipped(snippet.id, f"{snippet.ann_dir}: no valid object in any frame"))
+            skipped.append(Skipped(snippet.id, f"{snippet.ann_dir}: no valid object in any frame",
+                                   str(snippet.ann_dir)))
             continue
         track = min(tracks, key=lambda t: (min(tracks[t]), -_run_length(tracks[t]), t))
         boxes = tracks[track]
         first, last = min(boxes), max(boxes)
         if first == last:
-            skipped.append(Skipped(snippet.id, f"{snippet.ann_dir}: track {track} is annotated in one frame only"))
+            skipped.append(Skipped(snippet.id, f"{snippet.ann_dir}: track {track} is annotated in one frame only",
+                                   str(snippet.ann_dir)))
             continue
         frames = tuple(snippet.data_dir / f"{x.stem}.JPEG" for x in xml_files[first:last + 1])
         missing = next((f for f in frames if not f.is_file()), None)
         if missing is not None:
-            skipped.append(Skipped(snippet.id, f"{missing}: frame missing"))
+            skipped.append(Skipped(snippet.id, f"{missing}: frame missing", str(missing)))
             continue
         gt = np.full((len(frames), 4), np.nan)
         for i, box in boxes.items():
             gt[i - first] = cxcywh_to_xywh(xyxy_to_cxcywh(np.array(box, dtype=np.float64)))
-        found.append(Sequence(snippet.id, frames, gt, "vid", f"track {track}"))
+        found.append(Sequence(snippet.id, frames, gt, "vid", f"track {track}", str(snippet.ann_dir)))
     return found, skipped
 
 

@@ -13,13 +13,15 @@ loads use ``torch.load(..., weights_only=True)``: loading a file never runs code
 
 from __future__ import annotations
 
-import os
 import random
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from siamfc.curate.atomic import atomic_write
 
 CHECKPOINT_FILE = "checkpoint.pt"
 WEIGHTS_FILE = "weights.pt"
@@ -27,18 +29,27 @@ CHECKPOINT_KEYS = ("model", "optimizer", "scheduler", "epoch")
 
 
 def atomic_save(obj: Any, path: str | Path) -> Path:
-    """``torch.save`` to a temporary sibling, fsync, then rename over ``path``."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    """``torch.save`` into ``path`` atomically (:func:`siamfc.curate.atomic.atomic_write`)."""
+    with atomic_write(path, "wb") as f:
+        torch.save(obj, f)
+    return Path(path)
+
+
+def writable_folder(folder: str | Path, what: str = "output folder") -> Path:
+    """Create ``folder`` (with its parents) and check a file can be written in it; ValueError naming it otherwise."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{folder}: the {what} exists and is a file, not a folder")
     try:
-        with tmp.open("wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"{folder}: the {what} cannot be created ({err.strerror or err})") from None
+    try:
+        with tempfile.TemporaryFile(dir=folder):  # permissions alone do not tell: root, read-only mounts
+            pass
+    except OSError as err:
+        raise ValueError(f"{folder}: the {what} is not writable ({err.strerror or err})") from None
+    return folder
 
 
 def rng_state() -> dict[str, Any]:
@@ -97,10 +108,17 @@ def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
 
 
 def _load(path: str | Path) -> Any:
+    """``torch.load`` onto the CPU; FileNotFoundError / ValueError naming the file when it cannot be one."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
+    if not path.is_file():
+        raise ValueError(f"{path}: not a file")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path}: empty file (0 bytes), not a torch file")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises several types for corrupt or foreign files
-        raise ValueError(f"{path}: unreadable ({type(err).__name__}: {str(err).splitlines()[0][:200]})") from None
+    except Exception as err:  # torch raises several types, some without a message, for corrupt or foreign files
+        detail = (str(err).strip().splitlines() or [""])[0].split(". ")[0][:200]
+        raise ValueError(f"{path}: unreadable, not a torch file ({type(err).__name__}"
+                         + (f": {detail})" if detail else ")")) from None

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from siamfc.curate.atomic import atomic_write, write_json_atomic
+
 from .benchmarks import Sequence, Skipped
 from .metrics import IOU_THRESHOLDS, NORM_THRESHOLDS, PIXEL_THRESHOLDS, Curves, mean_curves, sequence_curves
 from .tracker import FrameCallback, SiamFCTracker, read_frame
@@ -129,37 +131,62 @@ def evaluate(tracker: SiamFCTracker, sequences: list[Sequence], name: str, datas
              skipped: list[Skipped] | None = None, meta: dict | None = None, progress: bool = True) -> EvalReport:
     """One-pass evaluation of ``tracker`` over ``sequences``.
 
-    Sequences whose first frame has no usable box are added to the skipped ones rather than tracked.
-    Raises ValueError when no sequence is left.
+    Sequences whose first frame has no usable box, and those with a frame that cannot be read, are added to the
+    skipped ones (with the file and the reason) and the rest are evaluated. Raises ValueError when no sequence
+    is left.
     """
     skipped = list(skipped or [])
     usable = []
     for seq in sequences:
-        first = seq.gt[0]
+        first = seq.gt[0] if len(seq) else np.full(4, np.nan)
         if not (np.all(np.isfinite(first)) and first[2] > 0 and first[3] > 0):
-            skipped.append(Skipped(seq.name, f"{seq.frames[0]}: no ground-truth box on the first frame"))
+            skipped.append(Skipped(seq.name, f"{seq.gt_file or seq.name}: no ground-truth box on the first frame",
+                                   seq.gt_file))
         else:
             usable.append(seq)
-    if not usable:
-        raise ValueError(f"{dataset or name}: no sequence to evaluate")
     results = []
     with tqdm(total=sum(len(s) for s in usable), desc=f"eval {name}", unit="frame", disable=not progress) as bar:
         for seq in usable:
-            results.append(run_sequence(tracker, seq, lambda *_: bar.update()))
+            result = _tracked(tracker, seq, bar)
+            (results if isinstance(result, SequenceResult) else skipped).append(result)
+    if not results:
+        raise ValueError(f"{dataset or name}: no sequence to evaluate"
+                         + (f"; {len(skipped)} skipped, the first: {skipped[0].name}: {skipped[0].reason}"
+                            if skipped else ""))
     return EvalReport(name, dataset, results, skipped, dict(meta or {}))
 
 
+def _tracked(tracker: SiamFCTracker, seq: Sequence, bar: tqdm) -> SequenceResult | Skipped:
+    """:func:`run_sequence`, or a :class:`Skipped` naming the frame that could not be read."""
+    done = 0
+
+    def step(index: int, *_: object) -> None:
+        nonlocal done
+        done = index + 1
+        bar.update()
+
+    try:
+        return run_sequence(tracker, seq, step)
+    except (OSError, ValueError) as err:  # read_frame's errors name the frame
+        return Skipped(seq.name, f"frame {done}: {err}", str(seq.frames[done]) if done < len(seq) else "")
+
+
 def write_report(report: EvalReport, out: str | Path) -> Path:
-    """Write ``<out>/<name>.json`` and ``<out>/<name>/<sequence>.txt``; returns the JSON path."""
+    """Write ``<out>/<name>.json`` and ``<out>/<name>/<sequence>.txt`` (each atomically); returns the JSON path."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for r in report.results:
         path = out / report.name / f"{r.sequence.name}.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savetxt(path, r.boxes, fmt="%.3f", delimiter=",")
-    path = out / f"{report.name}.json"
-    path.write_text(json.dumps(report.to_json(), indent=1))
-    return path
+        write_boxes(path, r.boxes)
+    return write_json_atomic(out / f"{report.name}.json", report.to_json())
+
+
+def write_boxes(path: str | Path, boxes: np.ndarray) -> Path:
+    """``x,y,w,h`` rows (3 decimals) into ``path``, atomically."""
+    with atomic_write(path, "w") as f:
+        np.savetxt(f, boxes, fmt="%.3f", delimiter=",")
+    return Path(path)
 
 
 def load_summary(path: str | Path) -> dict:

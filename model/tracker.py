@@ -26,7 +26,9 @@ ever adds displacements to the first box.
 
 from __future__ import annotations
 
+import math
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,9 +54,16 @@ from siamfc.curate.geometry import (
 FrameCallback = Callable[[int, np.ndarray, np.ndarray], None]  # (frame index, BGR image, x,y,w,h box)
 
 
+class BoxOutsideFrameWarning(UserWarning):
+    """The initial box lies outside its frame (entirely, or its centre): the exemplar is mostly padding."""
+
+
 @dataclass(frozen=True)
 class TrackerConfig:
-    """SiamFC's inference hyper-parameters; defaults are the paper's (3-scale AlexNet version)."""
+    """SiamFC's inference hyper-parameters; defaults are the paper's (3-scale AlexNet version).
+
+    Every field is checked on construction: ValueError naming the first one out of range (``TrackerConfig.scales``).
+    """
 
     scales: int = 3  # number of search scales, odd (SiamFC-5 uses 5)
     scale_step: float = 1.0375  # ratio between consecutive search scales
@@ -67,15 +76,36 @@ class TrackerConfig:
     max_scale: float = 5.0  # ... nor grows beyond this multiple
 
     def __post_init__(self) -> None:
-        if self.scales < 1 or self.scales % 2 == 0:
-            raise ValueError(f"scales must be a positive odd number, got {self.scales}")
-        if self.response_up < 1:
-            raise ValueError(f"response_up must be at least 1, got {self.response_up}")
+        for name, ok, what in self._checks():
+            if not ok:
+                raise ValueError(f"TrackerConfig.{name} must be {what}, got {getattr(self, name)!r}")
+
+    def _checks(self) -> list[tuple[str, bool, str]]:
+        """``(field, valid, what a valid value is)`` for every field."""
+        return [
+            ("scales", _whole(self.scales) and self.scales % 2 == 1, "a positive odd number"),
+            ("scale_step", _finite(self.scale_step) and self.scale_step > 1, "a finite number above 1"),
+            ("scale_penalty", _finite(self.scale_penalty) and 0 < self.scale_penalty <= 1, "in (0, 1]"),
+            ("scale_lr", _finite(self.scale_lr) and 0 <= self.scale_lr <= 1, "in [0, 1]"),
+            ("window_influence", _finite(self.window_influence) and 0 <= self.window_influence <= 1, "in [0, 1]"),
+            ("response_up", _whole(self.response_up), "an integer of at least 1"),
+            ("context", _finite(self.context) and self.context > 0, "a finite number above 0"),
+            ("min_scale", _finite(self.min_scale) and 0 < self.min_scale <= 1, "in (0, 1]"),
+            ("max_scale", _finite(self.max_scale) and self.max_scale >= 1, "a finite number of at least 1"),
+        ]
 
     @property
     def upscaled_size(self) -> int:
         """Side of the upsampled response: 17 * response_up (272)."""
         return RESPONSE_SIZE * self.response_up
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def scale_factors(config: TrackerConfig) -> np.ndarray:
@@ -136,6 +166,39 @@ def as_bgr(image: object) -> np.ndarray:
     return array
 
 
+def outside_frame(box: np.ndarray, width: int, height: int) -> str | None:
+    """How an ``x, y, w, h`` box lies outside a ``width`` x ``height`` frame: ``"entirely"``, ``"centre"`` or None.
+
+    Pixel ``i`` covers ``[i - 0.5, i + 0.5]``, so the frame spans ``[-0.5, width - 0.5]`` (and so for rows).
+    """
+    cx, cy, w, h = xywh_to_cxcywh(np.asarray(box, dtype=np.float64))
+    if min(cx + w / 2, cy + h / 2) <= -0.5 or cx - w / 2 >= width - 0.5 or cy - h / 2 >= height - 0.5:
+        return "entirely"
+    if not (-0.5 <= cx <= width - 0.5 and -0.5 <= cy <= height - 0.5):
+        return "centre"
+    return None
+
+
+def check_box(box: Sequence[float] | np.ndarray) -> np.ndarray:
+    """``box`` as a float ``x, y, w, h`` array; ValueError unless it is 4 finite numbers with ``w, h > 0``."""
+    array = np.asarray(box, dtype=np.float64)
+    if array.shape != (4,) or not np.all(np.isfinite(array)) or array[2] <= 0 or array[3] <= 0:
+        raise ValueError(f"initial box {np.asarray(box).tolist()}: expected finite x, y, w, h with w and h above 0")
+    return array
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``device`` as a torch device (default: CUDA when available); ValueError naming it when unusable here."""
+    try:
+        resolved = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device {device!r}: not a torch device (cpu, cuda, cuda:N, ...)") from None
+    if resolved.type == "cuda" and (not torch.cuda.is_available()
+                                    or (resolved.index or 0) >= torch.cuda.device_count()):
+        raise ValueError(f"device {device!r}: no such CUDA device here")
+    return resolved
+
+
 def read_frame(path: str | Path) -> np.ndarray:
     """``cv2.imread`` a frame (BGR); raises FileNotFoundError / ValueError naming the file."""
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
@@ -158,7 +221,7 @@ class SiamFCTracker:
         self.name = name
         self.is_deterministic = True
         self.config = config
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = resolve_device(device)
         self.net = net.to(self.device).eval()
         self.factors = scale_factors(config)
         self.window = hann_window(config.upscaled_size)
@@ -182,11 +245,20 @@ class SiamFCTracker:
 
     @torch.inference_mode()
     def init(self, image: object, box: Sequence[float] | np.ndarray) -> None:
-        """Start tracking the ``x, y, w, h`` box of ``image``: compute the exemplar features once."""
+        """Start tracking the ``x, y, w, h`` box of ``image``: compute the exemplar features once.
+
+        Raises ValueError for a box that is not finite or has no area; warns (:class:`BoxOutsideFrameWarning`)
+        when the box, or its centre, lies outside the image.
+        """
         image = as_bgr(image)
-        cx, cy, w, h = xywh_to_cxcywh(np.asarray(box, dtype=np.float64))
-        if not (w > 0 and h > 0):
-            raise ValueError(f"initial box {list(box)} has no area")
+        box = check_box(box)
+        where = outside_frame(box, image.shape[1], image.shape[0])
+        if where is not None:
+            what = "lies entirely" if where == "entirely" else "has its centre"
+            warnings.warn(f"initial box x,y,w,h = {','.join(f'{v:g}' for v in box)} {what} outside the "
+                          f"{image.shape[1]}x{image.shape[0]} frame: the exemplar is mostly padding",
+                          BoxOutsideFrameWarning, stacklevel=3)
+        cx, cy, w, h = xywh_to_cxcywh(box)
         self.centre, self.size = np.array([cx, cy]), np.array([w, h])
         s_z = exemplar_side(w, h, self.config.context)
         self.s_x = self.s_x0 = search_side(s_z)

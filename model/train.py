@@ -18,7 +18,6 @@ import csv
 import dataclasses
 import functools
 import io
-import json
 import math
 import os
 import random
@@ -34,12 +33,21 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
+from siamfc.curate.atomic import atomic_write, write_json_atomic, write_text_atomic
 from siamfc.curate.geometry import TOTAL_STRIDE
-from siamfc.pipeline.dataset import PairDataset, SamplerConfig
+from siamfc.pipeline.dataset import MAX_TRANSLATE_LIMIT, PairDataset, SamplerConfig
 from siamfc.pipeline.loader import AUGMENT_ON, PairLoader
 
 from . import distributed as dist
-from .checkpoint import CHECKPOINT_FILE, WEIGHTS_FILE, load_checkpoint, save_checkpoint, save_weights, set_rng_state
+from .checkpoint import (
+    CHECKPOINT_FILE,
+    WEIGHTS_FILE,
+    load_checkpoint,
+    save_checkpoint,
+    save_weights,
+    set_rng_state,
+    writable_folder,
+)
 from .head import response_peaks
 from .loss import logistic_loss, pair_losses
 from .net import SiamFCNet
@@ -49,12 +57,17 @@ LOG_CSV, LOG_JSON, LOSS_PNG = "log.csv", "log.json", "loss.png"
 LOG_COLUMNS = ("epoch", "lr", "train_loss", "val_loss", "val_centre_error", "pairs", "seconds", "pairs_per_s",
                "data_wait_share")
 # Options that may differ between a run and its resumption (they do not change what is computed on the CPU).
-RUNTIME_FIELDS = ("device", "amp", "num_workers", "augment_on", "log_every", "keep_every", "progress")
+RUNTIME_FIELDS = ("device", "amp", "num_workers", "augment_on", "log_every", "keep_every", "progress", "intact_only")
+DEVICES = ("auto", "cpu", "cuda")
+RESUME_KEYS = ("config", "history", "rng")  # what a resumed run needs beyond the checkpoint's own keys
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Training options; defaults are the paper's (50 epochs of 50,000 pairs, batch 8, lr 1e-2 -> 1e-5)."""
+    """Training options; defaults are the paper's (50 epochs of 50,000 pairs, batch 8, lr 1e-2 -> 1e-5).
+
+    Every field is checked on construction: ValueError naming the first one out of range (``TrainConfig.epochs``).
+    """
 
     epochs: int = 50
     batch_size: int = 8  # per process
@@ -76,24 +89,47 @@ class TrainConfig:
     log_every: int = 20  # steps between progress-bar/loss-curve updates
     keep_every: int = 0  # also keep checkpoint-eNNN.pt every N epochs (0 = only the latest)
     progress: bool = True
+    intact_only: bool = False  # train on the intact shards of a curation with damaged ones (else refuse)
 
     @property
     def lr_gamma(self) -> float:
         """Per-epoch decay factor: ``(lr_final / lr_initial) ** (1 / (epochs - 1))``."""
         return (self.lr_final / self.lr_initial) ** (1 / (self.epochs - 1)) if self.epochs > 1 else 1.0
 
-    def check(self) -> None:
-        """ValueError naming the first option out of range."""
-        checks = {"epochs": self.epochs >= 1, "batch_size": self.batch_size >= 1,
-                  "lr_initial": self.lr_initial > 0, "lr_final": self.lr_final > 0,
-                  "val_pairs": self.val_pairs >= 0, "val_upsample": self.val_upsample >= 1,
-                  "device": self.device in ("auto", "cpu", "cuda"), "log_every": self.log_every >= 1,
-                  "augment_on": self.augment_on in AUGMENT_ON,
-                  "sampler.stride": self.sampler.stride == TOTAL_STRIDE}
-        for name, ok in checks.items():
+    def __post_init__(self) -> None:
+        for name, ok, what in self._checks():
             if not ok:
-                value = self.sampler.stride if name == "sampler.stride" else getattr(self, name)
-                raise ValueError(f"training option {name}={value!r} is out of range")
+                raise ValueError(f"TrainConfig.{name} must be {what}, got {_attr(self, name)!r}")
+
+    def _checks(self) -> list[tuple[str, bool, str]]:
+        """``(field, valid, what a valid value is)`` for every option."""
+        s = self.sampler
+        checks = [
+            ("epochs", _whole(self.epochs, 1), "an integer of at least 1"),
+            ("batch_size", _whole(self.batch_size, 1), "an integer of at least 1"),
+            ("lr_initial", _finite(self.lr_initial) and self.lr_initial > 0, "a finite number above 0"),
+            ("lr_final", _finite(self.lr_final) and self.lr_final > 0, "a finite number above 0"),
+            ("momentum", _finite(self.momentum) and 0 <= self.momentum < 1, "in [0, 1)"),
+            ("weight_decay", _finite(self.weight_decay) and self.weight_decay >= 0, "a finite number, 0 or more"),
+            ("train_splits", _names(self.train_splits), "a tuple of one or more split names"),
+            ("val_splits", _names(self.val_splits), "a tuple of one or more split names"),
+            ("val_pairs", _whole(self.val_pairs, 0), "an integer, 0 or more"),
+            ("val_max_translate", self.val_max_translate is None
+             or _whole(self.val_max_translate, 0) and self.val_max_translate <= MAX_TRANSLATE_LIMIT,
+             f"an integer in [0, {MAX_TRANSLATE_LIMIT}]"),
+            ("val_upsample", _whole(self.val_upsample, 1), "an integer of at least 1"),
+            ("seed", _whole(self.seed, 0) and self.seed < 2**32, "an integer in [0, 2**32)"),  # numpy's seed range
+            ("device", self.device in DEVICES, f"one of {', '.join(DEVICES)}"),
+            ("amp", self.amp is None or isinstance(self.amp, bool), "on, off or unset"),
+            ("num_workers", self.num_workers is None or _whole(self.num_workers, 0), "an integer, 0 or more"),
+            ("augment_on", self.augment_on in AUGMENT_ON, f"one of {', '.join(AUGMENT_ON)}"),
+            ("log_every", _whole(self.log_every, 1), "an integer of at least 1"),
+            ("keep_every", _whole(self.keep_every, 0), "an integer, 0 or more"),
+            ("sampler", isinstance(s, SamplerConfig), "a SamplerConfig"),
+        ]
+        if isinstance(s, SamplerConfig):  # SamplerConfig checks its own values
+            checks.append(("sampler.stride", s.stride == TOTAL_STRIDE, f"{TOTAL_STRIDE}, the network's stride"))
+        return checks
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON-able values (the sampler as a nested dict)."""
@@ -106,6 +142,24 @@ class TrainConfig:
         if isinstance(d.get("sampler"), dict):
             d["sampler"] = SamplerConfig(**_known(SamplerConfig, d["sampler"]))
         return cls(**d)
+
+
+def _whole(value: Any, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _names(value: Any) -> bool:
+    return isinstance(value, tuple) and len(value) > 0 and all(isinstance(v, str) and v for v in value)
+
+
+def _attr(obj: Any, dotted: str) -> Any:
+    for name in dotted.split("."):
+        obj = getattr(obj, name)
+    return obj
 
 
 def _known(cls: type, d: dict[str, Any]) -> dict[str, Any]:
@@ -144,7 +198,8 @@ def train(data: str | Path, out: str | Path, config: TrainConfig = TrainConfig()
     time-limited jobs); the learning-rate schedule still spans ``config.epochs``. Validation pairs come from
     ``val_data`` (default ``data``), splits ``config.val_splits``.
     """
-    config.check()
+    if stop_after is not None and not _whole(stop_after, 1):
+        raise ValueError(f"stop_after must be an integer of at least 1, got {stop_after!r}")
     info = dist.env_info()
     device = resolve_device(config.device, info)
     created = dist.setup(info, device.type == "cuda")
@@ -207,7 +262,12 @@ class _Run:
         self.scaler = torch.amp.GradScaler(device.type, enabled=self.amp and device.type == "cuda")
         self.epoch, self.history = 0, {"epochs": [], "steps": []}
         if checkpoint is not None:
-            self._restore(checkpoint)
+            try:
+                self._restore(checkpoint)
+            except (KeyError, IndexError, RuntimeError, TypeError, ValueError) as err:
+                detail = (str(err).strip().splitlines() or [""])[0][:200]
+                raise ValueError(f"{out / CHECKPOINT_FILE}: cannot restore the run from this checkpoint "
+                                 f"({type(err).__name__}: {detail})") from None
         self.ddp = (DistributedDataParallel(self.model, device_ids=[device.index] if device.type == "cuda" else None)
                     if info.enabled else self.model)
 
@@ -216,12 +276,12 @@ class _Run:
         """This rank's training and validation pair streams and their loaders."""
         config, info = self.config, self.info
         self.train_set = PairDataset(self.data, config.sampler, splits=config.train_splits, rank=info.rank,
-                                     world_size=info.world_size)
+                                     world_size=info.world_size, intact_only=config.intact_only)
         self.val_set = None
         if config.val_pairs:
             try:
                 self.val_set = PairDataset(self.val_data, val_sampler(config), splits=config.val_splits,
-                                           rank=info.rank, world_size=info.world_size)
+                                           rank=info.rank, world_size=info.world_size, intact_only=config.intact_only)
             except ValueError as err:
                 raise ValueError(f"{err}; validation needs held-out pairs: pass --val-data or --val-split, or "
                                  "--val-pairs 0 to train without validation") from None
@@ -237,24 +297,35 @@ class _Run:
         """Rank 0: the checkpoint to resume from, None for a fresh run, or the error to raise on every rank."""
         path = self.out / CHECKPOINT_FILE
         try:
-            if not resume:
-                if path.exists():
-                    raise FileExistsError(f"{path}: the run folder already holds a run; pass --resume to "
-                                          "continue it or choose another --out")
-                self.out.mkdir(parents=True, exist_ok=True)
-                _write_text(self.out / CONFIG_FILE, json.dumps(
-                    {"data": str(self.data), "val_data": str(self.val_data), **self.config.to_json()}, indent=1))
-                return None
-            if not path.exists():
+            if resume and not path.is_file():
                 raise FileNotFoundError(f"{path}: no checkpoint to resume; start the run without --resume")
-            checkpoint = load_checkpoint(path)
-            diff = config_differences(TrainConfig.from_json(checkpoint["config"]), self.config)
-            if diff:
-                raise ValueError(f"{path}: the run was started with other options ({'; '.join(diff)}); "
-                                 "resume with the same ones")
-            return checkpoint
-        except (FileExistsError, FileNotFoundError, ValueError) as err:
+            if not resume and path.exists():
+                raise FileExistsError(f"{path}: the run folder already holds a run; pass --resume to "
+                                      "continue it or choose another --out")
+            writable_folder(self.out, "run folder")  # before any training: each epoch ends by writing here
+            if not resume:
+                write_json_atomic(self.out / CONFIG_FILE,
+                                  {"data": str(self.data), "val_data": str(self.val_data), **self.config.to_json()})
+                return None
+            return self._resumable(path)
+        except (OSError, ValueError) as err:
             return err
+
+    def _resumable(self, path: Path) -> dict[str, Any]:
+        """The checkpoint at ``path``, checked to continue this run; ValueError naming it otherwise."""
+        checkpoint = load_checkpoint(path)
+        missing = [k for k in RESUME_KEYS if k not in checkpoint]
+        if missing:
+            raise ValueError(f"{path}: the checkpoint lacks {', '.join(missing)}; it was not written by siamfc train")
+        try:
+            saved = TrainConfig.from_json(checkpoint["config"])
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{path}: the checkpoint's configuration is unusable ({err})") from None
+        diff = config_differences(saved, self.config)
+        if diff:
+            raise ValueError(f"{path}: the run was started with other options ({'; '.join(diff)}); "
+                             "resume with the same ones")
+        return checkpoint
 
     def _restore(self, checkpoint: dict[str, Any]) -> None:
         self.model.load_state_dict(checkpoint["model"])
@@ -409,25 +480,25 @@ def _summary(r: dict[str, Any]) -> str:
 # -- logs ------------------------------------------------------------------------------------------------------
 def write_logs(out: Path, history: dict[str, Any]) -> None:
     """``log.json`` (epochs and step losses), ``log.csv`` (epochs) and ``loss.png``, each replaced atomically."""
-    _write_text(out / LOG_JSON, json.dumps(history, indent=1))
+    write_json_atomic(out / LOG_JSON, history)
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=LOG_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(history["epochs"])
-    _write_text(out / LOG_CSV, text.getvalue())
+    write_text_atomic(out / LOG_CSV, text.getvalue())
     plot_losses(history, out / LOSS_PNG)
 
 
 def plot_losses(history: dict[str, Any], path: Path) -> None:
     """Loss curves (training steps, training epochs, validation) and the validation centre error."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
     epochs = history["epochs"]
-    fig, (ax_loss, ax_err) = plt.subplots(1, 2, figsize=(11, 4))
+    fig = Figure(figsize=(11, 4))
+    FigureCanvasAgg(fig)  # a figure of its own: pyplot's global state and backend stay untouched
+    ax_loss, ax_err = fig.subplots(1, 2)
     if history["steps"]:
         s = np.asarray(history["steps"], dtype=float)
         ax_loss.plot(s[:, 0], s[:, 1], color="tab:blue", alpha=0.5, lw=0.8, label="train (steps)")
@@ -445,13 +516,5 @@ def plot_losses(history: dict[str, Any], path: Path) -> None:
         ax.grid(alpha=0.3, which="both")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-    os.replace(tmp, path)
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=100)

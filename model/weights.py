@@ -25,7 +25,8 @@ huanglianghua/siamfc-pytorch        StrangerZhang/SiamFC-PyTorch           SiamF
 Both scale the correlation by 0.001 like our head. Batch-norm ``eps`` differs (ours and huanglianghua's 1e-6,
 StrangerZhang's 1e-5): negligible next to the running variances. A ``module.`` prefix (DataParallel) is
 dropped. A state dict whose tensors do not have our shapes (other backbones: stride-4 AlexNet with 32
-channels of rafellerc/Pytorch-SiamFC, SiamFC-3s wide AlexNetV3, ...) is refused with the first mismatch named.
+channels of rafellerc/Pytorch-SiamFC, SiamFC-3s wide AlexNetV3, ...) is refused with the first mismatch named,
+and so is one holding NaN or infinite values.
 """
 
 from __future__ import annotations
@@ -99,6 +100,8 @@ def _checked(state: dict[str, torch.Tensor], reference: dict[str, torch.Tensor],
         if state[key].shape != ref.shape:
             raise ValueError(f"{where}: layer shapes do not match SiamFCNet: {key} is {list(state[key].shape)} "
                              f"in the file, {list(ref.shape)} here")
+        if state[key].is_floating_point() and not torch.isfinite(state[key]).all():
+            raise ValueError(f"{where}: {key} holds NaN or infinite values (a diverged or corrupt training)")
     return state
 
 

@@ -35,6 +35,7 @@ Batching, and where augmentation runs, are :mod:`.loader`'s business.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import multiprocessing
 import warnings
@@ -120,6 +121,8 @@ class SamplerConfig:
             ("grayscale", 0 <= self.grayscale <= 1, "a probability"),
             ("color_jitter", 0 <= self.color_jitter < 1, "in [0, 1)"),
         ]
+        checks += [(f.name, math.isfinite(getattr(self, f.name)), "a finite number")
+                   for f in dataclasses.fields(self) if isinstance(getattr(self, f.name), float)]
         for name, ok, what in checks:
             if not ok:
                 raise ValueError(f"SamplerConfig.{name} must be {what}, got {getattr(self, name)!r}")
@@ -174,12 +177,20 @@ class PairDataset(IterableDataset):
     """SiamFC training pairs streamed from the curation at ``root`` (see the module docstring)."""
 
     def __init__(self, root: str | Path, config: SamplerConfig = SamplerConfig(), splits: tuple[str, ...] = ("train",),
-                 rank: int | None = None, world_size: int | None = None):
+                 rank: int | None = None, world_size: int | None = None, intact_only: bool = False,
+                 check_crc: bool = True):
+        """``intact_only``: sample from the intact shards of a curation with damaged ones (else CurationError
+        naming the damage). ``check_crc``: check each stored crop against its manifest checksum when read
+        (RecordDamaged naming shard and key on a mismatch)."""
         self.root, self.config, self.splits = Path(root), config, tuple(splits)
         self.rank, self.world_size = _distributed(rank, world_size)
-        manifest = load_manifest(self.root)
+        manifest = load_manifest(self.root, intact_only=intact_only)
         self.crops = ShardReader(self.root)  # LMDB handles of the reading process, reopened in each worker
-        if not manifest.complete:
+        self.check_crc = check_crc and manifest.checksums
+        if manifest.damaged:
+            warnings.warn(f"{self.root}: sampling from the intact shards only; damaged: {'; '.join(manifest.damaged)}",
+                          stacklevel=2)
+        elif not manifest.complete:
             warnings.warn(f"{self.root}: curation incomplete (planned snippets missing); sampling from the "
                           f"committed ones", stacklevel=2)
         self.index: PairIndex = build_index(manifest, select_records(manifest, config.record_filter(self.splits)),
@@ -282,8 +293,8 @@ class PairDataset(IterableDataset):
         of pair ``i`` of ``epoch``."""
         block, k = self._drawn(i // BLOCK, epoch), i % BLOCK
         z_pos, x_pos = int(block.z[k]), int(block.x[k])
-        z_crop = decode_crop(self.crops.get_in(*self._source(z_pos)))
-        x_crop = decode_crop(self.crops.get_in(*self._source(x_pos)))
+        z_crop = decode_crop(self._value(z_pos))
+        x_crop = decode_crop(self._value(x_pos))
         return z_pos, x_pos, block.augment[k], z_crop, x_crop
 
     def _write_info(self, out: dict[str, np.ndarray], j: int, i: int, z_pos: int, x_pos: int,
@@ -301,6 +312,11 @@ class PairDataset(IterableDataset):
 
     def _source(self, position: int) -> tuple[int, bytes]:
         return int(self.index.shard[position]), self.index.key(position)
+
+    def _value(self, position: int) -> bytes:
+        """The stored crop of a usable record, checked against its checksum when ``check_crc``."""
+        crc = int(self.index.crc[position]) if self.check_crc else None
+        return self.crops.get_in(*self._source(position), crc=crc)
 
     def _drawn(self, number: int, epoch: int | None) -> _Block:
         """Block ``number`` of ``epoch`` (default: current), drawn once and kept while the stream is in it."""

@@ -67,6 +67,7 @@ class PairIndex:
     track: np.ndarray  # int32 VID trackid of each usable record
     frame: np.ndarray  # int32 frame of each usable record
     shard: np.ndarray  # int32 shard holding each usable record's crop
+    crc: np.ndarray  # int64 CRC-32C of each usable record's stored crop; -1 where the curation has none (format 1)
     lo: np.ndarray  # int64 first position of a record's partner window (the record itself included)
     hi: np.ndarray  # int64 end (exclusive) of the window
     exemplars: np.ndarray  # int64 positions of records with at least one partner, grouped by track
@@ -122,8 +123,9 @@ def build_index(manifest: Manifest, keep: np.ndarray, max_gap: int) -> PairIndex
     _, track_start, track_count = np.unique(run[exemplars], return_index=True, return_counts=True)
     _, snippet_start, snippet_count = np.unique(snippet[exemplars[track_start]], return_index=True,
                                                 return_counts=True)
+    crc = manifest.records["crc"][rows].astype(np.int64) if manifest.checksums else np.full(len(rows), -1)
     return PairIndex(rows, snippet.astype(np.int32), track.astype(np.int32), frame.astype(np.int32),
-                     shard.astype(np.int32), lo, hi,
+                     shard.astype(np.int32), crc, lo, hi,
                      exemplars, track_start, track_count, snippet_start, snippet_count,
                      tuple(str(s) for s in manifest.snippets))
 

@@ -8,6 +8,7 @@ import pytest
 
 from siamfc.curate.format import CurationSettings
 from siamfc.curate.run import CurationConfig, curate
+from siamfc.curate.shards import read_env
 from siamfc.curate.synth import SynthConfig, generate
 
 
@@ -35,3 +36,13 @@ def curated_raw(synth_vid, tmp_path_factory) -> Path:
 def curated_jpeg(synth_vid, tmp_path_factory) -> Path:
     """The default curation (JPEG crops, reduced decoding allowed)."""
     return run_curation(synth_vid[0], tmp_path_factory.mktemp("cur") / "jpeg", shards=3)
+
+
+def all_values(root: Path) -> dict[bytes, bytes]:
+    """Every stored crop of a curation, read straight from LMDB (independent of ShardReader)."""
+    values = {}
+    for shard in sorted(root.glob("shard-*.lmdb")):
+        env = read_env(shard)  # the process's one handle (LMDB allows no second one)
+        with env.begin(db=env.open_db(b"crops", create=False)) as txn:
+            values.update((bytes(k), bytes(v)) for k, v in txn.cursor())
+    return values

@@ -10,7 +10,6 @@ import sys
 import textwrap
 import time
 from collections import Counter
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -23,18 +22,8 @@ from siamfc.curate.manifest import load_manifest
 from siamfc.curate.run import CurationConfig, curate
 from siamfc.curate.shards import CurationLayout, ShardReader, read_env
 
-from conftest import run_curation
+from conftest import all_values, run_curation
 from crop_reference import reference_crop, siamfc_sides
-
-
-def all_values(root: Path) -> dict[bytes, bytes]:
-    """Every stored crop of a curation, read straight from LMDB (independent of ShardReader)."""
-    values = {}
-    for shard in sorted(root.glob("shard-*.lmdb")):
-        env = read_env(shard)  # the process's one handle (LMDB allows no second one)
-        with env.begin(db=env.open_db(b"crops", create=False)) as txn:
-            values.update((bytes(k), bytes(v)) for k, v in txn.cursor())
-    return values
 
 
 def object_keys(objects) -> set[tuple[str, int, int]]:

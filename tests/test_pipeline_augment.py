@@ -19,6 +19,7 @@ from siamfc.curate.format import (
     RECORD_DTYPE,
     CurationSettings,
     SnippetMeta,
+    checksum,
     encode_crop,
     encode_snippet_meta,
     record_key,
@@ -197,6 +198,7 @@ def marker_curation(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rows["frame"] = frames
     rows["xmin"], rows["ymin"], rows["xmax"], rows["ymax"] = 288, 148, 351, 211
     rows["width"], rows["height"], rows["s_z"], rows["reduction"], rows["nbytes"] = 640, 360, 128.0, 1, len(value)
+    rows["crc"] = checksum(value)
     with ShardWriter(layout) as writer:
         writer.commit(SNIPPET, [(record_key(SNIPPET, 0, f), value) for f in frames],
                       encode_snippet_meta(SnippetMeta(rows, frames=len(frames), decoded=len(frames))))

@@ -240,8 +240,9 @@ def test_verify_catches_a_corrupted_copy(curated, tmp_path, capsys) -> None:
         env.close()
     report = verify(copy, workers=2, progress=False)
     found = {(p.key.encode(), p.reason) for p in report.problems}
-    assert found == {(garbage, "undecodable"), (garbage, "size_mismatch"), (deleted, "missing"),
-                     (orphan, "orphan"), (resized, "bad_shape"), (resized, "size_mismatch")}
+    assert found == {(garbage, "undecodable"), (garbage, "size_mismatch"), (garbage, "checksum_mismatch"),
+                     (deleted, "missing"), (orphan, "orphan"), (resized, "bad_shape"), (resized, "size_mismatch"),
+                     (resized, "checksum_mismatch")}
     assert report.entries == len(objects) and report.crops == len(objects)
     assert report.decoded == len(objects) - 3
     assert main(["stats", str(copy), "--verify", "--workers", "1", "--no-progress"]) == 1

@@ -3,7 +3,8 @@
 The floor is `cv2.imread` of every annotated frame of the benchmarked snippets, timed in the same run,
 alternating with the curation runs, on a warm page cache; the best time of each side is kept, so the
 ratio survives a noisy, shared machine. Curation is the real `curate()` into a temporary folder: XML parsing, decode,
-crops, JPEG encoding and LMDB commits included.
+crops, JPEG encoding, checksums and LMDB commits included. What the checksums (CRC-32C of each stored value) cost is
+timed separately over the stored values of the last run, and given per frame and as a share of the curation.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from pathlib import Path
 import cv2
 from joblib import Parallel, delayed
 
-from siamfc.curate.format import CurationSettings
+from siamfc.curate.format import CurationSettings, checksum
 from siamfc.curate.run import CurationConfig, curate
+from siamfc.curate.shards import CurationLayout, ShardReader
 from siamfc.curate.synth import SynthConfig, generate
 from siamfc.curate.vid import Snippet, find_snippets
 
@@ -65,7 +67,7 @@ def bench_curate(source: Path, workers: list[int], max_frames: int, max_reductio
         floors, runs = [], []
         for _ in range(repeat):  # alternate floor and curation; the best of each is the least disturbed
             floors.append(decode_floor(paths, w))
-            *timing, summary = _time_curation(source, snippets, w, max_reduction)
+            *timing, summary, crc_seconds = _time_curation(source, snippets, w, max_reduction)
             runs.append(timing)
         (seconds, cpu), (floor, floor_cpu) = min(runs), min(floors)
         ms_curate, ms_floor = 1e3 * seconds / len(paths), 1e3 * floor / len(paths)
@@ -78,6 +80,11 @@ def bench_curate(source: Path, workers: list[int], max_frames: int, max_reductio
             results[w]["cpu_ratio"] = cpu / floor_cpu
             print(f"           CPU time: curate {1e3 * cpu / len(paths):6.2f} ms/frame | imread floor "
                   f"{1e3 * floor_cpu / len(paths):6.2f} ms/frame | ratio {cpu / floor_cpu:.2f}x floor")
+            crc_ms = 1e3 * crc_seconds / len(paths)
+            results[w]["checksum_ms_per_frame"] = crc_ms
+            print(f"           checksums: {crc_ms:.4f} ms/frame ({1e6 * crc_seconds / max(summary.records, 1):.1f} "
+                  f"us/record), {100 * crc_ms / ms_curate:.2f}% of the curation; without them "
+                  f"{ms_curate - crc_ms:6.2f} ms/frame")
     if dask:
         w = workers[-1]
         runs = [_time_curation(source, snippets, w, max_reduction, backend="dask")[0] for _ in range(repeat)]
@@ -98,17 +105,29 @@ def bench_curate(source: Path, workers: list[int], max_frames: int, max_reductio
     return results
 
 
+def _checksum_seconds(root: Path) -> float:
+    """Seconds to CRC every stored value of a curation (values read first, so only the checksums are timed)."""
+    reader = ShardReader(root)
+    values = [reader.get_in(i, k) for i in CurationLayout.open(root).existing_shards() for k in reader.keys(i)]
+    reader.close()
+    start = time.perf_counter()
+    for v in values:
+        checksum(v)
+    return time.perf_counter() - start
+
+
 def _time_curation(source: Path, snippets: list[Snippet], workers: int, max_reduction: int,
-                   backend: str = "loky") -> tuple[float, float, object]:
-    """(wall s, this process's CPU s, summary) of a real curation of exactly ``snippets`` (the first ones in id
-    order) into a temporary folder."""
+                   backend: str = "loky") -> tuple[float, float, object, float]:
+    """(wall s, this process's CPU s, summary, s to checksum its stored values) of a real curation of exactly
+    ``snippets`` (the first ones in id order) into a temporary folder."""
     tmp = Path(tempfile.mkdtemp(prefix="siamfc-bench-"))
     try:
         config = CurationConfig(source=source, out=tmp / "out", max_snippets=len(snippets), workers=workers,
                                 backend=backend, progress=False, settings=CurationSettings(max_reduction=max_reduction))
         start, cpu = time.perf_counter(), time.process_time()
         summary = curate(config)
-        return time.perf_counter() - start, time.process_time() - cpu, summary
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        return seconds, cpu, summary, _checksum_seconds(tmp / "out")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -10,7 +10,9 @@ speed drifts by tens of percent over a minute, a ratio of two sides timed second
 - ``workers``: SiamFC's augmentation (stretch 0.05 on both crops, translation +-4 px) done by the workers (OpenCV);
 - ``shift``: translation only, in the workers (no resampling: what the stretch costs);
 - ``device``: the workers only decode; the same augmentation runs batched on the training device, timed
-  separately (``--device``, default CUDA when present) and reported per pair.
+  separately (``--device``, default CUDA when present) and reported per pair;
+- ``workers-nocrc``, ``device-nocrc``: the same without checking each stored crop against its manifest checksum
+  (on in every real run), to show what the check costs.
 
 Both sides are timed warm, in their steady state: the loader on its second and later passes over the timed epoch
 (the first starts its persistent, spawned workers), each floor process after an untimed pass over its records. Two
@@ -42,11 +44,14 @@ from siamfc.pipeline.dataset import PairDataset, SamplerConfig
 from siamfc.pipeline.loader import PairLoader
 from siamfc.tools.synthetic import synthetic_curation
 
-MODES = {  # name: (where augmentation runs, SamplerConfig changes)
-    "workers": ("workers", {}),  # SiamFC: stretch 0.05 on both crops, translation +-4 px
-    "shift": ("workers", {"exemplar_stretch": 0.0, "search_stretch": 0.0}),  # translation only: no resampling
-    "device": ("device", {}),  # SiamFC's augmentation, batched on the training device
+MODES = {  # name: (where augmentation runs, SamplerConfig changes, PairDataset options)
+    "workers": ("workers", {}, {}),  # SiamFC: stretch 0.05 on both crops, translation +-4 px
+    "shift": ("workers", {"exemplar_stretch": 0.0, "search_stretch": 0.0}, {}),  # translation only: no resampling
+    "device": ("device", {}, {}),  # SiamFC's augmentation, batched on the training device
+    "workers-nocrc": ("workers", {}, {"check_crc": False}),
+    "device-nocrc": ("device", {}, {"check_crc": False}),
 }
+DEFAULT_MODES = ["workers", "shift", "device"]
 
 
 def pair_records(dataset: PairDataset, n: int, epoch: int) -> list[tuple[int, bytes]]:
@@ -141,9 +146,9 @@ def bench_sampler(root: Path, workers: list[int], pairs: int, batch_size: int, m
     torch.set_num_threads(1)  # the main process only receives (or makes pairs itself); threads would contend
     results: dict = {}
     for name in modes:
-        augment_on, changes = MODES[name]
+        augment_on, changes, options = MODES[name]
         dataset = PairDataset(root, dataclasses.replace(SamplerConfig(pairs_per_epoch=pairs), **changes),
-                              splits=splits)
+                              splits=splits, **options)
         if name == modes[0]:
             print(f"{root}: {dataset.description}; {pairs} pairs per run, batch {batch_size}, medians of {repeats} "
                   "rounds")
@@ -184,9 +189,10 @@ def register(bench: argparse._SubParsersAction) -> None:
     b.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2], help="DataLoader workers (default 0 1 2)")
     b.add_argument("--pairs", type=int, default=3000, help="pairs per timed run (default 3000)")
     b.add_argument("--batch-size", type=int, default=8, help="batch size (default 8, as SiamFC)")
-    b.add_argument("--mode", nargs="+", choices=list(MODES), default=list(MODES),
+    b.add_argument("--mode", nargs="+", choices=list(MODES), default=DEFAULT_MODES,
                    help="what to time: workers (SiamFC augmentation in the workers), shift (translation only), "
-                        "device (workers decode, augmentation on the device)")
+                        "device (workers decode, augmentation on the device); workers-nocrc and device-nocrc skip "
+                        "the checksum check of each crop read (default: workers shift device)")
     b.add_argument("--device", default="auto", help="device of the device-mode augmentation (default: cuda if any)")
     b.add_argument("--repeats", type=int, default=5, help="rounds of floor then loader; medians (default 5)")
     b.add_argument("--split", action="append", choices=["train", "val"], help="split(s) to sample (default train)")

@@ -7,10 +7,16 @@ Each step's subcommands live in their own ``tools/cmd_*.py`` module exposing
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import pkgutil
+import signal
 import sys
+import threading
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 from siamfc.curate.errors import CurationError
 
@@ -32,17 +38,59 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse ``argv`` and run the subcommand; errors the user can act on become one line and exit 2."""
-    args = build_parser().parse_args(argv)
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that it unwinds like Ctrl-C."""
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM during the clean-up kills at once
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """While inside, SIGTERM raises ``Terminated`` in the main thread (outside the main thread: no change)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        return args.func(args) or 0
-    except (CurationError, FileExistsError, FileNotFoundError, ValueError) as err:
-        print(f"siamfc {args.command}: error: {err}", file=sys.stderr)
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)  # None: set outside Python
+
+
+def describe_os_error(err: OSError) -> str:
+    """One line for an ``OSError`` that names the path it is about: ``<path>: <reason>`` when known."""
+    if err.filename is None or err.strerror is None:
+        return str(err)
+    path = f"{err.filename} -> {err.filename2}" if err.filename2 is not None else str(err.filename)
+    return f"{path}: {err.strerror}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` and run the subcommand; errors the user can act on become one line and exit 2.
+
+    Errors: ``CurationError``, ``ValueError`` and any ``OSError`` (a missing, unwritable or not-a-directory
+    path, a full disk...) print ``siamfc CMD: error: ...`` and return 2. Ctrl-C (SIGINT) and SIGTERM stop the
+    command the same way: the work in flight unwinds (joblib workers are stopped), one line says committed work
+    is kept, and the status is 128 + the signal number, as a shell reports a process killed by it: 130 for
+    SIGINT, 143 for SIGTERM.
+    """
+    args = build_parser().parse_args(argv)
+    # joblib's advice when an interrupt or an error cancels queued work is noise to a user of the command
+    warnings.filterwarnings("ignore", message=r".* You could benefit from adjusting the input task iterator",
+                            category=UserWarning)
+    try:
+        with _sigterm_interrupts():
+            return args.func(args) or 0
+    except (CurationError, ValueError, OSError) as err:
+        message = describe_os_error(err) if isinstance(err, OSError) else str(err)
+        print(f"siamfc {args.command}: error: {message}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         print(f"siamfc {args.command}: interrupted; committed work is kept, rerun to resume", file=sys.stderr)
-        return 130
+        return 128 + (signal.SIGTERM if isinstance(err, Terminated) else signal.SIGINT)
 
 
 def run() -> None:

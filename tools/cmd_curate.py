@@ -26,6 +26,12 @@ def add_curation_options(p: argparse.ArgumentParser) -> None:
                                        "starts a LocalCluster of --workers processes")
     p.add_argument("--max-reduction", type=int, default=8, choices=[1, 2, 4, 8],
                    help="largest JPEG decode reduction allowed (1 = always decode at full size)")
+    p.add_argument("--refresh", action="store_true",
+                   help="also redo committed snippets whose input files (names, sizes, modification times) changed "
+                        "since they were committed, e.g. after replacing a bad frame or correcting an XML")
+    p.add_argument("--repair", action="store_true",
+                   help="set damaged shards aside (renamed shard-NNN.lmdb.damaged-*, kept) and redo the snippets "
+                        "they held; without it a damaged shard stops the run with one line naming it")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -37,7 +43,7 @@ def curation_config(args: argparse.Namespace, source: Path, out: Path) -> Curati
     return CurationConfig(
         source=source, out=out, splits=tuple(args.splits or ("train", "val")), max_snippets=args.max_snippets,
         workers=args.workers, backend=args.backend, scheduler=args.scheduler, progress=not args.no_progress,
-        settings=settings,
+        refresh=args.refresh, repair=args.repair, settings=settings,
     )
 
 

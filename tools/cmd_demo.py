@@ -11,6 +11,8 @@ import shlex
 import tempfile
 from pathlib import Path
 
+from siamfc.model.checkpoint import writable_folder
+
 
 def demo_steps(root: Path, epochs: int, pairs: int, quiet: bool) -> list[list[str]]:
     """The chain's command lines for a demo folder."""
@@ -33,7 +35,11 @@ def demo_steps(root: Path, epochs: int, pairs: int, quiet: bool) -> list[list[st
 def cmd_demo(args: argparse.Namespace) -> int:
     from siamfc.tools.cli import build_parser  # the demo drives the real subcommands
 
-    root = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="siamfc-demo-"))
+    for option, value in (("--epochs", args.epochs), ("--pairs", args.pairs)):
+        if value < 1:
+            raise ValueError(f"{option} must be at least 1, got {value}")
+    root = writable_folder(Path(args.dir), "demo folder (--dir)") if args.dir else Path(
+        tempfile.mkdtemp(prefix="siamfc-demo-"))
     parser = build_parser()
     for argv in demo_steps(root, args.epochs, args.pairs, args.no_progress):
         print(f"\n$ siamfc {shlex.join(argv)}", flush=True)

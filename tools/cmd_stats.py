@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from pathlib import Path
 
+from siamfc.curate.atomic import write_json_atomic
 from siamfc.curate.manifest import load_manifest
 from siamfc.curate.stats import curation_figures, report_lines
 
@@ -15,7 +15,7 @@ STATS_JSON, VERIFY_JSON, HTML_PAGE = "stats.json", "verify.json", "index.html"
 
 def cmd_stats(args: argparse.Namespace) -> int:
     root = Path(args.shards)
-    manifest = load_manifest(root)
+    manifest = load_manifest(root, intact_only=True)
     figs = curation_figures(root, manifest)
     lines = report_lines(figs)
     print("\n".join(lines), flush=True)
@@ -24,9 +24,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
         from siamfc.curate.plots import write_html, write_pictures  # matplotlib only when pictures are asked for
 
         out.mkdir(parents=True, exist_ok=True)
-        (out / STATS_JSON).write_text(json.dumps(figs, indent=1) + "\n")
+        write_json_atomic(out / STATS_JSON, figs)
         images = write_pictures(root, manifest, figs, out, montage=args.montage, seed=args.seed)
-    status, extra = 0, []
+    status, extra = (1 if manifest.damaged else 0), []
     if args.verify:
         from siamfc.curate.verify import verify
 
@@ -34,8 +34,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
         extra = [""] + report.lines()
         print("\n".join(extra))
         if out is not None:
-            (out / VERIFY_JSON).write_text(json.dumps(report.to_json(), indent=1) + "\n")
-        status = 0 if report.ok else 1
+            write_json_atomic(out / VERIFY_JSON, report.to_json())
+        status = max(status, 0 if report.ok else 1)
     if out is not None:
         write_html(figs, images, out / HTML_PAGE, extra)
         print(f"wrote {out / STATS_JSON}, {len(images)} PNGs and {out / HTML_PAGE}")
@@ -47,8 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "stats", help="what a curation holds: tables, plots, montage, --verify integrity check",
         description="Print figures of a curation from its manifest alone (fast, no crop is decoded): "
                     "snippets, tracks, records per split and class, track lengths, frame gaps, box sizes, s_z, "
-                    "padding, flags, skips by reason, bytes per record. Says so when the curation is partial. "
-                    "Exit status: 0, or 1 when --verify finds problems, 2 on errors.")
+                    "padding, flags, skips by reason, bytes per record. Says so when the curation is partial, and "
+                    "names damaged shards (the figures are then of the intact ones). "
+                    "Exit status: 0, or 1 when a shard is damaged or --verify finds problems, 2 on errors.")
     p.add_argument("shards", metavar="SHARDS", help="curation folder (written by siamfc curate)")
     p.add_argument("--out", metavar="DIR", help="also write stats.json (all figures, stable keys), PNG histograms, "
                                                 "a per-class bar chart, a crop montage and index.html here")

@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,8 @@ TRAIN_OPTIONS = {
     "keep_every": ("--keep-every", "also keep checkpoint-eNNN.pt every N epochs (0: only the latest)"),
 }
 SAMPLER_SKIP = {"seed", "stride"}  # --seed sets both seeds; the network's stride is fixed at 8
+OTHER_FLAGS = {"train_splits": "--train-split", "val_splits": "--val-split", "amp": "--amp",
+               "sampler.seed": "--seed"}
 
 
 def _sampler_fields() -> list[dataclasses.Field]:
@@ -56,6 +59,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
                    help="automatic mixed precision (default: on for CUDA, off on the CPU)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--intact-only", action="store_true",
+                   help="train on the intact shards of a curation with damaged ones (default: refuse, naming them)")
     defaults = TrainConfig()
     for name, (flag, text) in TRAIN_OPTIONS.items():
         default = getattr(defaults, name)
@@ -74,14 +79,56 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_train)
 
 
+def option_name(field: str) -> str:
+    """The option that sets config field ``field`` (``sampler.<name>`` for a sampler field), else ``field``."""
+    if field in TRAIN_OPTIONS:
+        return TRAIN_OPTIONS[field][0]
+    name = field.removeprefix("sampler.")
+    if field.startswith("sampler.") and name in {f.name for f in _sampler_fields()}:
+        return "--" + name.replace("_", "-")
+    return OTHER_FLAGS.get(field, field)
+
+
+def with_option_names(err: ValueError) -> ValueError:
+    """``err`` with the config fields it names (``TrainConfig.lr_initial``, ``SamplerConfig.max_gap``) written as
+    the options that set them (``--lr``, ``--max-gap``)."""
+    text = re.sub(r"\bTrainConfig\.([\w.]+)", lambda m: option_name(m.group(1)), str(err))
+    return ValueError(re.sub(r"\bSamplerConfig\.(\w+)", lambda m: option_name(f"sampler.{m.group(1)}"), text))
+
+
+def saved_run(out: Path) -> tuple[TrainConfig, dict[str, Any]]:
+    """The configuration and the stored settings of the run in ``out``; errors name ``RUN/config.json``."""
+    saved = out / CONFIG_FILE
+    if not saved.is_file():
+        raise FileNotFoundError(f"{saved}: no run to resume here; start it without --resume")
+    try:
+        stored = json.loads(saved.read_text())
+        if not isinstance(stored, dict):
+            raise ValueError("not a JSON object")
+        if not all(isinstance(stored.get(k), str | None) for k in ("data", "val_data")):
+            raise ValueError("data and val_data must be paths")
+        return TrainConfig.from_json(stored), stored
+    except (OSError, TypeError, ValueError) as err:  # JSON and UTF-8 decoding errors are ValueErrors
+        raise ValueError(f"{saved}: not a usable run configuration ({err})") from None
+
+
 def build_config(args: argparse.Namespace, base: TrainConfig) -> TrainConfig:
-    """``base`` with every option given on the command line applied."""
+    """``base`` with every option given on the command line applied; ValueError naming the first bad option."""
+    try:
+        return _apply(args, base)
+    except ValueError as err:
+        raise with_option_names(err) from None
+
+
+def _apply(args: argparse.Namespace, base: TrainConfig) -> TrainConfig:
     given: dict[str, Any] = {k: getattr(args, k) for k in TRAIN_OPTIONS if getattr(args, k) is not None}
     for k in ("train_splits", "val_splits", "amp"):
         if getattr(args, k) is not None:
             given[k] = tuple(getattr(args, k)) if k.endswith("splits") else getattr(args, k)
     if args.no_progress:
         given["progress"] = False
+    if args.intact_only:
+        given["intact_only"] = True
     sampler = {f.name: getattr(args, f"sampler_{f.name}") for f in _sampler_fields()
                if getattr(args, f"sampler_{f.name}") is not None}
     if args.seed is not None:
@@ -92,12 +139,11 @@ def build_config(args: argparse.Namespace, base: TrainConfig) -> TrainConfig:
 def cmd_train(args: argparse.Namespace) -> None:
     out = Path(args.out)
     base, data, val_data = TrainConfig(), args.data, args.val_data
+    if args.stop_after is not None and args.stop_after < 1:
+        raise ValueError(f"--stop-after must be at least 1, got {args.stop_after}")
     if args.resume:
-        saved = out / CONFIG_FILE
-        if not saved.is_file():
-            raise FileNotFoundError(f"{saved}: no run to resume here; start it without --resume")
-        stored = json.loads(saved.read_text())
-        base = dataclasses.replace(TrainConfig.from_json(stored), progress=True)
+        saved, stored = saved_run(out)
+        base = dataclasses.replace(saved, progress=True)
         data, val_data = data or stored.get("data"), val_data or stored.get("val_data")
     if data is None:
         raise ValueError("--data CURATION is required for a new run")

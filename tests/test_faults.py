@@ -1,0 +1,489 @@
+"""Faults that real dumps, disks and copies produce: each ends with the run going on (the skip reported with file
+and reason) or with one clear line; afterwards every good object is stored exactly once, every damaged record is
+named by --verify, nothing committed is lost, and no command dies of a signal."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from siamfc.curate.errors import CurationError
+from siamfc.curate.format import CurationSettings, name_text, parse_key
+from siamfc.curate.manifest import MANIFEST_FILE, load_manifest
+from siamfc.curate.run import SKIPPED_FILE, CurationConfig, curate
+from siamfc.curate.shards import PLAN_FILE, RecordDamaged, ShardReader, release_read_env
+from siamfc.curate.synth import SynthConfig, generate
+from siamfc.curate.verify import verify
+from siamfc.pipeline.dataset import PairDataset, SamplerConfig
+from siamfc.tools.cli import main
+
+from conftest import all_values
+
+SHARDS = 3
+SMALL = SynthConfig(train_snippets=4, val_snippets=1, frames=8, sizes=((640, 360), (480, 360)))
+
+
+def _curate(source: Path, out: Path, **options) -> object:
+    return curate(CurationConfig(source=source, out=out, progress=False, settings=CurationSettings(shards=SHARDS),
+                                 **options))
+
+
+def _cli(*args: str, prelude: str | None = None) -> subprocess.CompletedProcess:
+    """Run ``siamfc ARGS``: in this process, or with a ``prelude`` (a resource limit, say) in a fresh one."""
+    if prelude is None:
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.showwarning = lambda message, category, *_: print(f"{category.__name__}: {message}",
+                                                                       file=sys.stderr)
+            code = main(list(args))
+        return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+    script = prelude + f"\nimport sys\nfrom siamfc.tools.cli import main\nsys.exit(main({list(args)!r}))\n"
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=240)
+
+
+def _one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> str:
+    """Assert a run ended with exit status 2 and one error line containing ``needles``; return the line."""
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    return lines[0]
+
+
+def _keys(root: Path) -> set[tuple[str, int, int]]:
+    m = load_manifest(root)
+    return {(str(m.snippets[r["snippet"]]), int(r["track"]), int(r["frame"])) for r in m.records}
+
+
+def _report(root: Path) -> list[dict]:
+    return [json.loads(line) for line in (root / SKIPPED_FILE).read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory) -> tuple[Path, list]:
+    root = tmp_path_factory.mktemp("faults") / "ILSVRC2015"
+    return root, generate(root, SMALL)
+
+
+@pytest.fixture(scope="module")
+def clean(tree, tmp_path_factory) -> Path:
+    """The undamaged curation of ``tree``: what every repaired or resumed curation must equal."""
+    out = tmp_path_factory.mktemp("clean") / "cur"
+    _curate(tree[0], out)
+    return out
+
+
+@pytest.fixture
+def copy(tree, tmp_path) -> Path:
+    """A private copy of the synthetic tree to damage."""
+    root = tmp_path / "ILSVRC2015"
+    shutil.copytree(tree[0], root)
+    return root
+
+
+# ---------------------------------------------------------------------------------------------------- inputs
+
+
+def test_symlinked_folders_are_followed_and_loops_reported(tree, clean, copy, tmp_path):
+    """VID spread over disks: a group folder and a snippet folder are symlinks, on both the Annotations and the
+    Data side; a symlink loop is passed over and named. Every object is curated, as from the plain tree."""
+    elsewhere = tmp_path / "other-disk"
+    elsewhere.mkdir()
+    for side in ("Annotations", "Data"):
+        group = copy / side / "VID" / "train" / "ILSVRC2015_VID_train_0001"
+        shutil.move(group, elsewhere / f"{side}-group")
+        group.symlink_to(elsewhere / f"{side}-group", target_is_directory=True)
+        snippet = next(p for p in sorted((copy / side / "VID" / "train" / "ILSVRC2015_VID_train_0000").iterdir()))
+        shutil.move(snippet, elsewhere / f"{side}-snippet")
+        snippet.symlink_to(elsewhere / f"{side}-snippet", target_is_directory=True)
+    loop = copy / "Annotations" / "VID" / "train" / "ILSVRC2015_VID_train_0000" / "loop"
+    loop.symlink_to(loop.parent, target_is_directory=True)
+    out = tmp_path / "cur"
+    summary = _curate(copy, out)
+    assert _keys(out) == {(o.snippet, o.track, o.frame) for o in tree[1]}
+    assert all_values(out) == all_values(clean)
+    assert any(str(loop) in line for line in summary.folders_passed_over), summary.folders_passed_over
+    assert load_manifest(out).complete
+
+
+def test_stray_files_are_reported_never_fatal(tree, clean, copy, tmp_path):
+    snippet_dir = copy / "Annotations" / "VID" / tree[1][0].snippet
+    shutil.copy(snippet_dir / "000003.xml", snippet_dir / "000003 (copy).xml")
+    (snippet_dir / "notes.txt").write_text("annotator's notes")
+    (snippet_dir / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    out = tmp_path / "cur"
+    _curate(copy, out)
+    assert all_values(out) == all_values(clean)
+    stray = [e for e in _report(out) if e["reason"] == "not_a_frame"]
+    assert sorted(Path(e["detail"].split(": ")[0]).name for e in stray) == [".DS_Store", "000003 (copy).xml",
+                                                                            "notes.txt"]
+    assert all(e["snippet"] == tree[1][0].snippet and str(snippet_dir) in e["detail"] for e in stray)
+
+
+def test_any_folder_name_works(tree, copy, tmp_path):
+    """Spaces and non-ASCII characters in snippet folders: curated, keys round-trip, verified."""
+    old = tree[1][0].snippet
+    new = old.rsplit("/", 1)[0] + "/Schnee ☃ été 日本"
+    for side in ("Annotations", "Data"):
+        (copy / side / "VID" / old).rename(copy / side / "VID" / new)
+    out = tmp_path / "cur"
+    _curate(copy, out)
+    expected = {(new if o.snippet == old else o.snippet, o.track, o.frame) for o in tree[1]}
+    assert _keys(out) == expected
+    reader = ShardReader(out)
+    key = next(k for k in all_values(out) if parse_key(k)[0] == new)
+    assert reader.crops(key)[1].shape == (255, 255, 3)
+    assert verify(out, workers=1, progress=False).ok
+    proc = _cli("stats", str(out), "--verify", "--workers", "1", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+
+
+def _frame_with_objects(objects, k: int = 0) -> tuple[str, int, list]:
+    frames = sorted({(o.snippet, o.frame) for o in objects})
+    snippet, frame = frames[k * 7 % len(frames)]
+    return snippet, frame, [o for o in objects if (o.snippet, o.frame) == (snippet, frame)]
+
+
+def _jpeg(root: Path, snippet: str, frame: int) -> Path:
+    return root / "Data" / "VID" / snippet / f"{frame:06d}.JPEG"
+
+
+def _xml(root: Path, snippet: str, frame: int) -> Path:
+    return root / "Annotations" / "VID" / snippet / f"{frame:06d}.xml"
+
+
+def test_corrupt_but_decodable_jpeg_is_frame_corrupt_and_trailing_bytes_are_fine(tree, clean, copy, tmp_path):
+    cut_snippet, cut_frame, cut_objects = _frame_with_objects(tree[1], 1)
+    data = _jpeg(copy, cut_snippet, cut_frame).read_bytes()
+    _jpeg(copy, cut_snippet, cut_frame).write_bytes(data[: len(data) // 2] + b"\xff\xd9")  # cut short, EOI appended
+    tail_snippet, tail_frame, tail_objects = _frame_with_objects(tree[1], 2)
+    path = _jpeg(copy, tail_snippet, tail_frame)
+    path.write_bytes(path.read_bytes() + os.urandom(4096))  # a valid JPEG with trailing bytes
+    out = tmp_path / "cur"
+    _curate(copy, out)
+    report = _report(out)
+    corrupt = {(e["snippet"], e["frame"], e["track"]) for e in report if e["reason"] == "frame_corrupt"}
+    assert corrupt == {(o.snippet, o.frame, o.track) for o in cut_objects}
+    assert all(str(_jpeg(copy, cut_snippet, cut_frame)) in e["detail"] for e in report)
+    lost = {(o.snippet, o.track, o.frame) for o in cut_objects}
+    assert _keys(out) == {(o.snippet, o.track, o.frame) for o in tree[1]} - lost
+    clean_values = all_values(clean)
+    for k, v in all_values(out).items():  # the trailing-bytes frame's crops are exactly the clean ones
+        assert v == clean_values[k]
+
+
+def test_box_coordinates_as_floats(tree, clean, copy, tmp_path):
+    """Whole-number floats are the integers; fractional ones are kept; NaN and inf reject the object."""
+    (s1, f1, o1), (s2, f2, o2), (s3, f3, o3) = (_frame_with_objects(tree[1], k) for k in (3, 4, 5))
+    for path, fn in ((_xml(copy, s1, f1), lambda m: f"<xmin>{m.group(1)}.0</xmin>"),
+                     (_xml(copy, s2, f2), lambda m: f"<xmin>{m.group(1)}.5</xmin>"),
+                     (_xml(copy, s3, f3), lambda m: "<xmin>nan</xmin>")):
+        text = path.read_text()
+        path.write_text(re.sub(r"<xmin>(\d+)</xmin>", fn, text, count=1))
+    out = tmp_path / "cur"
+    _curate(copy, out)
+    m, c = load_manifest(out), load_manifest(clean)
+
+    def row(manifest, snippet, track, frame):
+        r = manifest.records
+        sel = (manifest.snippets[r["snippet"]] == snippet) & (r["track"] == track) & (r["frame"] == frame)
+        assert sel.sum() == 1
+        return r[sel][0]
+
+    whole, frac = o1[0], o2[0]
+    assert row(m, whole.snippet, whole.track, whole.frame)["crc"] == row(c, whole.snippet, whole.track, whole.frame)[
+        "crc"]
+    assert row(m, frac.snippet, frac.track, frac.frame)["xmin"] == row(c, frac.snippet, frac.track, frac.frame)[
+        "xmin"] + 0.5
+    rejected = [e for e in _report(out) if e["reason"] == "object_malformed"]
+    assert [(e["snippet"], e["frame"], e["track"]) for e in rejected] == [(s3, f3, o3[0].track)]
+    assert "nan" in rejected[0]["detail"] and str(_xml(copy, s3, f3)) in rejected[0]["detail"]
+
+
+# --------------------------------------------------------------------------------------------------- storage
+
+
+FILL_DISK = """
+import resource, signal
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))
+"""
+
+
+@pytest.mark.parametrize("limit", [5_000, 8_192, 20_000, 150_000])
+def test_full_disk_while_a_shard_is_created(tree, clean, tmp_path, limit):
+    """Writes fail past ``limit`` bytes per file (RLIMIT_FSIZE, as a full disk): the run stops with one line, a
+    half-made shard never blocks stats or the rerun, and the rerun ends with the clean curation."""
+    out = tmp_path / "cur"
+    proc = _cli("curate", str(tree[0]), str(out), "--no-progress", "--shards", str(SHARDS),
+                prelude=FILL_DISK.format(limit=limit))
+    _one_line_error(proc, "rerun the same command to resume")
+    stats = _cli("stats", str(out))
+    assert stats.returncode == 0 and "Traceback" not in stats.stderr, stats.stderr
+    _curate(tree[0], out)
+    assert all_values(out) == all_values(clean)
+    assert verify(out, workers=1, progress=False).ok
+
+
+def test_memory_limit_is_one_line(tree, tmp_path):
+    """An address-space limit below the shard map: LMDB cannot map it, and says so in one line."""
+    out = tmp_path / "cur"
+    prelude = textwrap.dedent("""
+        import resource
+        import siamfc.tools.cli as cli
+        cli.build_parser()  # import everything first: the limit is for the curation's own allocations
+        with open("/proc/self/status") as f:
+            vm = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
+        resource.setrlimit(resource.RLIMIT_AS, (vm + (400 << 20), resource.RLIM_INFINITY))
+    """)
+    proc = _cli("curate", str(tree[0]), str(out), "--no-progress", "--shards", "1", prelude=prelude)
+    _one_line_error(proc, "shard-000.lmdb", "memory")
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 200 KB tmpfs: a real full disk (the memory-mapped pages of a full tmpfs raise SIGBUS)."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(mount)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_a_really_full_disk_never_kills_with_a_signal(tree, clean, tiny_disk, tmp_path):
+    out = tiny_disk / "cur"
+    proc = _cli("curate", str(tree[0]), str(out), "--no-progress", "--shards", str(SHARDS))
+    _one_line_error(proc, "the disk is full")
+    stats = _cli("stats", str(out))
+    assert stats.returncode in (0, 1) and "Traceback" not in stats.stderr, stats.stderr
+    moved = tmp_path / "cur"
+    shutil.copytree(out, moved)
+    _curate(tree[0], moved)
+    assert all_values(moved) == all_values(clean)
+
+
+def _damaged_copy(clean: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the clean curation whose largest shard's data.mdb is cut to half (an interrupted copy)."""
+    out = tmp_path / "cur"
+    shutil.copytree(clean, out)
+    data = max(out.glob("shard-*.lmdb/data.mdb"), key=lambda p: p.stat().st_size)
+    with open(data, "r+b") as f:
+        f.truncate(data.stat().st_size // 2)
+    return out, data.parent
+
+
+def test_truncated_shard_is_named_and_the_rest_stays_usable(tree, clean, tmp_path):
+    out, shard = _damaged_copy(clean, tmp_path)
+    stats = _cli("stats", str(out))
+    assert stats.returncode == 1 and "Traceback" not in stats.stderr
+    assert f"DAMAGED {shard}: truncated" in stats.stdout
+    proc = _cli("stats", str(out), "--verify", "--workers", "2", "--no-progress")
+    assert proc.returncode == 1 and "shard_unreadable" in proc.stdout and str(shard) in proc.stdout
+    report = verify(out, workers=1, progress=False)
+    assert [(p.key, p.reason) for p in report.problems] == [(str(shard), "shard_unreadable")]
+    intact = load_manifest(out, intact_only=True)
+    assert 0 < len(intact) < len(load_manifest(clean)) and not intact.complete
+    with pytest.raises(CurationError, match=re.escape(str(shard))):
+        load_manifest(out)
+    with pytest.raises(CurationError, match="truncated"):
+        PairDataset(out, SamplerConfig(pairs_per_epoch=8))
+    with pytest.warns(UserWarning, match="intact shards only"):
+        dataset = PairDataset(out, SamplerConfig(pairs_per_epoch=8), intact_only=True)
+    assert all(dataset.pair(i)["x"].shape == (3, 255, 255) for i in range(8))
+    with pytest.raises(CurationError, match="--repair"):
+        _curate(tree[0], out)
+    _one_line_error(_cli("curate", str(tree[0]), str(out), "--no-progress", "--shards", str(SHARDS)),
+                    str(shard), "--repair")
+    untouched = {p.name: p.read_bytes() for p in out.glob("shard-*.lmdb/data.mdb") if p.parent != shard}
+    summary = _curate(tree[0], out, repair=True)
+    assert len(summary.shards_set_aside) == 1 and summary.snippets_curated > 0
+    assert Path(summary.shards_set_aside[0]).exists(), "the damaged shard is kept, renamed"
+    assert all_values(out) == all_values(clean)
+    assert untouched == {p.name: p.read_bytes() for p in out.glob("shard-*.lmdb/data.mdb") if p.parent != shard}
+    assert verify(out, workers=1, progress=False).ok and load_manifest(out).complete
+
+
+def test_train_refuses_a_damaged_curation_in_one_line_or_trains_on_the_intact_shards(clean, tmp_path):
+    out, shard = _damaged_copy(clean, tmp_path)
+    run = ["train", "--data", str(out), "--epochs", "1", "--pairs-per-epoch", "16", "--val-pairs", "0",
+           "--no-progress"]
+    _one_line_error(_cli(*run, "--out", str(tmp_path / "run")), str(shard), "truncated", "--intact-only")
+    proc = _cli(*run, "--out", str(tmp_path / "run2"), "--intact-only")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "intact shards only" in proc.stderr and (tmp_path / "run2" / "weights.pt").stat().st_size > 0
+
+
+def _flip(path: Path, needle: bytes, offset: int) -> None:
+    """Flip the bits of one byte ``offset`` bytes into the first occurrence of ``needle`` in ``path``."""
+    data = bytearray(path.read_bytes())
+    at = data.find(needle)
+    assert at >= 0 and data.find(needle, at + 1) < 0
+    data[at + offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_a_flipped_byte_in_a_crop_is_named_by_verify_and_by_readers(clean, tmp_path):
+    out = tmp_path / "cur"
+    shutil.copytree(clean, out)
+    values = all_values(out)
+    key = sorted(values)[len(values) // 2]
+    value = values[key]
+    shard = ShardReader(out).layout.shard_for(parse_key(key)[0])
+    _flip(out / f"shard-{shard:03d}.lmdb" / "data.mdb", value[len(value) // 2: len(value) // 2 + 64], 10)
+    release_read_env(out / f"shard-{shard:03d}.lmdb")
+    report = verify(out, workers=2, progress=False)
+    assert [(p.key, p.shard, p.reason) for p in report.problems] == [(name_text(key), shard, "checksum_mismatch")]
+    proc = _cli("stats", str(out), "--verify", "--workers", "1", "--no-progress")
+    assert proc.returncode == 1 and name_text(key) in proc.stdout and "checksum_mismatch" in proc.stdout
+    m = load_manifest(out)
+    row = m.records[[m.key(i) for i in range(len(m))].index(key)]
+    with pytest.raises(RecordDamaged, match=re.escape(name_text(key))):
+        ShardReader(out).get_in(shard, key, crc=int(row["crc"]))
+    dataset = PairDataset(out, SamplerConfig(pairs_per_epoch=20_000))
+    i = next(i for i in range(20_000) if key in (dataset.sources(i)[0][1], dataset.sources(i)[1][1]))
+    with pytest.raises(RecordDamaged, match=re.escape(name_text(key))):
+        dataset.pair(i)
+
+
+def test_a_flipped_byte_in_a_snippet_record_is_redone(tree, clean, tmp_path):
+    out = tmp_path / "cur"
+    shutil.copytree(clean, out)
+    snippet = sorted(load_manifest(out).snippets.tolist())[1]
+    shard = ShardReader(out).layout.shard_for(snippet)
+    data = out / f"shard-{shard:03d}.lmdb" / "data.mdb"
+    meta = {k: v for k, v in _snippet_values(out).items()}[snippet]
+    _flip(data, meta[-200:], 100)  # inside the manifest rows
+    release_read_env(data.parent)
+    report = verify(out, workers=1, progress=False)
+    undecodable = [p for p in report.problems if p.reason == "meta_undecodable"]
+    assert [p.key for p in undecodable] == [snippet] and "checksum" in undecodable[0].detail
+    orphans = {p.key for p in report.problems if p.reason == "orphan"}  # its crops have lost their rows
+    assert orphans == {name_text(k) for k in all_values(out) if parse_key(k)[0] == snippet}
+    assert len(report.problems) == 1 + len(orphans)
+    assert snippet not in load_manifest(out, intact_only=True).snippets
+    summary = _curate(tree[0], out)
+    assert summary.snippets_curated == 1 and summary.snippets_redone == 1
+    assert all_values(out) == all_values(clean) and verify(out, workers=1, progress=False).ok
+
+
+def _snippet_values(root: Path) -> dict[str, bytes]:
+    from siamfc.curate.shards import CurationLayout
+
+    layout = CurationLayout.open(root)
+    return {s: bytes(v) for i in layout.existing_shards() for s, v in layout.snippet_values(i)}
+
+
+@pytest.fixture(scope="module")
+def with_skips(tree, tmp_path_factory) -> tuple[Path, Path]:
+    """(tree, curation) of a copy of the tree with one unreadable frame: a non-empty skip report."""
+    root = tmp_path_factory.mktemp("skips") / "ILSVRC2015"
+    shutil.copytree(tree[0], root)
+    snippet, frame, _ = _frame_with_objects(tree[1], 3)
+    _jpeg(root, snippet, frame).write_bytes(b"not a jpeg")
+    out = tmp_path_factory.mktemp("skips-out") / "cur"
+    _curate(root, out)
+    assert len(_report(out)) > 0
+    return root, out
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty"])
+def test_damaged_derived_files_are_rebuilt(with_skips, tmp_path, damage):
+    source, clean = with_skips
+    out = tmp_path / "cur"
+    shutil.copytree(clean, out)
+    load_manifest(out)  # make sure the cache exists
+    for name in (MANIFEST_FILE, PLAN_FILE, SKIPPED_FILE):
+        path = out / name
+        data = path.read_bytes()
+        path.write_bytes({"garbage": os.urandom(len(data)), "truncated": data[: len(data) // 2], "empty": b""}[damage])
+    m = load_manifest(out)
+    assert np.array_equal(m.records, load_manifest(clean).records)
+    stats = _cli("stats", str(out))
+    assert stats.returncode == 0 and "Traceback" not in stats.stderr, stats.stderr
+    summary = _curate(source, out)
+    assert summary.snippets_curated == 0
+    assert load_manifest(out).complete
+    assert _report(out) == _report(clean)
+    assert json.loads((out / PLAN_FILE).read_text()) == json.loads((clean / PLAN_FILE).read_text())
+
+
+def test_unreadable_settings_are_one_line(clean, tmp_path):
+    out = tmp_path / "cur"
+    shutil.copytree(clean, out)
+    (out / "curation.json").write_text("{not json")
+    _one_line_error(_cli("stats", str(out)), str(out / "curation.json"), "unreadable settings")
+
+
+# ------------------------------------------------------------------------------------------- redoing changes
+
+
+def test_refresh_redoes_exactly_the_snippets_whose_inputs_changed(tree, clean, copy, tmp_path):
+    snippet, frame, objects = _frame_with_objects(tree[1], 6)
+    good = _jpeg(copy, snippet, frame).read_bytes()
+    _jpeg(copy, snippet, frame).write_bytes(good[:1000])  # a bad frame
+    out = tmp_path / "cur"
+    _curate(copy, out)
+    assert {(e["snippet"], e["frame"]) for e in _report(out)} == {(snippet, frame)}
+    before = {p: p.stat().st_mtime_ns for p in out.glob("shard-*.lmdb/data.mdb")}
+    _jpeg(copy, snippet, frame).write_bytes(good)  # the user replaces it
+    assert _curate(copy, out).snippets_curated == 0, "a plain rerun only resumes"
+    assert before == {p: p.stat().st_mtime_ns for p in out.glob("shard-*.lmdb/data.mdb")}
+    summary = _curate(copy, out, refresh=True)
+    assert (summary.snippets_curated, summary.snippets_changed, summary.snippets_redone) == (1, 1, 1)
+    assert "1 redone, 1 of them changed inputs" in "\n".join(summary.lines())
+    assert all_values(out) == all_values(clean) and _report(out) == []
+    xml = _xml(copy, *_frame_with_objects(tree[1], 0)[:2])
+    xml.write_text(re.sub(r"<trackid>(\d+)</trackid>", "<trackid>77</trackid>", xml.read_text(), count=1))
+    assert _curate(copy, out, refresh=True).snippets_changed == 1
+    assert any(t == 77 for _, t, _ in _keys(out))
+    assert verify(out, workers=1, progress=False).ok
+
+
+def test_a_resumed_curation_has_the_same_content_digest(tree, clean, tmp_path):
+    out = tmp_path / "cur"
+    _curate(tree[0], out, max_snippets=2)
+    _curate(tree[0], out)
+    a, b = verify(out, workers=1, progress=False), verify(clean, workers=1, progress=False)
+    assert a.ok and b.ok and a.digest == b.digest and len(a.digest) == 64
+    assert (out / "shard-000.lmdb" / "data.mdb").read_bytes() != b"" and a.digest in "\n".join(a.lines())
+
+
+# ------------------------------------------------------------------------------------------------- options
+
+
+@pytest.mark.parametrize("option, value, needle", [
+    ("--quality", "101", "quality must be a whole number in 0..100"),
+    ("--quality", "-1", "quality must be"),
+    ("--max-snippets", "0", "max_snippets must be at least 1"),
+    ("--shards", "0", "shards must be"),
+    ("--workers", "0", "workers must be at least 1"),
+])
+def test_bad_curation_options_are_one_line(tree, tmp_path, option, value, needle):
+    proc = _cli("curate", str(tree[0]), str(tmp_path / "out"), "--no-progress", option, value)
+    _one_line_error(proc, needle)
+    assert not (tmp_path / "out").exists(), "nothing is written for a refused run"
+
+
+def test_output_paths_that_cannot_be_curation_folders(tree, tmp_path):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    _one_line_error(_cli("curate", str(tree[0]), str(a_file), "--no-progress"), str(a_file), "not a folder")
+    _one_line_error(_cli("curate", str(tree[0]), str(a_file / "out"), "--no-progress"), str(a_file))

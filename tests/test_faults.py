@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import textwrap
@@ -319,6 +320,38 @@ def test_truncated_shard_is_named_and_the_rest_stays_usable(tree, clean, tmp_pat
     assert all_values(out) == all_values(clean)
     assert untouched == {p.name: p.read_bytes() for p in out.glob("shard-*.lmdb/data.mdb") if p.parent != shard}
     assert verify(out, workers=1, progress=False).ok and load_manifest(out).complete
+
+
+def _overwrite_main_root(data: Path, fill: int) -> None:
+    """Fill the page holding the root of the shard's main B-tree (from the current meta page) with ``fill``."""
+    d = bytearray(data.read_bytes())
+    metas = [struct.unpack_from("<QQ", d, off + 136) + struct.unpack_from("<Q", d, off + 128) for off in (0, 4096)]
+    _, _, root = max(metas, key=lambda m: m[1])  # (last page, txnid, main root): the newest meta is current
+    d[root * 4096:(root + 1) * 4096] = bytes([fill]) * 4096
+    data.write_bytes(bytes(d))
+
+
+@pytest.mark.parametrize("damage, cause", [
+    ("zeroed header", "not an LMDB file"),
+    ("corrupted tree page", "MDB_CORRUPTED"),
+    ("dangling page number", "MDB_PAGE_NOTFOUND"),
+])
+def test_corrupted_shard_files_are_named_and_repaired(tree, clean, tmp_path, damage, cause):
+    out = tmp_path / "cur"
+    shutil.copytree(clean, out)
+    data = max(out.glob("shard-*.lmdb/data.mdb"), key=lambda p: p.stat().st_size)
+    if damage == "zeroed header":
+        with open(data, "r+b") as f:
+            f.write(bytes(8192))
+    else:
+        _overwrite_main_root(data, 0x5A if damage == "corrupted tree page" else 0x01)
+    stats = _cli("stats", str(out))
+    assert stats.returncode == 1 and f"DAMAGED {data.parent}: " in stats.stdout and cause in stats.stdout
+    report = verify(out, workers=1, progress=False)
+    assert [(p.key, p.reason) for p in report.problems] == [(str(data.parent), "shard_unreadable")]
+    assert cause in report.problems[0].detail
+    _curate(tree[0], out, repair=True)
+    assert all_values(out) == all_values(clean) and verify(out, workers=1, progress=False).ok
 
 
 def test_train_refuses_a_damaged_curation_in_one_line_or_trains_on_the_intact_shards(clean, tmp_path):

@@ -17,7 +17,7 @@ Each shard has two named databases:
   The CRC-32C of the whole value is the manifest row's ``crc`` column.
 - ``snippets``: key ``<snippet_id>``; value = ``b"SM2"``, the uint32 CRC-32C of everything after it, a
   uint32 header length (both little-endian), a JSON header ``{"frames", "decoded", "filtered", "skipped":
-  [...], "inputs"}`` and the snippet's manifest rows as raw :data:`RECORD_DTYPE` bytes. It is written in
+  [...], "inputs", "id"}`` and the snippet's manifest rows as raw :data:`RECORD_DTYPE` bytes. It is written in
   the same transaction as the snippet's crops, so its presence means the snippet is complete; resume
   skips exactly these snippets. (Format 1 wrote ``b"SM1"`` values without CRC and rows without ``crc``;
   they are still read.)
@@ -139,9 +139,13 @@ def parse_key(key: bytes) -> tuple[str, int, int]:
     return snippet_id, int(track), int(frame)
 
 
+MAX_TRACK = 2**31 - 1  # track ids and frame numbers are int32 manifest columns
+MAX_FRAME = 10**9 - 1  # frame files have at most 9 digits
+
+
 def key_fits(snippet_id: str) -> bool:
     """Whether every key of the snippet (its crop keys included) is within :data:`MAX_KEY_BYTES`."""
-    return len(record_key(snippet_id, 9999, 999999)) <= MAX_KEY_BYTES
+    return len(record_key(snippet_id, MAX_TRACK, MAX_FRAME)) <= MAX_KEY_BYTES
 
 
 def checksum(value: bytes | memoryview) -> int:
@@ -176,16 +180,18 @@ def decode_crop(value: bytes | memoryview) -> np.ndarray:
     raise ValueError(f"unknown crop tag {tag!r}")
 
 
-def encode_snippet_meta(meta: SnippetMeta) -> bytes:
-    header = json.dumps({"frames": meta.frames, "decoded": meta.decoded, "filtered": meta.filtered,
+def encode_snippet_meta(snippet_id: str, meta: SnippetMeta) -> bytes:
+    """The stored snippet record; it names its snippet, so a record under a damaged key is caught."""
+    header = json.dumps({"id": snippet_id, "frames": meta.frames, "decoded": meta.decoded, "filtered": meta.filtered,
                          "skipped": meta.skipped, "inputs": meta.inputs}).encode()
     records = np.ascontiguousarray(meta.records, dtype=RECORD_DTYPE)
     body = struct.pack("<I", len(header)) + header + records.tobytes()
     return _META_MAGIC + struct.pack("<I", checksum(body)) + body
 
 
-def decode_snippet_meta(value: bytes | memoryview) -> SnippetMeta:
-    """The snippet record of a stored value; ValueError when it is damaged (checksum, magic or layout)."""
+def decode_snippet_meta(value: bytes | memoryview, snippet_id: str | None = None) -> SnippetMeta:
+    """The snippet record of a stored value; ValueError when it is damaged (checksum, magic or layout) or, given
+    the ``snippet_id`` it is stored under, when it belongs to another snippet."""
     value = bytes(value)
     magic = value[:len(_META_MAGIC)]
     if magic == _META_MAGIC:
@@ -204,6 +210,8 @@ def decode_snippet_meta(value: bytes | memoryview) -> SnippetMeta:
         rows = np.frombuffer(body[4 + n:], dtype=dtype)
     except (struct.error, ValueError) as err:
         raise ValueError(f"snippet record damaged ({err})") from None
+    if snippet_id is not None and header.get("id", snippet_id) != snippet_id:
+        raise ValueError(f"snippet record of {header['id']!r} stored under this key (damaged key?)")
     if dtype == RECORD_DTYPE:
         records = rows.copy()
     else:

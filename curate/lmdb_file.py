@@ -74,3 +74,81 @@ def _meta(head: bytes, offset: int | None) -> tuple[int, int, int] | None:
     if magic != _MAGIC or version != 1 or psize < 512 or psize & (psize - 1):
         return None
     return psize, last_pg, txnid
+
+
+_P_BRANCH, _P_LEAF, _P_OVERFLOW, _P_LEAF2 = 0x01, 0x02, 0x04, 0x20
+_F_BIGDATA, _F_SUBDATA = 0x01, 0x02
+_PAGE_HEADER = 16
+_DB_ROOT_AT = 40  # md_root within a 48-byte MDB_db record
+
+
+def check_values(path: str | Path) -> str | None:
+    """Walk every B-tree of a ``data.mdb`` (header checked first) with plain reads and return a problem, or None
+    when every large value lies inside the file. A damaged node size or page number would otherwise make LMDB
+    read past the end of the mapped file (SIGBUS): python-lmdb touches each page of a value it returns."""
+    check = check_data_file(path)
+    if check.problem:
+        return check.problem
+    with open(path, "rb") as f:
+        head = os.pread(f.fileno(), 2 * 65536, 0)
+        psize, last_pg, _ = max((m for m in (_meta(head, 0), _meta(head, None)) if m), key=lambda m: m[2])
+        main_root = _current_main_root(head, psize)
+        pages = last_pg + 1
+        subdbs = []
+        for problem, node in _leaf_nodes(f.fileno(), main_root, psize, pages):
+            if problem:
+                return problem
+            flags, _, data, _ = node
+            if flags & _F_SUBDATA and len(data) >= 48:
+                (root,) = struct.unpack_from("<Q", data, _DB_ROOT_AT)
+                subdbs.append(root)
+        for root in subdbs:
+            for problem, node in _leaf_nodes(f.fileno(), root, psize, pages):
+                if problem:
+                    return problem
+                flags, size, data, page = node
+                if flags & _F_BIGDATA:
+                    (first,) = struct.unpack_from("<Q", data, 0)
+                    span = -(-(size + _PAGE_HEADER) // psize)
+                    if first + span > pages:
+                        return (f"damaged B-tree: a value in page {page} claims pages {first}..{first + span - 1}, "
+                                f"beyond the file's {pages}")
+    return None
+
+
+def _current_main_root(head: bytes, psize: int) -> int:
+    metas = []
+    for off in (0, psize):
+        (txnid,) = struct.unpack_from("<Q", head, off + _LAST_PG_AT + 8)
+        (root,) = struct.unpack_from("<Q", head, off + _META_AT + 24 + 48 + _DB_ROOT_AT)
+        metas.append((txnid, root))
+    return max(metas)[1]
+
+
+_NO_PAGE = 2**64 - 1  # P_INVALID: an empty tree
+
+
+def _leaf_nodes(fd: int, root: int, psize: int, pages: int):
+    """(problem, None) or (None, (flags, size, data, page)) for every node of every leaf of the tree at ``root``."""
+    stack, seen = ([] if root == _NO_PAGE else [root]), set()
+    while stack:
+        pgno = stack.pop()
+        if pgno >= pages or pgno in seen:
+            yield f"damaged B-tree: page {pgno} {'is beyond the file' if pgno >= pages else 'is linked twice'}", None
+            return
+        seen.add(pgno)
+        page = os.pread(fd, psize, pgno * psize)
+        _, _, flags, lower, _ = struct.unpack_from("<QHHHH", page, 0)
+        if flags & _P_LEAF2 or not flags & (_P_BRANCH | _P_LEAF) or lower > psize:
+            yield f"damaged B-tree: page {pgno} is not a tree page (flags {flags:#x})", None
+            return
+        for k in range((lower - _PAGE_HEADER) // 2):
+            (at,) = struct.unpack_from("<H", page, _PAGE_HEADER + 2 * k)
+            if at + 8 > psize:
+                yield f"damaged B-tree: node {k} of page {pgno} lies outside its page", None
+                return
+            lo, hi, node_flags, ksize = struct.unpack_from("<HHHH", page, at)
+            if flags & _P_BRANCH:
+                stack.append(lo | hi << 16 | node_flags << 32)
+            else:
+                yield None, (node_flags, lo | hi << 16, page[at + 8 + ksize:at + 8 + ksize + 48], pgno)

@@ -28,8 +28,9 @@ from .cluster import parallel_backend
 from .errors import CurationError
 from .format import CurationSettings
 from .manifest import load_manifest
-from .shards import DEFAULT_MAP_SIZE, CurationLayout, ShardScan, ShardWriter
+from .shards import DEFAULT_MAP_SIZE, CurationLayout, ShardScan, ShardWriter, clear_unfinished
 from .snippet import SnippetResult, curate_snippet, inputs_fingerprint
+from .verify import verify
 from .vid import SPLITS, Snippet, search_snippets
 
 SKIPPED_FILE = "skipped.jsonl"
@@ -85,6 +86,7 @@ class CurationSummary:
     folders_passed_over: list[str] = field(default_factory=list)  # symlink loops, aliases, over-long paths
     shards_set_aside: list[str] = field(default_factory=list)  # damaged shards renamed by repair
     damaged: list[str] = field(default_factory=list)  # what is still unreadable after the run
+    snippets_gone: list[str] = field(default_factory=list)  # committed, but no longer in the source tree
 
     def lines(self) -> list[str]:
         """Human-readable summary."""
@@ -93,6 +95,9 @@ class CurationSummary:
         notes = [f"set aside {p} (damaged; its snippets were redone)" for p in self.shards_set_aside]
         notes += [f"passed over {line}" for line in self.folders_passed_over]
         notes += [f"DAMAGED   {line}" for line in self.damaged]
+        if self.snippets_gone:
+            notes.append(f"gone      {len(self.snippets_gone)} committed snippets are no longer in the source (e.g. "
+                         f"{self.snippets_gone[0]}); they stay in the curation")
         redone = f" ({self.snippets_redone} redone, {self.snippets_changed} of them changed inputs)" \
             if self.snippets_redone else ""
         return notes + [
@@ -131,6 +136,10 @@ def curate(config: CurationConfig) -> CurationSummary:
     lock = layout.lock()
     try:
         summary = _run(config, layout, snippets)
+        if config.max_snippets is None:  # committed snippets of these splits whose folders are gone are named
+            found = {s.id for s in search.snippets}
+            summary.snippets_gone = sorted(s for s in layout.scan().metas
+                                           if s.split("/", 1)[0] in config.splits and s not in found)
     finally:
         os.close(lock)
     summary.folders_passed_over = search.passed_over
@@ -141,15 +150,20 @@ def curate(config: CurationConfig) -> CurationSummary:
 def _run(config: CurationConfig, layout: CurationLayout, snippets: list[Snippet]) -> CurationSummary:
     start = time.perf_counter()
     found = scan = layout.scan()
-    set_aside = _set_aside_damaged(layout, scan, config.repair)
-    if set_aside:
+    for i in sorted(scan.unfinished):  # nothing in them can be read: replaced, their snippets redone
+        clear_unfinished(layout.shard_path(i))
+    damaged = {i: cause for i, cause in scan.damaged_shards.items() if i not in scan.unfinished}
+    if config.repair:
+        damaged |= _shards_with_problems(layout, config)
+    set_aside = _set_aside_damaged(layout, damaged, config.repair)
+    if set_aside or scan.unfinished:
         scan = layout.scan()
     layout.add_to_plan([s.id for s in snippets] + list(scan.metas))  # a lost plan.json is rebuilt from the shards
     todo, changed = _to_do(snippets, scan, config.refresh)
     summary = CurationSummary(snippets_total=len(snippets), snippets_already_done=len(snippets) - len(todo),
                               snippets_changed=len(changed), shards_set_aside=[str(p) for p in set_aside])
     summary.snippets_redone = len(changed) + sum(
-        s.id in found.damaged_snippets or layout.shard_for(s.id) in found.damaged_shards for s in todo)
+        s.id in found.damaged_snippets or layout.shard_for(s.id) in damaged for s in todo)
     reasons: Counter[str] = Counter()
     if todo:
         n_frames = sum(len(s.xml_files()) for s in todo)
@@ -176,16 +190,26 @@ def _run(config: CurationConfig, layout: CurationLayout, snippets: list[Snippet]
     return summary
 
 
-def _set_aside_damaged(layout: CurationLayout, scan: ShardScan, repair: bool) -> list[Path]:
+def _shards_with_problems(layout: CurationLayout, config: CurationConfig) -> dict[int, str]:
+    """Shard -> first problem, for every shard in which the full check of ``siamfc stats --verify`` finds one
+    (every crop read and checksummed: a damaged value, a lost or foreign record, a damaged crop tree)."""
+    report = verify(layout.root, workers=config.workers, progress=config.progress, locked=True)
+    problems: dict[int, str] = {}
+    for p in report.problems:
+        problems.setdefault(p.shard, f"{p.reason} {p.key} {p.detail}".rstrip())
+    return problems
+
+
+def _set_aside_damaged(layout: CurationLayout, damaged: dict[int, str], repair: bool) -> list[Path]:
     """With ``repair``, rename every damaged shard out of the way; without, stop with one line naming them."""
-    if not scan.damaged_shards:
+    if not damaged:
         return []
     if not repair:
-        lines = [f"{layout.shard_path(i)}: {cause}" for i, cause in sorted(scan.damaged_shards.items())]
+        lines = [f"{layout.shard_path(i)}: {cause}" for i, cause in sorted(damaged.items())]
         more = f" (and {len(lines) - 1} more damaged shards)" if len(lines) > 1 else ""
         raise CurationError(f"{lines[0]}{more}; rerun with --repair to set damaged shards aside (renamed, kept) and "
                             "redo the snippets they held; the other shards are not touched")
-    return [layout.set_aside(i) for i in sorted(scan.damaged_shards)]
+    return [layout.set_aside(i) for i in sorted(damaged)]
 
 
 def _to_do(snippets: list[Snippet], scan: ShardScan, refresh: bool) -> tuple[list[Snippet], list[Snippet]]:

@@ -9,7 +9,6 @@ import contextlib
 import fcntl
 import json
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from .format import (
     shard_of,
 )
 from .geometry import exemplar_from_search
-from .lmdb_file import DATA_FILE, check_data_file
+from .lmdb_file import DATA_FILE, check_data_file, check_values
 
 PLAN_FILE = "plan.json"
 LOCK_FILE = ".lock"
@@ -57,6 +56,13 @@ class RecordDamaged(CurationError):
     """A stored value whose checksum differs from its manifest row."""
 
 
+class RecordMissing(RecordDamaged, KeyError):
+    """No value under a key the manifest lists (also a KeyError, for lookups of keys that may be absent)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 @contextlib.contextmanager
 def lmdb_errors(path: Path, doing: str = "") -> Iterator[None]:
     """Turn any LMDB failure inside the block into a :class:`ShardError` naming the shard."""
@@ -72,21 +78,27 @@ def lmdb_cause(err: lmdb.Error) -> str:
     return text.split(": ", 1)[1] if text.startswith("mdb_") and ": " in text else text
 
 
-def check_shard(path: Path) -> None:
-    """ShardError when the shard's data file is missing, unfinished, truncated or not LMDB (no mapping is made)."""
+def check_shard(path: Path, values: bool = False) -> None:
+    """ShardError when the shard's data file is missing, unfinished, truncated or not LMDB (no mapping is made);
+    with ``values``, also when a B-tree node places a value beyond the end of the file
+    (:func:`~.lmdb_file.check_values`: a walk of the trees, for whole-shard reads such as scans and checks)."""
+    if os.path.lexists(path) and not path.is_dir():
+        raise ShardError(path, "not a folder")
     try:
         check = check_data_file(path / DATA_FILE)
+        problem = check.problem or (check_values(path / DATA_FILE) if values else None)
     except FileNotFoundError:
         raise ShardError(path, f"no {DATA_FILE}") from None
     except OSError as err:
         raise ShardError(path, f"cannot read {DATA_FILE}: {err.strerror}") from None
-    if check.problem:
-        raise ShardError(path, check.problem, check.unfinished)
+    if problem:
+        raise ShardError(path, problem, check.unfinished)
 
 
 # LMDB allows one handle per environment per process, so read-only handles are shared through this
 # per-process cache (keyed by pid: a forked child never touches its parent's handles).
 _READ_ENVS: dict[tuple[int, str], lmdb.Environment] = {}
+_MAPPED: dict[tuple[int, str], tuple[int, int] | None] = {}  # (pid, shard) -> (map start, file size)
 
 
 def read_env(path: Path) -> lmdb.Environment:
@@ -97,6 +109,7 @@ def read_env(path: Path) -> lmdb.Environment:
     pid = os.getpid()
     for inherited in [k for k in _READ_ENVS if k[0] != pid]:  # a forked child may not reopen its parent's envs
         _READ_ENVS.pop(inherited).close()  # closes the child's copy only
+        _MAPPED.pop(inherited, None)
     key = (pid, str(Path(path).resolve()))
     env = _READ_ENVS.get(key)
     if env is None:
@@ -109,9 +122,48 @@ def read_env(path: Path) -> lmdb.Environment:
 
 def release_read_env(path: Path) -> None:
     """Close this process's read-only handle on a shard, if any (before opening it for writing)."""
-    env = _READ_ENVS.pop((os.getpid(), str(Path(path).resolve())), None)
+    key = (os.getpid(), str(Path(path).resolve()))
+    env = _READ_ENVS.pop(key, None)
+    _MAPPED.pop(key, None)
     if env is not None:
         env.close()
+
+
+def copy_value(path: Path, value: memoryview, what: str) -> bytes:
+    """The bytes of a value read with ``buffers=True`` from the read-only shard at ``path``, after checking that
+    they lie inside the file: a damaged node can claim a size or page beyond the end of the file, and copying
+    from there would kill the process with SIGBUS. ShardError naming ``what`` otherwise."""
+    n = len(value)
+    if n == 0:
+        return b""
+    start = np.frombuffer(value, np.uint8).ctypes.data  # the address only; no page is touched
+    for fresh in (False, True):  # a file that grew since it was first seen is looked at again
+        mapped = _mapping(path, fresh)
+        if mapped is None or (mapped[0] <= start and start + n <= mapped[0] + mapped[1]):
+            return bytes(value)
+    raise ShardError(path, f"{what} points beyond the end of {DATA_FILE} (damaged B-tree node)")
+
+
+def _mapping(path: Path, fresh: bool) -> tuple[int, int] | None:
+    """(start address, file size) of this process's map of the shard's data file; None where unknown."""
+    key = (os.getpid(), str(Path(path).resolve()))
+    if fresh or key not in _MAPPED:
+        _MAPPED[key] = _find_mapping(Path(path) / DATA_FILE)
+    return _MAPPED[key]
+
+
+def _find_mapping(data: Path) -> tuple[int, int] | None:
+    real = os.path.realpath(data)
+    try:
+        size = os.stat(real).st_size
+        with open("/proc/self/maps") as maps:  # Linux; elsewhere values are copied unchecked
+            for line in maps:
+                fields = line.split(maxsplit=5)
+                if len(fields) == 6 and fields[5].rstrip("\n") == real and int(fields[2], 16) == 0:
+                    return int(fields[0].split("-")[0], 16), size
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def open_named_db(env: lmdb.Environment, name: bytes, txn: lmdb.Transaction | None = None) -> object | None:
@@ -130,6 +182,7 @@ class ShardScan:
     shard_of: dict[str, int] = field(default_factory=dict)  # snippet id -> shard it was read from
     damaged_shards: dict[int, str] = field(default_factory=dict)  # shard index -> cause
     damaged_snippets: dict[str, str] = field(default_factory=dict)  # snippet id -> cause (its record is unreadable)
+    unfinished: set[int] = field(default_factory=set)  # of the damaged shards, those that never held anything
 
     def problem_lines(self, layout: CurationLayout) -> list[str]:
         """One line per damaged shard or snippet record."""
@@ -186,7 +239,10 @@ class CurationLayout:
         return self.root / shard_name(index)
 
     def existing_shards(self) -> list[int]:
-        return [i for i in range(self.settings.shards) if (self.shard_path(i) / DATA_FILE).exists()]
+        """Shards with something at their path: a data file (a dangling link included), or a path that is not a
+        folder (damaged). A folder without a data file never held anything and is left out."""
+        return [i for i in range(self.settings.shards) if os.path.lexists(self.shard_path(i) / DATA_FILE)
+                or os.path.lexists(self.shard_path(i)) and not self.shard_path(i).is_dir()]
 
     def shard_for(self, snippet_id: str) -> int:
         return shard_of(snippet_id, self.settings.shards)
@@ -200,25 +256,32 @@ class CurationLayout:
             db = open_named_db(env, SNIPPETS_DB)
             if db is None:
                 return
-            with env.begin(db=db) as txn:
+            with env.begin(db=db, buffers=True) as txn:
                 for key, value in txn.cursor():
-                    yield name_text(key), value
+                    snippet_id = name_text(bytes(key))
+                    yield snippet_id, copy_value(path, value, f"snippet record {snippet_id}")
 
     def scan(self) -> ShardScan:
         """Every committed snippet with its manifest rows and report; damaged shards and snippet records are
         collected in the result, never raised."""
         scan = ShardScan()
         for i in self.existing_shards():
+            metas, damaged = {}, {}
             try:
+                check_shard(self.shard_path(i), values=True)
                 for snippet_id, value in self.snippet_values(i):
                     try:
-                        scan.metas[snippet_id] = decode_snippet_meta(value)
-                        scan.shard_of[snippet_id] = i
+                        metas[snippet_id] = decode_snippet_meta(value, snippet_id)
                     except (ValueError, KeyError, TypeError) as err:
-                        scan.damaged_snippets[snippet_id] = str(err)
-            except ShardError as err:
-                if not err.unfinished:  # an unfinished shard holds nothing; the writer replaces it
-                    scan.damaged_shards[i] = err.cause
+                        damaged[snippet_id] = str(err)
+            except ShardError as err:  # none of a damaged shard counts as intact
+                scan.damaged_shards[i] = err.cause
+                if err.unfinished:
+                    scan.unfinished.add(i)
+                continue
+            scan.metas.update(metas)
+            scan.damaged_snippets.update(damaged)
+            scan.shard_of.update(dict.fromkeys(metas, i))
         return scan
 
     def iter_snippet_meta(self) -> Iterator[tuple[str, SnippetMeta]]:
@@ -299,7 +362,7 @@ class ShardWriter:
         if index not in self._envs:
             path = self.layout.shard_path(index)
             release_read_env(path)
-            _clear_unfinished(path)
+            clear_unfinished(path)
             with lmdb_errors(path, "cannot open for writing"):
                 env = lmdb.open(str(path), map_size=self.map_size, max_dbs=2, readahead=False, meminit=False,
                                 lock=False)
@@ -360,20 +423,23 @@ def _disk_full(path: Path, needed: int) -> str:
     return f", the disk is full: {free // 1024} KiB free" if free < needed + (1 << 20) else ""
 
 
-def _clear_unfinished(path: Path) -> None:
-    """Remove a shard file that was created but never committed to (a full disk at its creation): it holds
-    nothing, and LMDB cannot open it. A damaged shard that held data raises ShardError instead."""
+def clear_unfinished(path: Path) -> bool:
+    """Remove a shard's data file when nothing in it can be read (a full disk at its creation, or a copy cut
+    short within its header): LMDB cannot open it, and the snippets it was to hold are redone anyway. A damaged
+    shard that may hold data raises ShardError instead. True when a file was removed."""
     data = path / DATA_FILE
-    if not data.exists():
-        return
+    if not os.path.lexists(data) and not (os.path.lexists(path) and not path.is_dir()):
+        return False
     try:
-        check = check_data_file(data)
-    except OSError as err:
-        raise ShardError(path, f"cannot read {DATA_FILE}: {err.strerror}") from None
-    if check.unfinished:
-        shutil.rmtree(path)
-    elif check.problem:
-        raise ShardError(path, f"{check.problem}; `siamfc curate --repair` sets it aside and redoes its snippets")
+        check_shard(path)
+    except ShardError as err:
+        if not err.unfinished:
+            raise ShardError(path, f"{err.cause}; `siamfc curate --repair` sets it aside and redoes its snippets"
+                             ) from None
+        data.unlink()
+        (path / "lock.mdb").unlink(missing_ok=True)
+        return True
+    return False
 
 
 def _drop_snippet(txn: lmdb.Transaction, snippet_id: str, crops_db: object, snippets_db: object) -> None:
@@ -419,13 +485,15 @@ class ShardReader:
         return self.get_in(self.layout.shard_for(parse_key(key)[0]), key)
 
     def get_in(self, shard: int, key: bytes, crc: int | None = None) -> bytes:
-        """Stored value of ``key`` in a known ``shard`` (the manifest's ``shard`` column); KeyError when absent,
-        RecordDamaged when ``crc`` (the manifest's ``crc`` column) is given and the value does not match it."""
+        """Stored value of ``key`` in a known ``shard`` (the manifest's ``shard`` column); RecordMissing (a KeyError)
+        when absent, RecordDamaged when ``crc`` (the manifest's ``crc`` column) is given and does not match."""
         env, db = self._db(shard)
-        with lmdb_errors(self.layout.shard_path(shard), f"reading {name_text(key)}"), env.begin(db=db) as txn:
-            value = txn.get(key)
+        path = self.layout.shard_path(shard)
+        with lmdb_errors(path, f"reading {name_text(key)}"), env.begin(db=db, buffers=True) as txn:
+            found = txn.get(key)
+            value = None if found is None else copy_value(path, found, f"crop {name_text(key)}")
         if value is None:
-            raise KeyError(f"{self.layout.shard_path(shard)}: no crop {name_text(key)}")
+            raise RecordMissing(f"{path}: no crop {name_text(key)}")
         if crc is not None and checksum(value) != crc:
             raise RecordDamaged(f"{self.layout.shard_path(shard)}: crop {name_text(key)} is damaged (checksum "
                                 "mismatch); `siamfc stats --verify` lists every damaged record")

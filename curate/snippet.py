@@ -104,7 +104,7 @@ def _curate(snippet: Snippet, settings: CurationSettings, shard: int) -> Snippet
     records = np.array(rows, dtype=RECORD_DTYPE) if rows else np.zeros(0, RECORD_DTYPE)
     records.sort(order=["track", "frame"])  # a track's records are contiguous in the manifest
     result.records = len(records)
-    result.meta = encode_snippet_meta(
+    result.meta = encode_snippet_meta(snippet.id,
         SnippetMeta(records, result.frames, result.decoded, result.filtered, result.skipped, inputs))
     return result
 

@@ -33,7 +33,16 @@ from .cluster import local_parallel
 from .errors import CurationError
 from .format import CROPS_DB, SNIPPETS_DB, checksum, decode_crop, decode_snippet_meta, name_text, record_key
 from .geometry import SEARCH_SIZE
-from .shards import CurationLayout, ShardError, ShardReader, lmdb_cause, open_named_db, read_env
+from .shards import (
+    CurationLayout,
+    ShardError,
+    ShardReader,
+    check_shard,
+    copy_value,
+    lmdb_cause,
+    open_named_db,
+    read_env,
+)
 
 MISSING = "missing"  # a manifest entry without its crop
 ORPHAN = "orphan"  # a crop without a manifest entry
@@ -41,6 +50,7 @@ UNDECODABLE = "undecodable"  # the stored value does not decode
 BAD_SHAPE = "bad_shape"  # decodes, but not to SEARCH_SIZE x SEARCH_SIZE x 3
 SIZE_MISMATCH = "size_mismatch"  # stored value length differs from the manifest's nbytes
 CHECKSUM_MISMATCH = "checksum_mismatch"  # stored value's CRC-32C differs from the manifest's crc
+DUPLICATE = "duplicate"  # two manifest rows for one crop key
 WRONG_SHARD = "wrong_shard"  # a snippet stored in another shard than the one its id hashes to
 META_UNDECODABLE = "meta_undecodable"  # a snippet's record (manifest rows) is damaged or does not decode
 SHARD_UNREADABLE = "shard_unreadable"  # the shard cannot be opened or read: truncated, not LMDB, corrupted
@@ -99,10 +109,12 @@ class VerifyReport:
                 "by_reason": self.by_reason(), "problems": [asdict(p) for p in self.problems]}
 
 
-def verify(root: str | Path, workers: int = 1, progress: bool = True, chunk_size: int | None = None) -> VerifyReport:
-    """Check the curation at ``root``; problems are collected in the report, never raised."""
+def verify(root: str | Path, workers: int = 1, progress: bool = True, chunk_size: int | None = None,
+           locked: bool = False) -> VerifyReport:
+    """Check the curation at ``root``; problems are collected in the report, never raised. ``locked``: the
+    caller holds the writer lock already (``siamfc curate --repair``)."""
     layout = CurationLayout.open(root)
-    lock = _take_lock(layout)
+    lock = None if locked else _take_lock(layout)
     try:
         report = VerifyReport(checksums=layout.settings.format_version >= 2)
         planned = layout.planned_snippets()
@@ -145,15 +157,17 @@ def _inventory(layout: CurationLayout, index: int, report: VerifyReport,
     path = layout.shard_path(index)
     expected: dict[bytes, tuple[int, int]] = {}
     try:
+        check_shard(path, values=True)
         env = read_env(path)
         with env.begin(buffers=True) as txn:
             snippets_db = open_named_db(env, SNIPPETS_DB, txn)
             crops_db = open_named_db(env, CROPS_DB, txn)
             for key, value in txn.cursor(db=snippets_db) if snippets_db is not None else ():
-                snippet_id = name_text(key)
+                snippet_id = name_text(bytes(key))
                 report.snippets += 1
                 try:
-                    rows = decode_snippet_meta(value).records
+                    value = copy_value(path, value, f"snippet record {snippet_id}")
+                    rows = decode_snippet_meta(value, snippet_id).records
                 except ValueError as err:
                     report.problems.append(Problem(snippet_id, index, META_UNDECODABLE, str(err)))
                     continue
@@ -161,15 +175,16 @@ def _inventory(layout: CurationLayout, index: int, report: VerifyReport,
                     report.problems.append(Problem(snippet_id, index, WRONG_SHARD,
                                                    f"its id hashes to shard {layout.shard_for(snippet_id)}"))
                     continue
-                records.append((bytes(key), bytes(value)))
+                records.append((bytes(key), value))
                 for track, frame, nbytes, crc in zip(rows["track"].tolist(), rows["frame"].tolist(),
                                                      rows["nbytes"].tolist(), rows["crc"].tolist(), strict=True):
-                    expected[record_key(snippet_id, track, frame)] = (nbytes, crc)
+                    key = record_key(snippet_id, track, frame)
+                    if key in expected:
+                        report.problems.append(Problem(name_text(key), index, DUPLICATE, "two manifest rows"))
+                    expected[key] = (nbytes, crc)
             present = set() if crops_db is None else {
                 bytes(k) for k in txn.cursor(db=crops_db).iternext(keys=True, values=False)}
     except ShardError as err:
-        if err.unfinished:  # created, never committed to: holds nothing
-            return []
         report.problems.append(Problem(str(path), index, SHARD_UNREADABLE, err.cause))
         return []
     except lmdb.Error as err:

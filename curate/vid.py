@@ -33,7 +33,7 @@ from .errors import (
     BadInput,
     CurationError,
 )
-from .format import key_fits
+from .format import MAX_TRACK, key_fits
 
 SPLITS = ("train", "val")
 BOX_TOLERANCE = 1  # pixels a box may reach beyond the frame before it counts as bad input
@@ -49,8 +49,8 @@ class Snippet:
     data_dir: Path
 
     def xml_files(self) -> list[Path]:
-        """The snippet's per-frame XML files (``<number>.xml``) in frame order."""
-        return sorted((p for p in self.ann_dir.iterdir() if _FRAME_XML.fullmatch(p.name)), key=lambda p: int(p.stem))
+        """The snippet's per-frame XML files (``<number>.xml``, one per frame number) in frame order."""
+        return self._files()[0]
 
     def frame_path(self, index: int) -> Path:
         """The JPEG of frame ``index``."""
@@ -62,11 +62,25 @@ class Snippet:
         return xml + self.stray_files() + [self.frame_path(int(p.stem)) for p in xml]
 
     def stray_files(self) -> list[Path]:
-        """Files in the snippet's annotation folder that are not frame annotations."""
-        return sorted(p for p in self.ann_dir.iterdir() if not _FRAME_XML.fullmatch(p.name) and not p.is_dir())
+        """Files in the snippet's annotation folder that are not frame annotations, including a second file for
+        a frame number (``1.xml`` beside ``000001.xml``: the zero-padded name is the frame's)."""
+        return self._files()[1]
+
+    def _files(self) -> tuple[list[Path], list[Path]]:
+        frames: dict[int, Path] = {}
+        strays = []
+        for p in sorted(self.ann_dir.iterdir(), key=lambda p: (len(p.name) != 10, p.name)):  # NNNNNN.xml first
+            if not _FRAME_XML.fullmatch(p.name):
+                if not p.is_dir():
+                    strays.append(p)
+            elif int(p.stem) in frames:
+                strays.append(p)
+            else:
+                frames[int(p.stem)] = p
+        return [frames[i] for i in sorted(frames)], sorted(strays)
 
 
-_FRAME_XML = re.compile(r"[0-9]+\.xml")
+_FRAME_XML = re.compile(r"[0-9]{1,9}\.xml")  # frame numbers are int32 manifest values
 
 
 @dataclass
@@ -137,15 +151,19 @@ def search_snippets(root: str | Path, splits: tuple[str, ...] = SPLITS) -> Snipp
 
 
 def _dirs_with_xml(top: Path, passed_over: list[str]) -> list[Path]:
-    """Folders under ``top`` holding .xml files, following symbolic links; each real folder is visited once."""
-    found, seen = [], {os.path.realpath(top)}
+    """Folders under ``top`` holding .xml files, following symbolic links; each real folder is visited once, by
+    its plain path when it has one under ``top`` (a link to it is passed over, whatever the names' order)."""
+    plain = {os.path.realpath(d) for d, _, _ in os.walk(top)}  # reached without following any link
+    found, seen = [], set(plain)
     for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
         keep = []
         for name in sorted(dirnames):
             path = os.path.join(dirpath, name)
             real = os.path.realpath(path)
-            if real in seen:
-                passed_over.append(f"{path}: link to a folder already walked ({real})")
+            if not os.path.islink(path) and real in plain:
+                keep.append(name)
+            elif real in seen:
+                passed_over.append(f"{path}: reaches a folder found by another path ({real})")
             else:
                 seen.add(real)
                 keep.append(name)
@@ -190,8 +208,8 @@ def _parse_object(item: object, width: int, height: int, xml_path: Path) -> VidO
             track=_whole(item["trackid"]),  # type: ignore[index]
             wnid=str(item["name"]).strip(),  # type: ignore[index]
             box=box,
-            occluded=_whole(item.get("occluded") or 0),  # type: ignore[union-attr]
-            generated=_whole(item.get("generated") or 0),  # type: ignore[union-attr]
+            occluded=_whole(item.get("occluded") or 0, 0, 1),  # type: ignore[union-attr]
+            generated=_whole(item.get("generated") or 0, 0, 1),  # type: ignore[union-attr]
         )
     except (KeyError, TypeError, ValueError) as err:
         raise BadInput(OBJECT_MALFORMED, f"{xml_path}: <object> {type(err).__name__}: {err}") from None
@@ -200,19 +218,26 @@ def _parse_object(item: object, width: int, height: int, xml_path: Path) -> VidO
     return VidObject(obj.track, obj.wnid, check_box(obj.box, width, height, xml_path), obj.occluded, obj.generated)
 
 
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
 def _coordinate(text: object) -> float:
-    """A box coordinate: a finite number; whole numbers (``421`` or ``421.0``) come back as int."""
+    """A box coordinate: a finite decimal number; whole numbers (``421`` or ``421.0``) come back as int."""
+    if text is None or not str(text).strip():
+        raise ValueError("missing value")
+    if not _NUMBER.fullmatch(str(text).strip()):
+        raise ValueError(f"{text!r} is not a decimal number")
     value = float(str(text).strip())
-    if not math.isfinite(value):
-        raise ValueError(f"coordinate {text!r} is not a finite number")
+    if not math.isfinite(value) or abs(value) > 1e9:
+        raise ValueError(f"coordinate {text!r} is not a finite number of pixels")
     return int(value) if value.is_integer() else value
 
 
-def _whole(text: object) -> int:
-    """An integer field (``7`` or ``7.0``); ValueError otherwise."""
+def _whole(text: object, low: int = 0, high: int = MAX_TRACK) -> int:
+    """An integer field in [low, high] (``7`` or ``7.0``); ValueError otherwise."""
     value = _coordinate(text)
-    if not isinstance(value, int):
-        raise ValueError(f"{text!r} is not a whole number")
+    if not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{text!r} is not a whole number in [{low}, {high}]")
     return value
 
 

@@ -201,7 +201,7 @@ def marker_curation(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rows["crc"] = checksum(value)
     with ShardWriter(layout) as writer:
         writer.commit(SNIPPET, [(record_key(SNIPPET, 0, f), value) for f in frames],
-                      encode_snippet_meta(SnippetMeta(rows, frames=len(frames), decoded=len(frames))))
+                      encode_snippet_meta(SNIPPET, SnippetMeta(rows, frames=len(frames), decoded=len(frames))))
     return root
 
 

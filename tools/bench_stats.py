@@ -115,7 +115,8 @@ def write_fake_curation(root: Path, m: Manifest, shards: int = 8) -> None:
                 for j in snippets:
                     rows = m.records[bounds[j]:bounds[j + 1]].copy()
                     rows["snippet"] = 0
-                    txn.put(str(m.snippets[j]).encode(), encode_snippet_meta(SnippetMeta(rows, int(m.frames[j]))))
+                    snippet_id = str(m.snippets[j])
+                    txn.put(snippet_id.encode(), encode_snippet_meta(snippet_id, SnippetMeta(rows, int(m.frames[j]))))
             env.sync(True)
         finally:
             env.close()

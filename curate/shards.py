@@ -334,17 +334,40 @@ class CurationLayout:
         return target
 
     def lock(self) -> int:
-        """Take the writer lock (one curation process per root); returns the fd to keep open."""
-        try:
-            fd = os.open(self.root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as err:
-            raise CurationError(f"{self.root / LOCK_FILE}: cannot write here ({err.strerror})") from err
+        """Take the writer lock (one curation process per root); returns the fd to keep open.
+
+        The lock is on the root folder itself, which cannot be deleted while it holds the curation (a lock file
+        can be, after a crash, by habit, letting a second writer in); where the file system cannot lock a folder
+        (some network file systems), on the ``.lock`` file."""
+        fd = _folder_fd(self.root)
+        if fd is None:
+            try:
+                fd = os.open(self.root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as err:
+                raise CurationError(f"{self.root / LOCK_FILE}: cannot write here ({err.strerror})") from err
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             raise CurationError(f"{self.root}: another siamfc curate is writing here") from None
         return fd
+
+
+def _folder_fd(folder: Path) -> int | None:
+    """An fd on ``folder`` that can hold a flock (tried with a shared lock, released at once), else None."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return fd  # held exclusively by a writer: the caller's LOCK_EX says so
+    except OSError:
+        os.close(fd)
+        return None
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    return fd
 
 
 class ShardWriter:

@@ -568,6 +568,21 @@ def test_unreadable_settings_are_one_line(clean, tmp_path):
     _one_line_error(_cli("stats", str(out)), str(out / "curation.json"), "unreadable settings")
 
 
+def test_deleting_lock_files_never_lets_a_second_writer_in(tree, clean, tmp_path):
+    out = tmp_path / "cur"
+    shutil.copytree(clean, out)
+    layout = ShardReader(out).layout
+    fd = layout.lock()
+    try:
+        for stale in [out / ".lock", *out.glob("shard-*.lmdb/lock.mdb")]:
+            stale.unlink(missing_ok=True)
+        with pytest.raises(CurationError, match="another siamfc curate is writing here"):
+            _curate(tree[0], out)
+    finally:
+        os.close(fd)
+    assert _curate(tree[0], out).snippets_curated == 0
+
+
 # ------------------------------------------------------------------------------------------- redoing changes
 
 

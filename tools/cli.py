@@ -60,6 +60,18 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)  # None: set outside Python
 
 
+@contextlib.contextmanager
+def _one_line_warnings(command: str) -> Iterator[None]:
+    """Warnings raised inside print as one ``siamfc COMMAND: warning: ...`` line each on stderr."""
+
+    def show(message: Warning | str, *_: object, **__: object) -> None:
+        print(f"siamfc {command}: warning: {message}", file=sys.stderr, flush=True)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
 def describe_os_error(err: OSError) -> str:
     """One line for an ``OSError`` that names the path it is about: ``<path>: <reason>`` when known."""
     if err.filename is None or err.strerror is None:
@@ -82,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=r".* You could benefit from adjusting the input task iterator",
                             category=UserWarning)
     try:
-        with _sigterm_interrupts():
+        with _sigterm_interrupts(), _one_line_warnings(args.command):
             return args.func(args) or 0
     except (CurationError, ValueError, OSError) as err:
         message = describe_os_error(err) if isinstance(err, OSError) else str(err)

@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import math
 import re
-import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -128,15 +127,10 @@ def common_size(files: list[Path]) -> tuple[int, int]:
 
 
 @contextlib.contextmanager
-def one_line_warnings(command: str) -> Iterator[None]:
-    """Warnings raised inside print as one ``siamfc COMMAND: warning: ...`` line each on stderr."""
-
-    def show(message: Warning | str, *_: object, **__: object) -> None:
-        print(f"siamfc {command}: warning: {message}", file=sys.stderr, flush=True)
-
+def box_warnings() -> Iterator[None]:
+    """Every first box outside its frame is warned about (the CLI prints each warning as one line)."""
     with warnings.catch_warnings():
         warnings.simplefilter("always", BoxOutsideFrameWarning)
-        warnings.showwarning = show
         yield
 
 
@@ -202,7 +196,7 @@ def cmd_track(args: argparse.Namespace) -> None:
     writer = FrameWriter(video, fps) if video else None
     callbacks = [c for c in (writer, show if args.show else None) if c is not None]
     try:
-        with one_line_warnings("track"):
+        with box_warnings():
             boxes, times = tracker.track(files, box, callback=lambda *a: [c(*a) for c in callbacks])
     finally:
         if writer is not None:
@@ -239,7 +233,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
             sequences = sequences[:args.max_sequences]
     out = writable_folder(Path(args.out), "report folder (--out)")  # before hours of tracking
     if args.dataset:
-        with one_line_warnings("eval"):
+        with box_warnings():
             report = evaluate(tracker, sequences, args.name, str(args.dataset), skipped, meta,
                               progress=not args.no_progress)
         print("\n".join(report.lines()))

@@ -98,18 +98,18 @@ def check_shard(path: Path, values: bool = False) -> None:
 # LMDB allows one handle per environment per process, so read-only handles are shared through this
 # per-process cache (keyed by pid: a forked child never touches its parent's handles).
 _READ_ENVS: dict[tuple[int, str], lmdb.Environment] = {}
-_MAPPED: dict[tuple[int, str], tuple[int, int] | None] = {}  # (pid, shard) -> (map start, file size)
 
 
 def read_env(path: Path) -> lmdb.Environment:
     """The process's read-only handle on a shard (no lock file needed, so read-only storage works).
 
     The data file is checked against its header first (:func:`check_shard`), so a truncated shard raises
-    :class:`ShardError` instead of crashing the process when a missing page is touched."""
+    :class:`ShardError` instead of crashing the process when a missing page is touched. A damaged node inside
+    the trees is found only by the walk of whole-shard reads (``check_shard(values=True)``): python-lmdb touches
+    every page of a value before returning it, so no check after a read could come in time."""
     pid = os.getpid()
     for inherited in [k for k in _READ_ENVS if k[0] != pid]:  # a forked child may not reopen its parent's envs
         _READ_ENVS.pop(inherited).close()  # closes the child's copy only
-        _MAPPED.pop(inherited, None)
     key = (pid, str(Path(path).resolve()))
     env = _READ_ENVS.get(key)
     if env is None:
@@ -122,48 +122,9 @@ def read_env(path: Path) -> lmdb.Environment:
 
 def release_read_env(path: Path) -> None:
     """Close this process's read-only handle on a shard, if any (before opening it for writing)."""
-    key = (os.getpid(), str(Path(path).resolve()))
-    env = _READ_ENVS.pop(key, None)
-    _MAPPED.pop(key, None)
+    env = _READ_ENVS.pop((os.getpid(), str(Path(path).resolve())), None)
     if env is not None:
         env.close()
-
-
-def copy_value(path: Path, value: memoryview, what: str) -> bytes:
-    """The bytes of a value read with ``buffers=True`` from the read-only shard at ``path``, after checking that
-    they lie inside the file: a damaged node can claim a size or page beyond the end of the file, and copying
-    from there would kill the process with SIGBUS. ShardError naming ``what`` otherwise."""
-    n = len(value)
-    if n == 0:
-        return b""
-    start = np.frombuffer(value, np.uint8).ctypes.data  # the address only; no page is touched
-    for fresh in (False, True):  # a file that grew since it was first seen is looked at again
-        mapped = _mapping(path, fresh)
-        if mapped is None or (mapped[0] <= start and start + n <= mapped[0] + mapped[1]):
-            return bytes(value)
-    raise ShardError(path, f"{what} points beyond the end of {DATA_FILE} (damaged B-tree node)")
-
-
-def _mapping(path: Path, fresh: bool) -> tuple[int, int] | None:
-    """(start address, file size) of this process's map of the shard's data file; None where unknown."""
-    key = (os.getpid(), str(Path(path).resolve()))
-    if fresh or key not in _MAPPED:
-        _MAPPED[key] = _find_mapping(Path(path) / DATA_FILE)
-    return _MAPPED[key]
-
-
-def _find_mapping(data: Path) -> tuple[int, int] | None:
-    real = os.path.realpath(data)
-    try:
-        size = os.stat(real).st_size
-        with open("/proc/self/maps") as maps:  # Linux; elsewhere values are copied unchecked
-            for line in maps:
-                fields = line.split(maxsplit=5)
-                if len(fields) == 6 and fields[5].rstrip("\n") == real and int(fields[2], 16) == 0:
-                    return int(fields[0].split("-")[0], 16), size
-    except (OSError, ValueError):
-        pass
-    return None
 
 
 def open_named_db(env: lmdb.Environment, name: bytes, txn: lmdb.Transaction | None = None) -> object | None:
@@ -179,7 +140,6 @@ class ShardScan:
     """Every committed snippet of a curation, and what could not be read."""
 
     metas: dict[str, SnippetMeta] = field(default_factory=dict)
-    shard_of: dict[str, int] = field(default_factory=dict)  # snippet id -> shard it was read from
     damaged_shards: dict[int, str] = field(default_factory=dict)  # shard index -> cause
     damaged_snippets: dict[str, str] = field(default_factory=dict)  # snippet id -> cause (its record is unreadable)
     unfinished: set[int] = field(default_factory=set)  # of the damaged shards, those that never held anything
@@ -256,10 +216,9 @@ class CurationLayout:
             db = open_named_db(env, SNIPPETS_DB)
             if db is None:
                 return
-            with env.begin(db=db, buffers=True) as txn:
+            with env.begin(db=db) as txn:
                 for key, value in txn.cursor():
-                    snippet_id = name_text(bytes(key))
-                    yield snippet_id, copy_value(path, value, f"snippet record {snippet_id}")
+                    yield name_text(key), value
 
     def scan(self) -> ShardScan:
         """Every committed snippet with its manifest rows and report; damaged shards and snippet records are
@@ -281,7 +240,6 @@ class CurationLayout:
                 continue
             scan.metas.update(metas)
             scan.damaged_snippets.update(damaged)
-            scan.shard_of.update(dict.fromkeys(metas, i))
         return scan
 
     def iter_snippet_meta(self) -> Iterator[tuple[str, SnippetMeta]]:
@@ -311,9 +269,7 @@ class CurationLayout:
         path = self.root / PLAN_FILE
         try:
             plan = json.loads(path.read_text())
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError):
+        except (OSError, ValueError):  # missing or unreadable
             return None
         return set(plan) if isinstance(plan, list) and all(isinstance(s, str) for s in plan) else None
 
@@ -339,35 +295,30 @@ class CurationLayout:
         The lock is on the root folder itself, which cannot be deleted while it holds the curation (a lock file
         can be, after a crash, by habit, letting a second writer in); where the file system cannot lock a folder
         (some network file systems), on the ``.lock`` file."""
-        fd = _folder_fd(self.root)
-        if fd is None:
-            try:
-                fd = os.open(self.root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-            except OSError as err:
-                raise CurationError(f"{self.root / LOCK_FILE}: cannot write here ({err.strerror})") from err
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise CurationError(f"{self.root}: another siamfc curate is writing here") from None
-        return fd
+        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        if _try_lock(fd, self.root):
+            return fd
+        try:  # this file system cannot lock a folder: the lock file
+            fd = os.open(self.root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise CurationError(f"{self.root / LOCK_FILE}: cannot write here ({err.strerror})") from err
+        if _try_lock(fd, self.root):
+            return fd
+        raise CurationError(f"{self.root / LOCK_FILE}: this file system cannot lock it")
 
 
-def _folder_fd(folder: Path) -> int | None:
-    """An fd on ``folder`` that can hold a flock (tried with a shared lock, released at once), else None."""
+def _try_lock(fd: int, root: Path) -> bool:
+    """Take an exclusive lock on ``fd``: True when taken; False, with ``fd`` closed, when the file system cannot
+    lock it; CurationError when another writer holds it."""
     try:
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
     except BlockingIOError:
-        return fd  # held exclusively by a writer: the caller's LOCK_EX says so
+        os.close(fd)
+        raise CurationError(f"{root}: another siamfc curate is writing here") from None
     except OSError:
         os.close(fd)
-        return None
-    fcntl.flock(fd, fcntl.LOCK_UN)
-    return fd
+        return False
 
 
 class ShardWriter:
@@ -487,20 +438,18 @@ class ShardReader:
 
     def __init__(self, root: str | Path):
         self.layout = CurationLayout.open(root)
-        self._dbs: dict[tuple[int, int], tuple[lmdb.Environment, object]] = {}  # (pid, shard) -> handles
+        self._dbs: dict[tuple[int, int], tuple[lmdb.Environment, object, Path]] = {}  # (pid, shard) -> handles
 
-    def _db(self, index: int) -> tuple[lmdb.Environment, object]:
+    def _db(self, index: int) -> tuple[lmdb.Environment, object, Path]:
         handles = self._dbs.get((os.getpid(), index))
         if handles is None:
             path = self.layout.shard_path(index)
-            if not (path / DATA_FILE).exists():
-                raise ShardError(path, "shard missing")
             env = read_env(path)
             with lmdb_errors(path, "cannot read"):
                 db = open_named_db(env, CROPS_DB)
             if db is None:
                 raise ShardError(path, "shard holds no crops")
-            handles = self._dbs[(os.getpid(), index)] = (env, db)
+            handles = self._dbs[(os.getpid(), index)] = (env, db, path)
         return handles
 
     def get(self, key: bytes) -> bytes:
@@ -510,16 +459,14 @@ class ShardReader:
     def get_in(self, shard: int, key: bytes, crc: int | None = None) -> bytes:
         """Stored value of ``key`` in a known ``shard`` (the manifest's ``shard`` column); RecordMissing (a KeyError)
         when absent, RecordDamaged when ``crc`` (the manifest's ``crc`` column) is given and does not match."""
-        env, db = self._db(shard)
-        path = self.layout.shard_path(shard)
-        with lmdb_errors(path, f"reading {name_text(key)}"), env.begin(db=db, buffers=True) as txn:
-            found = txn.get(key)
-            value = None if found is None else copy_value(path, found, f"crop {name_text(key)}")
+        env, db, path = self._db(shard)
+        with lmdb_errors(path, "cannot read"), env.begin(db=db) as txn:
+            value = txn.get(key)
         if value is None:
             raise RecordMissing(f"{path}: no crop {name_text(key)}")
         if crc is not None and checksum(value) != crc:
-            raise RecordDamaged(f"{self.layout.shard_path(shard)}: crop {name_text(key)} is damaged (checksum "
-                                "mismatch); `siamfc stats --verify` lists every damaged record")
+            raise RecordDamaged(f"{path}: crop {name_text(key)} is damaged (checksum mismatch); "
+                                "`siamfc stats --verify` lists every damaged record")
         return value
 
     def search_crop(self, key: bytes) -> np.ndarray:
@@ -533,8 +480,8 @@ class ShardReader:
 
     def keys(self, shard: int) -> Iterator[bytes]:
         """Every crop key stored in one shard, in key order."""
-        env, db = self._db(shard)
-        with lmdb_errors(self.layout.shard_path(shard), "cannot read"), env.begin(db=db) as txn:
+        env, db, path = self._db(shard)
+        with lmdb_errors(path, "cannot read"), env.begin(db=db) as txn:
             yield from (bytes(k) for k in txn.cursor().iternext(keys=True, values=False))
 
     def close(self) -> None:

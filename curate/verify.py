@@ -38,7 +38,6 @@ from .shards import (
     ShardError,
     ShardReader,
     check_shard,
-    copy_value,
     lmdb_cause,
     open_named_db,
     read_env,
@@ -163,10 +162,10 @@ def _inventory(layout: CurationLayout, index: int, report: VerifyReport,
             snippets_db = open_named_db(env, SNIPPETS_DB, txn)
             crops_db = open_named_db(env, CROPS_DB, txn)
             for key, value in txn.cursor(db=snippets_db) if snippets_db is not None else ():
-                snippet_id = name_text(bytes(key))
+                snippet_id = name_text(key)
                 report.snippets += 1
                 try:
-                    value = copy_value(path, value, f"snippet record {snippet_id}")
+                    value = bytes(value)
                     rows = decode_snippet_meta(value, snippet_id).records
                 except ValueError as err:
                     report.problems.append(Problem(snippet_id, index, META_UNDECODABLE, str(err)))

@@ -71,17 +71,19 @@ class Manifest:
         return splits[snippet_index]
 
 
-def load_manifest(root: str | Path, use_cache: bool = True, intact_only: bool = False) -> Manifest:
+def load_manifest(root: str | Path, use_cache: bool = True, intact_only: bool = False,
+                  scan: ShardScan | None = None) -> Manifest:
     """The manifest of the curation at ``root``, from the cache when it matches the shards.
 
     A damaged shard or snippet record raises CurationError naming it, unless ``intact_only``: then the manifest
-    holds what is intact and lists the rest in ``damaged``. An unreadable cache is rebuilt, never trusted."""
+    holds what is intact and lists the rest in ``damaged``. An unreadable cache is rebuilt, never trusted; from
+    ``scan`` when the caller has just scanned the shards as they are (:meth:`CurationLayout.scan`)."""
     layout = CurationLayout.open(root)
     token = layout.fingerprint()
     cache = layout.root / MANIFEST_FILE
     manifest = _read_cache(layout, cache, token) if use_cache else None
     if manifest is None:
-        manifest = _gather(layout)
+        manifest = _gather(layout, scan if scan is not None else layout.scan())
         _write_cache(cache, manifest, token)
     if manifest.damaged and not intact_only:
         more = f" (and {len(manifest.damaged) - 1} more)" if len(manifest.damaged) > 1 else ""
@@ -114,8 +116,7 @@ def _manifest(layout: CurationLayout, records: np.ndarray, snippets: np.ndarray,
     return Manifest(records, snippets, frames, complete, damaged, layout.settings.format_version >= 2)
 
 
-def _gather(layout: CurationLayout) -> Manifest:
-    scan: ShardScan = layout.scan()
+def _gather(layout: CurationLayout, scan: ShardScan) -> Manifest:
     ids, rows, frames = [], [], []
     for snippet_id, meta in sorted(scan.metas.items()):
         part = meta.records.copy()

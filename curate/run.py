@@ -135,11 +135,8 @@ def curate(config: CurationConfig) -> CurationSummary:
     layout = CurationLayout.create(config.out, config.settings)
     lock = layout.lock()
     try:
-        summary = _run(config, layout, snippets)
-        if config.max_snippets is None:  # committed snippets of these splits whose folders are gone are named
-            found = {s.id for s in search.snippets}
-            summary.snippets_gone = sorted(s for s in layout.scan().metas
-                                           if s.split("/", 1)[0] in config.splits and s not in found)
+        in_source = {s.id for s in search.snippets} if config.max_snippets is None else None
+        summary = _run(config, layout, snippets, in_source)
     finally:
         os.close(lock)
     summary.folders_passed_over = search.passed_over
@@ -147,7 +144,10 @@ def curate(config: CurationConfig) -> CurationSummary:
     return summary
 
 
-def _run(config: CurationConfig, layout: CurationLayout, snippets: list[Snippet]) -> CurationSummary:
+def _run(config: CurationConfig, layout: CurationLayout, snippets: list[Snippet],
+         in_source: set[str] | None) -> CurationSummary:
+    """Curate ``snippets`` into ``layout``; ``in_source`` (every snippet id of the source's splits, None when only
+    some were asked for) names the committed snippets whose folders are gone."""
     start = time.perf_counter()
     found = scan = layout.scan()
     for i in sorted(scan.unfinished):  # nothing in them can be read: replaced, their snippets redone
@@ -179,14 +179,18 @@ def _run(config: CurationConfig, layout: CurationLayout, snippets: list[Snippet]
     summary.skipped_by_reason = dict(reasons)
     summary.seconds = time.perf_counter() - start
     summary.frames_per_second = summary.frames / summary.seconds if summary.seconds else 0.0
-    manifest = load_manifest(layout.root, intact_only=True)
+    if todo:
+        scan = layout.scan()  # the shards as this run left them: the manifest and the skip report come from it
+    manifest = load_manifest(layout.root, intact_only=True, scan=scan)
     summary.curation_records = len(manifest)
     summary.curation_complete = manifest.complete
     summary.damaged = manifest.damaged
-    if todo or set_aside:
-        write_skip_report(layout)
-    elif skip_report_state(layout.root / SKIPPED_FILE, _entries(scan)) != "agrees":  # a derived file: rebuilt
-        _write_entries(layout.root / SKIPPED_FILE, _entries(scan))
+    if in_source is not None:
+        summary.snippets_gone = [s for s in manifest.snippets.tolist()
+                                 if s.split("/", 1)[0] in config.splits and s not in in_source]
+    entries = _entries(scan)
+    if skip_report_state(layout.root / SKIPPED_FILE, entries) != "agrees":  # derived: rewritten when it differs
+        _write_entries(layout.root / SKIPPED_FILE, entries)
     return summary
 
 
@@ -231,11 +235,6 @@ def _add(summary: CurationSummary, reasons: Counter[str], result: SnippetResult)
     summary.bytes_written += sum(len(v) for _, v in result.crops)
 
 
-def write_skip_report(layout: CurationLayout) -> Path:
-    """Rewrite ``skipped.jsonl`` from the committed snippets (so it always matches the shards)."""
-    return _write_entries(layout.root / SKIPPED_FILE, _entries(layout.scan()))
-
-
 def skip_report_state(path: Path, entries: list[dict]) -> str:
     """'agrees', 'missing', 'unreadable' or 'stale (...)': ``skipped.jsonl`` compared with the shards' entries."""
     if not path.is_file():
@@ -254,6 +253,7 @@ def skip_report_state(path: Path, entries: list[dict]) -> str:
 
 
 def _entries(scan: ShardScan) -> list[dict]:
+    """The skip report of the committed snippets, in snippet order (``skipped.jsonl`` always matches it)."""
     return [entry for _, meta in sorted(scan.metas.items()) for entry in meta.skipped]
 
 

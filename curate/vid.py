@@ -13,6 +13,7 @@ fractional ones are kept as they are (the crop geometry is continuous); non-fini
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -50,7 +51,7 @@ class Snippet:
 
     def xml_files(self) -> list[Path]:
         """The snippet's per-frame XML files (``<number>.xml``, one per frame number) in frame order."""
-        return self._files()[0]
+        return self._listing[0]
 
     def frame_path(self, index: int) -> Path:
         """The JPEG of frame ``index``."""
@@ -64,9 +65,11 @@ class Snippet:
     def stray_files(self) -> list[Path]:
         """Files in the snippet's annotation folder that are not frame annotations, including a second file for
         a frame number (``1.xml`` beside ``000001.xml``: the zero-padded name is the frame's)."""
-        return self._files()[1]
+        return self._listing[1]
 
-    def _files(self) -> tuple[list[Path], list[Path]]:
+    @functools.cached_property
+    def _listing(self) -> tuple[list[Path], list[Path]]:
+        """(frame annotations, stray files) of the annotation folder, listed once per snippet."""
         frames: dict[int, Path] = {}
         strays = []
         for p in sorted(self.ann_dir.iterdir(), key=lambda p: (len(p.name) != 10, p.name)):  # NNNNNN.xml first

@@ -1,4 +1,5 @@
-"""Writing a file atomically: the one helper every stage uses for files a crash must not tear.
+"""Writing files: atomically (the one helper every stage uses for files a crash must not tear), and checking up
+front that an output folder can take them.
 
 The content goes to a hidden temporary sibling, is flushed and fsynced, then renamed over the target, so a
 reader (or a rerun after ``kill -9``, a full disk or a power cut) sees the old file or the new one, never a
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -57,3 +59,20 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
 def write_json_atomic(path: str | Path, data: Any, indent: int | None = 1) -> Path:
     """Replace ``path`` with ``data`` as JSON atomically."""
     return write_text_atomic(path, json.dumps(data, indent=indent) + "\n")
+
+
+def writable_folder(folder: str | Path, what: str = "output folder") -> Path:
+    """Create ``folder`` (with its parents) and check a file can be written in it; ValueError naming it otherwise."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{folder}: the {what} exists and is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"{folder}: the {what} cannot be created ({err.strerror or err})") from None
+    try:
+        with tempfile.TemporaryFile(dir=folder):  # permissions alone do not tell: root, read-only mounts
+            pass
+    except OSError as err:
+        raise ValueError(f"{folder}: the {what} is not writable ({err.strerror or err})") from None
+    return folder

@@ -14,7 +14,6 @@ loads use ``torch.load(..., weights_only=True)``: loading a file never runs code
 from __future__ import annotations
 
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -33,23 +32,6 @@ def atomic_save(obj: Any, path: str | Path) -> Path:
     with atomic_write(path, "wb") as f:
         torch.save(obj, f)
     return Path(path)
-
-
-def writable_folder(folder: str | Path, what: str = "output folder") -> Path:
-    """Create ``folder`` (with its parents) and check a file can be written in it; ValueError naming it otherwise."""
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"{folder}: the {what} exists and is a file, not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ValueError(f"{folder}: the {what} cannot be created ({err.strerror or err})") from None
-    try:
-        with tempfile.TemporaryFile(dir=folder):  # permissions alone do not tell: root, read-only mounts
-            pass
-    except OSError as err:
-        raise ValueError(f"{folder}: the {what} is not writable ({err.strerror or err})") from None
-    return folder
 
 
 def rng_state() -> dict[str, Any]:

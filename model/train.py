@@ -33,7 +33,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from siamfc.curate.atomic import atomic_write, write_json_atomic, write_text_atomic
+from siamfc.curate.atomic import atomic_write, writable_folder, write_json_atomic, write_text_atomic
 from siamfc.curate.geometry import TOTAL_STRIDE
 from siamfc.pipeline.dataset import MAX_TRANSLATE_LIMIT, PairDataset, SamplerConfig
 from siamfc.pipeline.loader import AUGMENT_ON, PairLoader
@@ -46,7 +46,6 @@ from .checkpoint import (
     save_checkpoint,
     save_weights,
     set_rng_state,
-    writable_folder,
 )
 from .head import response_peaks
 from .loss import logistic_loss, pair_losses

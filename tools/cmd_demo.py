@@ -11,7 +11,7 @@ import shlex
 import tempfile
 from pathlib import Path
 
-from siamfc.model.checkpoint import writable_folder
+from siamfc.curate.atomic import writable_folder
 
 
 def demo_steps(root: Path, epochs: int, pairs: int, quiet: bool) -> list[list[str]]:

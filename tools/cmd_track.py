@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from siamfc.curate.atomic import writable_folder
 from siamfc.model.benchmarks import find_sequences, image_files
-from siamfc.model.checkpoint import writable_folder
 from siamfc.model.eval_plots import plot_runs
 from siamfc.model.evaluate import evaluate, load_summary, write_boxes, write_report
 from siamfc.model.net import SiamFCNet

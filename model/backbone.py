@@ -24,6 +24,11 @@ def _conv_bn_relu(cin: int, cout: int, kernel: int, stride: int = 1, groups: int
 class AlexNetBackbone(nn.Module):
     """conv1 11x11/2 + pool, conv2 5x5 (2 groups) + pool, conv3 3x3, conv4 3x3 (2 groups), conv5 3x3 (2 groups)."""
 
+    name = "alexnet"
+    total_stride = 8  # one feature cell = 8 input pixels
+    receptive_field = 87  # input pixels seen by one feature cell: a side of n gives (n - 87) // 8 + 1 cells
+    out_channels = EMBED_CHANNELS
+
     def __init__(self) -> None:
         super().__init__()
         self.conv1 = nn.Sequential(*_conv_bn_relu(3, 96, 11, stride=2), nn.MaxPool2d(3, 2))

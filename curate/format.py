@@ -32,12 +32,13 @@ from __future__ import annotations
 import json
 import struct
 import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import crc32c
 import cv2
 import numpy as np
 
+from .config_json import from_json, to_json
 from .geometry import SEARCH_SIZE
 
 FORMAT_VERSION = 2
@@ -88,14 +89,12 @@ class CurationSettings:
                 raise ValueError(f"{name} must be {what}, got {getattr(self, name)!r}")
 
     def to_json(self) -> dict:
-        return asdict(self)
+        return to_json(self)
 
     @classmethod
     def from_json(cls, data: dict) -> CurationSettings:
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        if known.get("classes") is not None:
-            known["classes"] = tuple(known["classes"])
-        return cls(**known)
+        """The settings :meth:`to_json` wrote (keys no longer known are ignored)."""
+        return from_json(cls, data)
 
 
 @dataclass

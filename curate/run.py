@@ -16,7 +16,7 @@ import json
 import os
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from joblib import delayed
@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from .atomic import atomic_write, write_json_atomic
 from .classes import VID_CLASSES, WNIDS
 from .cluster import parallel_backend
+from .config_json import to_json
 from .errors import CurationError
 from .format import CurationSettings
 from .manifest import load_manifest
@@ -140,7 +141,7 @@ def curate(config: CurationConfig) -> CurationSummary:
     finally:
         os.close(lock)
     summary.folders_passed_over = search.passed_over
-    write_json_atomic(layout.root / SUMMARY_FILE, asdict(summary))
+    write_json_atomic(layout.root / SUMMARY_FILE, to_json(summary))
     return summary
 
 

@@ -1,41 +1,18 @@
 """Multi-process training under ``torchrun``: process group set-up and the few collectives the trainer needs.
 
-``torchrun`` sets ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK`` (and the rendezvous address); when they are
-present the trainer joins the group (NCCL on CUDA, one GPU per local rank; gloo on CPU). Without them it
-runs as a single process and every helper here is a no-op.
+``torchrun`` sets ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK`` (read by :func:`siamfc.pipeline.ranks.resolve_rank`)
+and the rendezvous address; when they are present the trainer joins the group (NCCL on CUDA, one GPU per local
+rank; gloo on CPU). Without them it runs as a single process and every helper here is a no-op.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.distributed as dist
 
-
-@dataclass(frozen=True)
-class DistInfo:
-    """This process's place in the job."""
-
-    rank: int = 0
-    world_size: int = 1
-    local_rank: int = 0
-
-    @property
-    def enabled(self) -> bool:
-        return self.world_size > 1
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-
-def env_info() -> DistInfo:
-    """Rank, world size and local rank from the ``torchrun`` environment (a single process without it)."""
-    return DistInfo(int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)),
-                    int(os.environ.get("LOCAL_RANK", 0)))
+from siamfc.pipeline.ranks import DistInfo
 
 
 def setup(info: DistInfo, cuda: bool) -> bool:

@@ -35,8 +35,10 @@ from tqdm.auto import tqdm
 
 from siamfc.curate.atomic import atomic_write, writable_folder, write_json_atomic, write_text_atomic
 from siamfc.curate.geometry import TOTAL_STRIDE
-from siamfc.pipeline.dataset import MAX_TRANSLATE_LIMIT, PairDataset, SamplerConfig
-from siamfc.pipeline.loader import AUGMENT_ON, PairLoader
+from siamfc.pipeline.dataset import PairDataset
+from siamfc.pipeline.loader import PairLoader
+from siamfc.pipeline.ranks import resolve_rank
+from siamfc.pipeline.sampler_config import AUGMENT_ON, MAX_TRANSLATE_LIMIT, SamplerConfig
 
 from . import distributed as dist
 from .checkpoint import (
@@ -199,7 +201,7 @@ def train(data: str | Path, out: str | Path, config: TrainConfig = TrainConfig()
     """
     if stop_after is not None and not _whole(stop_after, 1):
         raise ValueError(f"stop_after must be an integer of at least 1, got {stop_after!r}")
-    info = dist.env_info()
+    info = resolve_rank()
     device = resolve_device(config.device, info)
     created = dist.setup(info, device.type == "cuda")
     try:

@@ -26,8 +26,7 @@ into sizes, shifts and flags with numpy; the per-pair work is resizes and copies
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import cv2
 import numpy as np
@@ -35,21 +34,31 @@ import torch
 
 from siamfc.curate.geometry import SEARCH_SIZE
 
-U_COLUMNS = 14  # uniforms per pair: stretch z (2), stretch x (2), shift (2), flip, gray, gains z (3), gains x (3)
-AUGMENT_COLUMNS = 14  # columns of draw_augment's table: z source (2), x size (2), shift (2), flip, gray, gains (6)
+from .sampler_config import AugmentOptions
+
+Array = TypeVar("Array", np.ndarray, torch.Tensor)
+
+TABLE_GROUPS = {"z_source": 2, "x_size": 2, "shift": 2, "flip": 1, "gray": 1, "z_gain": 3, "x_gain": 3}
+"""The column groups of :func:`draw_augment`'s table, in order, with their widths (the :class:`PairAugment` fields).
+Table column ``k`` is made from uniform column ``k``: the uniforms have the same layout."""
+AUGMENT_COLUMNS = sum(TABLE_GROUPS.values())  # width of draw_augment's table (14)
+U_COLUMNS = AUGMENT_COLUMNS  # uniforms per pair, one per table column
 GRAY_WEIGHTS = (0.114, 0.587, 0.299)  # B, G, R: ITU-R BT.601 luma, as cv2.COLOR_BGR2GRAY
 
 
-@dataclass(frozen=True)
-class AugmentOptions:
-    """Augmentation strengths (defaults live in :class:`siamfc.pipeline.dataset.SamplerConfig`)."""
+def _slices(groups: dict[str, int]) -> dict[str, slice]:
+    ends = np.cumsum(list(groups.values())).tolist()
+    return {name: slice(end - width, end) for (name, width), end in zip(groups.items(), ends, strict=True)}
 
-    exemplar_stretch: float  # max relative stretch per axis of the exemplar
-    search_stretch: float  # max relative stretch per axis of the search crop
-    max_translate: int  # max target shift in the search crop, whole pixels per axis
-    flip: float  # probability of mirroring both crops
-    grayscale: float  # probability of making both crops gray
-    color_jitter: float  # max relative per-channel gain change
+
+COLUMNS = _slices(TABLE_GROUPS)  # group -> its columns of the table (and of the uniforms)
+
+
+def column(table: Array, group: str) -> Array:
+    """Group ``group`` of an augmentation table ``[n, AUGMENT_COLUMNS]`` (numpy or torch): ``[n, width]``, or ``[n]``
+    for the one-column groups (flip, gray)."""
+    s = COLUMNS[group]
+    return table[:, s.start] if s.stop - s.start == 1 else table[:, s]
 
 
 class PairAugment(NamedTuple):
@@ -67,8 +76,13 @@ class PairAugment(NamedTuple):
     def from_row(cls, row: np.ndarray) -> PairAugment:
         """The augmentation of one row of :func:`draw_augment`'s table."""
         r = row.tolist()
-        return cls((int(r[0]), int(r[1])), (int(r[2]), int(r[3])), (int(r[4]), int(r[5])), r[6] > 0, r[7] > 0,
-                   (r[8], r[9], r[10]), (r[11], r[12], r[13]))
+        g = {name: r[s] for name, s in COLUMNS.items()}
+        return cls(_ints(g["z_source"]), _ints(g["x_size"]), _ints(g["shift"]), g["flip"][0] > 0, g["gray"][0] > 0,
+                   tuple(g["z_gain"]), tuple(g["x_gain"]))
+
+
+def _ints(values: list[float]) -> tuple[int, ...]:
+    return tuple(int(v) for v in values)
 
 
 def nearest_odd(v: np.ndarray) -> np.ndarray:
@@ -78,20 +92,26 @@ def nearest_odd(v: np.ndarray) -> np.ndarray:
 
 def draw_augment(u: np.ndarray, options: AugmentOptions, exemplar_size: int,
                  stored_size: int = SEARCH_SIZE) -> np.ndarray:
-    """Augmentation table, float64 ``[n, 14]``, of ``n`` rows of uniforms in [0, 1) (``U_COLUMNS`` columns):
-    exemplar source (w, h), search size (w, h), shift (dx, dy), flip, gray, exemplar gains (3), search gains (3).
-    One row becomes a :class:`PairAugment` with :meth:`PairAugment.from_row`."""
-    o = options
+    """Augmentation table, float64 ``[n, AUGMENT_COLUMNS]``, of ``n`` rows of uniforms in [0, 1) (``U_COLUMNS``
+    columns), laid out as :data:`TABLE_GROUPS`: exemplar source (w, h), search size (w, h), shift (dx, dy), flip,
+    gray, exemplar gains (3), search gains (3). One row becomes a :class:`PairAugment` with
+    :meth:`PairAugment.from_row`."""
+    o, c = options, COLUMNS
 
     def spread(col: np.ndarray, amount: float) -> np.ndarray:  # uniform in [1 - amount, 1 + amount]
         return 1.0 + amount * (2.0 * col - 1.0)
 
-    z_src = np.minimum(nearest_odd(exemplar_size / spread(u[:, 0:2], o.exemplar_stretch)), stored_size)
-    x_size = nearest_odd(stored_size * spread(u[:, 2:4], o.search_stretch))
-    shift = np.minimum(np.floor(u[:, 4:6] * (2 * o.max_translate + 1)), 2 * o.max_translate) - o.max_translate
-    flags = (u[:, 6:8] < (o.flip, o.grayscale)).astype(np.float64)
-    gains = spread(u[:, 8:14], o.color_jitter)
-    return np.concatenate([z_src, x_size, shift, flags, gains], axis=1)
+    table = np.empty((len(u), AUGMENT_COLUMNS))
+    table[:, c["z_source"]] = np.minimum(nearest_odd(exemplar_size / spread(u[:, c["z_source"]], o.exemplar_stretch)),
+                                         stored_size)
+    table[:, c["x_size"]] = nearest_odd(stored_size * spread(u[:, c["x_size"]], o.search_stretch))
+    t = o.max_translate
+    table[:, c["shift"]] = np.minimum(np.floor(u[:, c["shift"]] * (2 * t + 1)), 2 * t) - t
+    table[:, c["flip"]] = u[:, c["flip"]] < o.flip
+    table[:, c["gray"]] = u[:, c["gray"]] < o.grayscale
+    table[:, c["z_gain"]] = spread(u[:, c["z_gain"]], o.color_jitter)
+    table[:, c["x_gain"]] = spread(u[:, c["x_gain"]], o.color_jitter)
+    return table
 
 
 def exemplar_image(crop: np.ndarray, source: tuple[int, int], size: int, flip: bool) -> np.ndarray:

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from siamfc.curate.geometry import SEARCH_SIZE
 
-from .augment import GRAY_WEIGHTS, nearest_odd
+from .augment import GRAY_WEIGHTS, column, nearest_odd
 
 
 def exemplar_region(exemplar_size: int, exemplar_stretch: float, stored_size: int = SEARCH_SIZE) -> int:
@@ -39,9 +39,10 @@ def augment_batch(z_stored: torch.Tensor, x_stored: torch.Tensor, table: torch.T
 
     ``z_stored`` uint8 ``[B, R, R, 3]``: central regions (odd ``R``, :func:`exemplar_region`) of the exemplars'
     stored crops; ``x_stored`` uint8 ``[B, S, S, 3]``: the search records' stored crops (BGR, channels last, as
-    decoded); ``table``: their rows of :func:`~.augment.draw_augment`'s table, ``[B, 14]``."""
+    decoded); ``table``: their rows of :func:`~.augment.draw_augment`'s table, ``[B, AUGMENT_COLUMNS]``."""
     t = table.to(device=x_stored.device, dtype=torch.float32)
-    z_src, x_size, shift, flip, gray = t[:, 0:2], t[:, 2:4], t[:, 4:6], t[:, 6] > 0, t[:, 7] > 0
+    z_src, x_size, shift = column(t, "z_source"), column(t, "x_size"), column(t, "shift")
+    flip, gray = column(t, "flip") > 0, column(t, "gray") > 0
     sign = 1.0 - 2.0 * flip.float()  # -1 mirrors the x axis about the centre column
     z_in, x_in = _planar(z_stored), _planar(x_stored)
     r = z_in.shape[-1]
@@ -54,9 +55,8 @@ def augment_batch(z_stored: torch.Tensor, x_stored: torch.Tensor, table: torch.T
     x_theta = _scaling(sign * scale[:, 0], scale[:, 1], -2.0 * shift * torch.stack([sign, torch.ones_like(sign)], 1)
                        / x_size)
     x = _sample(x_in - fill, x_theta, search_size, "zeros") + fill
-    gains_z, gains_x = t[:, 8:11], t[:, 11:14]
-    z = _finish(z, gray, gains_z)
-    x = _finish(x, gray, gains_x)
+    z = _finish(z, gray, column(t, "z_gain"))
+    x = _finish(x, gray, column(t, "x_gain"))
     return z, x
 
 

@@ -28,14 +28,13 @@ Each item is a dict::
 
 :meth:`PairDataset.stored_pair` gives the same pair *before* augmentation, for augmenting on the training device
 (:mod:`.batch_augment`): ``z_stored`` uint8 ``[R, R, 3]`` (the central region of the exemplar's stored crop),
-``x_stored`` uint8 ``[255, 255, 3]`` (the search record's stored crop), ``augment`` float32 ``[14]``
+``x_stored`` uint8 ``[255, 255, 3]`` (the search record's stored crop), ``augment`` float32 ``[AUGMENT_COLUMNS]``
 (the pair's row of :func:`~.augment.draw_augment`'s table) in place of ``z`` and ``x``; the other keys are the same.
 Batching, and where augmentation runs, are :mod:`.loader`'s business.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import multiprocessing
 import warnings
@@ -50,95 +49,25 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from siamfc.curate.format import decode_crop
-from siamfc.curate.geometry import EXEMPLAR_SIZE, SEARCH_SIZE, TOTAL_STRIDE
+from siamfc.curate.geometry import SEARCH_SIZE
 from siamfc.curate.manifest import load_manifest
 from siamfc.curate.shards import ShardReader
 
-from .augment import AUGMENT_COLUMNS, U_COLUMNS, AugmentOptions, PairAugment, augment_pair, draw_augment
+from .augment import AUGMENT_COLUMNS, U_COLUMNS, PairAugment, augment_pair, draw_augment
 from .batch_augment import exemplar_region
-from .labels import POSITIVE_RADIUS, LabelTable, response_size
+from .labels import LabelTable
 from .pairs import (
     BLOCK,
     PairIndex,
-    RecordFilter,
     build_index,
     chunk_indices,
+    describe_index,
     draw_block,
     select_records,
     shard_indices,
-    summarize,
 )
-
-MAX_TRANSLATE_LIMIT = 64  # label maps are tabulated per whole-pixel shift: (2t + 1)^2 of them
-
-
-@dataclass(frozen=True)
-class SamplerConfig:
-    """What the pair stream is. Defaults follow SiamFC (Bertinetto et al. 2016) and its reference training code."""
-
-    # -- the stream
-    pairs_per_epoch: int = 50_000  # pairs per epoch over all ranks (SiamFC: 50,000)
-    max_gap: int = 100  # largest frame distance between exemplar and search frames (SiamFC: T = 100)
-    seed: int = 0  # with the epoch and the pair index, fixes every pair
-    # -- records that may be drawn (applies to exemplar and search alike)
-    skip_generated: bool = False  # drop VID's interpolated boxes (generated=1); SiamFC trained on all
-    skip_occluded: bool = False  # drop boxes flagged occluded
-    min_size: float = 10.0  # drop boxes with a side under this many frame pixels (crops of them are mostly blur)
-    max_pad_z: float = 0.5  # drop records whose exemplar context is more than half padding outside the frame
-    max_pad_x: float = 1.0  # same for the search crop (1.0: keep all; large objects near an edge pad a lot)
-    # -- crops and score-map labels
-    exemplar_size: int = EXEMPLAR_SIZE  # z side, odd; at most 255 * (1 - exemplar_stretch)
-    search_size: int = SEARCH_SIZE  # x side, odd (e.g. 239 gives a 15x15 map, as siamfc-pytorch)
-    stride: int = TOTAL_STRIDE  # total stride of the backbone
-    radius: float = POSITIVE_RADIUS  # positive radius, search-crop pixels (SiamFC: 16)
-    # -- augmentation (SiamFC: stretch 0.05 and translation 4 on; colour/gray/flip are extras, off)
-    exemplar_stretch: float = 0.05  # per-axis scale/aspect stretch of the exemplar, factor in [1 - s, 1 + s]
-    search_stretch: float = 0.05  # same for the search crop (the costliest step: ~1/3 of a pair's time)
-    max_translate: int = 4  # search-crop target shift, whole pixels per axis in [-t, t]; labels follow it
-    flip: float = 0.0  # probability of mirroring both crops horizontally
-    grayscale: float = 0.0  # probability of turning both crops gray
-    color_jitter: float = 0.0  # per-channel gain in [1 - j, 1 + j], drawn per crop
-
-    def __post_init__(self) -> None:
-        checks = [
-            ("pairs_per_epoch", self.pairs_per_epoch >= 1, "at least 1"),
-            ("max_gap", self.max_gap >= 1, "at least 1"),
-            ("seed", self.seed >= 0, "non-negative"),
-            ("min_size", self.min_size >= 0, "non-negative"),
-            ("max_pad_z", 0 <= self.max_pad_z <= 1, "in [0, 1]"),
-            ("max_pad_x", 0 <= self.max_pad_x <= 1, "in [0, 1]"),
-            ("exemplar_size", self.exemplar_size >= 1 and self.exemplar_size % 2 == 1, "odd and positive"),
-            ("search_size", self.search_size >= self.exemplar_size and self.search_size % 2 == 1,
-             "odd and at least exemplar_size"),
-            ("stride", self.stride >= 1, "at least 1"),
-            ("radius", self.radius >= 0, "non-negative"),
-            ("exemplar_stretch", 0 <= self.exemplar_stretch < 0.5
-             and self.exemplar_size / (1 - self.exemplar_stretch) <= SEARCH_SIZE + 1,
-             f"in [0, 0.5) with exemplar_size / (1 - stretch) within the stored {SEARCH_SIZE} crop"),
-            ("search_stretch", 0 <= self.search_stretch < 0.5, "in [0, 0.5)"),
-            ("max_translate", 0 <= self.max_translate <= MAX_TRANSLATE_LIMIT, f"in [0, {MAX_TRANSLATE_LIMIT}]"),
-            ("flip", 0 <= self.flip <= 1, "a probability"),
-            ("grayscale", 0 <= self.grayscale <= 1, "a probability"),
-            ("color_jitter", 0 <= self.color_jitter < 1, "in [0, 1)"),
-        ]
-        checks += [(f.name, math.isfinite(getattr(self, f.name)), "a finite number")
-                   for f in dataclasses.fields(self) if isinstance(getattr(self, f.name), float)]
-        for name, ok, what in checks:
-            if not ok:
-                raise ValueError(f"SamplerConfig.{name} must be {what}, got {getattr(self, name)!r}")
-
-    @property
-    def response_size(self) -> int:
-        """Side of the score map for these crop sizes (17 by default)."""
-        return response_size(self.exemplar_size, self.search_size, self.stride)
-
-    def augment_options(self) -> AugmentOptions:
-        return AugmentOptions(self.exemplar_stretch, self.search_stretch, self.max_translate, self.flip,
-                              self.grayscale, self.color_jitter)
-
-    def record_filter(self, splits: tuple[str, ...]) -> RecordFilter:
-        return RecordFilter(tuple(splits), self.skip_generated, self.skip_occluded, self.min_size, self.max_pad_z,
-                            self.max_pad_x)
+from .ranks import resolve_rank
+from .sampler_config import SamplerConfig
 
 
 class SharedEpoch:
@@ -176,14 +105,16 @@ class _Block:
 class PairDataset(IterableDataset):
     """SiamFC training pairs streamed from the curation at ``root`` (see the module docstring)."""
 
-    def __init__(self, root: str | Path, config: SamplerConfig = SamplerConfig(), splits: tuple[str, ...] = ("train",),
+    def __init__(self, root: str | Path, config: SamplerConfig | None = None, splits: tuple[str, ...] = ("train",),
                  rank: int | None = None, world_size: int | None = None, intact_only: bool = False,
                  check_crc: bool = True):
         """``intact_only``: sample from the intact shards of a curation with damaged ones (else CurationError
         naming the damage). ``check_crc``: check each stored crop against its manifest checksum when read
-        (RecordDamaged naming shard and key on a mismatch)."""
+        (RecordDamaged naming shard and key on a mismatch). ``config``: default ``SamplerConfig()``."""
+        config = config if config is not None else SamplerConfig()
         self.root, self.config, self.splits = Path(root), config, tuple(splits)
-        self.rank, self.world_size = _distributed(rank, world_size)
+        place = resolve_rank(rank, world_size)
+        self.rank, self.world_size = place.rank, place.world_size
         manifest = load_manifest(self.root, intact_only=intact_only)
         self.crops = ShardReader(self.root)  # LMDB handles of the reading process, reopened in each worker
         self.check_crc = check_crc and manifest.checksums
@@ -195,7 +126,7 @@ class PairDataset(IterableDataset):
                           f"committed ones", stacklevel=2)
         self.index: PairIndex = build_index(manifest, select_records(manifest, config.record_filter(self.splits)),
                                             config.max_gap)
-        self.description = summarize(self.index, len(manifest), self.splits)
+        self.description = describe_index(self.index, len(manifest), self.splits)
         if self.index.n_tracks == 0:
             raise ValueError(f"{self.root}: no track of split(s) {', '.join(self.splits)} has two usable records "
                              f"within {config.max_gap} frames after the filters ({self.description})")
@@ -328,16 +259,3 @@ class PairDataset(IterableDataset):
             b = _Block(epoch, number, z, x, draw_augment(u, c.augment_options(), c.exemplar_size))
             self._block = b
         return b
-
-
-def _distributed(rank: int | None, world_size: int | None) -> tuple[int, int]:
-    """(rank, world_size): as given, else torch.distributed's when initialised, else (0, 1)."""
-    dist = torch.distributed
-    initialised = dist.is_available() and dist.is_initialized()
-    if rank is None:
-        rank = dist.get_rank() if initialised else 0
-    if world_size is None:
-        world_size = dist.get_world_size() if initialised else 1
-    if world_size < 1 or not 0 <= rank < world_size:
-        raise ValueError(f"rank {rank} is not in [0, world_size={world_size})")
-    return int(rank), int(world_size)

@@ -40,8 +40,8 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from .batch_augment import augment_batch
 from .dataset import PairDataset
+from .sampler_config import AUGMENT_ON
 
-AUGMENT_ON = ("auto", "workers", "device")
 CHUNK_PAIRS = 32  # pairs per worker hand-over; rounded to a multiple of the batch size
 PREFETCH = 2  # chunks each worker makes ahead (DataLoader prefetch_factor); it has PREFETCH + 2 slots
 SHM_DIR = "/dev/shm"

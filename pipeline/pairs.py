@@ -154,7 +154,7 @@ def chunk_indices(length: int, rank: int, world_size: int, chunk: int, worker: i
     return [rank + world_size * np.arange(a, min(a + chunk, length), dtype=np.int64) for a in starts]
 
 
-def summarize(index: PairIndex, n_records: int, splits: Sequence[str]) -> str:
+def describe_index(index: PairIndex, n_records: int, splits: Sequence[str]) -> str:
     """One line: how much of the curation the sampler draws from."""
     return (f"{'+'.join(splits)}: {len(index.exemplars)} exemplar records of {len(index.rows)} usable "
             f"({n_records} in the curation), {index.n_tracks} tracks in {index.n_snippets} snippets")

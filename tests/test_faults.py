@@ -27,7 +27,8 @@ from siamfc.curate.run import SKIPPED_FILE, CurationConfig, curate
 from siamfc.curate.shards import PLAN_FILE, RecordDamaged, ShardReader, release_read_env
 from siamfc.curate.synth import SynthConfig, generate
 from siamfc.curate.verify import verify
-from siamfc.pipeline.dataset import PairDataset, SamplerConfig
+from siamfc.pipeline.dataset import PairDataset
+from siamfc.pipeline.sampler_config import SamplerConfig
 from siamfc.tools.cli import main
 
 from conftest import all_values

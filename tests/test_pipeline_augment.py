@@ -27,16 +27,18 @@ from siamfc.curate.format import (
 from siamfc.curate.shards import CurationLayout, ShardWriter
 from siamfc.pipeline.augment import (
     AUGMENT_COLUMNS,
+    TABLE_GROUPS,
     U_COLUMNS,
-    AugmentOptions,
     PairAugment,
     augment_pair,
+    column,
     draw_augment,
     to_chw,
 )
 from siamfc.pipeline.batch_augment import augment_batch, exemplar_region
-from siamfc.pipeline.dataset import PairDataset, SamplerConfig
+from siamfc.pipeline.dataset import PairDataset
 from siamfc.pipeline.loader import PairLoader
+from siamfc.pipeline.sampler_config import AugmentOptions, SamplerConfig
 
 BACKGROUND = 20
 RIGHT, DOWN = 48, 40  # marker offsets from the target in the stored crop
@@ -178,12 +180,26 @@ def test_draw_augment_respects_options() -> None:
     u = np.random.default_rng(4).random((2000, U_COLUMNS))
     off = draw_augment(u, AugmentOptions(0.0, 0.0, 0, 0.0, 0.0, 0.0), 127)
     assert off.shape == (2000, AUGMENT_COLUMNS)  # the width batches are laid out with
-    assert np.all(off[:, :4] == [127, 127, 255, 255]) and not off[:, 4:8].any() and np.all(off[:, 8:] == 1)
+    assert np.all(column(off, "z_source") == 127) and np.all(column(off, "x_size") == 255)
+    assert not column(off, "shift").any() and not column(off, "flip").any() and not column(off, "gray").any()
+    assert np.all(column(off, "z_gain") == 1) and np.all(column(off, "x_gain") == 1)
     on = draw_augment(u, AugmentOptions(0.05, 0.05, 4, 0.25, 0.5, 0.1), 127)
-    assert np.all(on[:, :4] % 2 == 1)  # odd sizes keep the centre on a pixel
-    assert set(np.unique(on[:, 4:6])) == set(range(-4, 5))
-    assert on[:, 6].mean() == pytest.approx(0.25, abs=0.04) and on[:, 7].mean() == pytest.approx(0.5, abs=0.04)
-    assert 0.9 <= on[:, 8:].min() and on[:, 8:].max() <= 1.1
+    assert np.all(column(on, "z_source") % 2 == 1) and np.all(column(on, "x_size") % 2 == 1)  # centre on a pixel
+    assert set(np.unique(column(on, "shift"))) == set(range(-4, 5))
+    assert column(on, "flip").mean() == pytest.approx(0.25, abs=0.04)
+    assert column(on, "gray").mean() == pytest.approx(0.5, abs=0.04)
+    gains = np.concatenate([column(on, "z_gain"), column(on, "x_gain")])
+    assert 0.9 <= gains.min() and gains.max() <= 1.1
+
+
+def test_table_columns_are_the_pair_augment_fields() -> None:
+    assert tuple(TABLE_GROUPS) == PairAugment._fields  # from_row reads the groups by these names
+    u = np.random.default_rng(5).random((3, U_COLUMNS))
+    table = draw_augment(u, AugmentOptions(0.05, 0.05, 4, 0.5, 0.5, 0.1), 127)
+    aug = PairAugment.from_row(table[1])
+    for name in TABLE_GROUPS:
+        assert np.array_equal(np.atleast_1d(getattr(aug, name)), np.atleast_1d(column(table, name)[1]))
+    assert np.array_equal(column(torch.from_numpy(table), "flip").numpy(), column(table, "flip"))  # torch too
 
 
 @pytest.fixture(scope="module")

@@ -20,8 +20,10 @@ from siamfc.curate.format import decode_crop
 from siamfc.curate.manifest import load_manifest
 from siamfc.curate.shards import ShardReader
 from siamfc.pipeline import loader as loader_module
-from siamfc.pipeline.dataset import PairDataset, SamplerConfig
+from siamfc.pipeline.dataset import PairDataset
 from siamfc.pipeline.loader import FILLED, FREE, HELD, ChunkSlots, PairLoader, batch_layout
+from siamfc.pipeline.ranks import DistInfo, resolve_rank
+from siamfc.pipeline.sampler_config import SamplerConfig
 
 NO_AUGMENT = dict(exemplar_stretch=0.0, search_stretch=0.0, max_translate=0)
 KEYS = ("z", "x", "label", "weight", "target", "index", "records")
@@ -340,3 +342,16 @@ def test_val_split_and_user_errors(root: Path) -> None:
         SamplerConfig(flip=1.5)
     with pytest.raises(ValueError, match="rank"):
         PairDataset(root, rank=2, world_size=2)
+
+
+def test_rank_resolver(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    assert resolve_rank() == DistInfo(0, 1, 0)  # a single process
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert resolve_rank() == DistInfo(1, 3, 1)  # torchrun's environment
+    assert resolve_rank(2, 4) == DistInfo(2, 4, 1)  # given values win
+    with pytest.raises(ValueError, match="rank 3"):
+        resolve_rank(3, 3)

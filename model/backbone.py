@@ -1,6 +1,12 @@
-"""SiamFC's AlexNet variant (Bertinetto et al. 2016, table 1): the embedding shared by exemplar and search.
+"""Backbones of SiamFC: the embedding shared by exemplar and search image, and the registry that names them.
 
-Five valid (unpadded) convolutions with a total stride of 8: a 127x127 exemplar becomes 6x6x256 and a
+A backbone describes itself with class attributes: ``name`` (its key in :data:`BACKBONES`, recorded in weights
+files), ``total_stride`` (input pixels per feature cell), ``receptive_field`` (input pixels seen by one cell; an
+input of side ``n`` gives ``(n - receptive_field) // total_stride + 1`` cells) and ``out_channels``. The response
+map's size and cell spacing follow from these and the crop sizes (:meth:`siamfc.model.net.SiamFCNet.response_grid`).
+
+:class:`AlexNetBackbone` is SiamFC's AlexNet variant (Bertinetto et al. 2016, table 1). Five valid (unpadded)
+convolutions with a total stride of 8: a 127x127 exemplar becomes 6x6x256 and a
 255x255 search image 22x22x256. Batch norm after every convolution but the last one, as in the paper's
 released network; eps and momentum follow siamfc-pytorch (1e-6, 0.05). Inputs are raw 0..255 BGR pixels
 (float), which batch norm after the first convolution makes harmless.
@@ -21,7 +27,21 @@ def _conv_bn_relu(cin: int, cout: int, kernel: int, stride: int = 1, groups: int
             nn.BatchNorm2d(cout, eps=BN_EPS, momentum=BN_MOMENTUM), nn.ReLU(inplace=True)]
 
 
-class AlexNetBackbone(nn.Module):
+class Backbone(nn.Module):
+    """Base of the registered backbones: the description every backbone declares."""
+
+    name: str
+    total_stride: int
+    receptive_field: int
+    out_channels: int
+
+    @classmethod
+    def feature_size(cls, input_size: int) -> int:
+        """Side of the feature map of a square input of side ``input_size``."""
+        return (input_size - cls.receptive_field) // cls.total_stride + 1
+
+
+class AlexNetBackbone(Backbone):
     """conv1 11x11/2 + pool, conv2 5x5 (2 groups) + pool, conv3 3x3, conv4 3x3 (2 groups), conv5 3x3 (2 groups)."""
 
     name = "alexnet"
@@ -40,3 +60,14 @@ class AlexNetBackbone(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Images ``[B, 3, H, W]`` (raw 0..255 BGR) -> features ``[B, 256, (H - 87) / 8, (W - 87) / 8]``."""
         return self.conv5(self.conv4(self.conv3(self.conv2(self.conv1(x)))))
+
+
+BACKBONES: dict[str, type[Backbone]] = {b.name: b for b in (AlexNetBackbone,)}
+
+
+def backbone_class(name: str) -> type[Backbone]:
+    """The registered backbone called ``name``; ValueError listing the known ones."""
+    try:
+        return BACKBONES[name]
+    except KeyError:
+        raise ValueError(f"unknown backbone {name!r}; known: {', '.join(BACKBONES)}") from None

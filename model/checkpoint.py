@@ -5,7 +5,9 @@ A crash or ``kill -9`` at any moment leaves either the previous file or the new 
 - ``checkpoint.pt``: everything a resumed run needs to continue exactly: model, optimiser, scheduler and
   AMP scaler states, epochs done (= the sampler epoch to continue with), the RNG states of torch (CPU and
   CUDA), numpy and python, the configuration and the history of logged figures.
-- ``weights.pt``: a plain ``model.state_dict()``, the file the tracker loads.
+- ``weights.pt``: the file the tracker loads: ``{"architecture": ..., "state_dict": ...}``, the network's
+  :attr:`~siamfc.model.net.SiamFCNet.architecture` record and its state dict. A checkpoint records the
+  architecture too. Files without one (plain state dicts written before) are read as the AlexNet network.
 
 Every file holds only tensors and plain Python values (the numpy RNG state is stored as a tensor), so all
 loads use ``torch.load(..., weights_only=True)``: loading a file never runs code from it.
@@ -75,18 +77,30 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 
 
 def save_weights(path: str | Path, model: torch.nn.Module) -> Path:
-    """Export ``model.state_dict()`` (on the CPU) as a plain state dict."""
-    return atomic_save({k: v.detach().cpu() for k, v in model.state_dict().items()}, path)
+    """Export ``model``'s state dict (on the CPU) with its ``architecture`` record."""
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    return atomic_save({"architecture": dict(model.architecture), "state_dict": state}, path)
+
+
+def read_weights_file(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any] | None]:
+    """``(state dict, architecture record or None)`` from exported weights, a training checkpoint or a plain
+    state dict (DDP ``module.`` prefixes removed); ValueError naming the file when it is none of them."""
+    obj = _load(path)
+    architecture = None
+    if isinstance(obj, dict) and "model" in obj and "optimizer" in obj:  # a training checkpoint
+        obj, architecture = obj["model"], obj.get("architecture")
+    elif isinstance(obj, dict) and set(obj) == {"architecture", "state_dict"}:  # exported weights
+        obj, architecture = obj["state_dict"], obj["architecture"]
+    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise ValueError(f"{path}: neither a state dict nor a siamfc training checkpoint")
+    if architecture is not None and not isinstance(architecture, dict):
+        raise ValueError(f"{path}: its architecture record is not a mapping")
+    return {k.removeprefix("module."): v for k, v in obj.items()}, architecture
 
 
 def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
-    """Model state dict from exported weights or from a training checkpoint (DDP ``module.`` prefixes removed)."""
-    obj = _load(path)
-    if isinstance(obj, dict) and "model" in obj and "optimizer" in obj:
-        obj = obj["model"]
-    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise ValueError(f"{path}: neither a state dict nor a siamfc training checkpoint")
-    return {k.removeprefix("module."): v for k, v in obj.items()}
+    """The model state dict of any file :func:`read_weights_file` reads."""
+    return read_weights_file(path)[0]
 
 
 def _load(path: str | Path) -> Any:

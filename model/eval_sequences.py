@@ -1,4 +1,4 @@
-"""Reading tracking benchmarks into :class:`Sequence` objects: OTB, GOT-10k and ImageNet VID val.
+"""Evaluation sequences: OTB, GOT-10k and ImageNet VID val read into :class:`EvalSequence` objects.
 
 Every ground truth is returned as ``x, y, w, h`` in the package's 0-based pixel convention
 (:mod:`siamfc.curate.boxes`), one row per frame, NaN rows where the target is not annotated.
@@ -49,7 +49,7 @@ OTB_FRAME_RANGES = {  # 1-based inclusive image ranges of OTB sequences whose an
 
 
 @dataclass(frozen=True)
-class Sequence:
+class EvalSequence:
     """One evaluation sequence: frame files in order and their ground truth."""
 
     name: str
@@ -117,7 +117,7 @@ def image_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
-def otb_sequences(seq_dir: Path, name: str) -> tuple[list[Sequence], list[Skipped]]:
+def otb_sequences(seq_dir: Path, name: str) -> tuple[list[EvalSequence], list[Skipped]]:
     """The sequences of one OTB folder (one per non-empty ``groundtruth_rect*.txt``); a malformed ground truth,
     or one whose box count differs from the image count, is skipped with the reason."""
     all_files = sorted((p for p in seq_dir.iterdir() if OTB_GT.match(p.name)), key=lambda p: p.name)
@@ -139,7 +139,7 @@ def otb_sequences(seq_dir: Path, name: str) -> tuple[list[Sequence], list[Skippe
             skipped.append(Skipped(seq_name, f"{p}: {len(gt)} boxes for {len(images)} images in {seq_dir / 'img'}",
                                    str(p)))
         else:
-            found.append(Sequence(seq_name, tuple(images), gt, "otb", gt_file=str(p)))
+            found.append(EvalSequence(seq_name, tuple(images), gt, "otb", gt_file=str(p)))
     return found, skipped
 
 
@@ -151,7 +151,7 @@ def _read_gt(path: Path, one_based: bool = False) -> np.ndarray | str:
         return str(err)
 
 
-def got10k_sequence(seq_dir: Path, name: str) -> Sequence | Skipped:
+def got10k_sequence(seq_dir: Path, name: str) -> EvalSequence | Skipped:
     """One GOT-10k folder as a sequence (absent frames unannotated), or why it cannot be evaluated."""
     images = image_files(seq_dir)
     path = seq_dir / GOT_GT
@@ -170,7 +170,7 @@ def got10k_sequence(seq_dir: Path, name: str) -> Sequence | Skipped:
         if isinstance(absent, str):
             return Skipped(name, absent, str(absence))
         gt[absent] = np.nan
-    return Sequence(name, tuple(images), gt, "got10k", gt_file=str(path))
+    return EvalSequence(name, tuple(images), gt, "got10k", gt_file=str(path))
 
 
 def _read_absence(path: Path, frames: int) -> np.ndarray | str:
@@ -186,7 +186,7 @@ def _read_absence(path: Path, frames: int) -> np.ndarray | str:
     return np.array(flags) == "1"
 
 
-def vid_sequences(root: Path, progress: bool = False) -> tuple[list[Sequence], list[Skipped]]:
+def vid_sequences(root: Path, progress: bool = False) -> tuple[list[EvalSequence], list[Skipped]]:
     """One sequence per ImageNet VID val snippet (see the module docstring for the target chosen)."""
     found, skipped = [], []
     for snippet in tqdm(find_snippets(root, ("val",)), desc="reading VID val XML", disable=not progress):
@@ -218,7 +218,7 @@ def vid_sequences(root: Path, progress: bool = False) -> tuple[list[Sequence], l
         gt = np.full((len(frames), 4), np.nan)
         for i, box in boxes.items():
             gt[i - first] = cxcywh_to_xywh(xyxy_to_cxcywh(np.array(box, dtype=np.float64)))
-        found.append(Sequence(snippet.id, frames, gt, "vid", f"track {track}", str(snippet.ann_dir)))
+        found.append(EvalSequence(snippet.id, frames, gt, "vid", f"track {track}", str(snippet.ann_dir)))
     return found, skipped
 
 
@@ -239,7 +239,7 @@ def layout_of(folder: Path) -> str | None:
     return None
 
 
-def find_sequences(root: str | Path, progress: bool = False) -> tuple[list[Sequence], list[Skipped]]:
+def find_sequences(root: str | Path, progress: bool = False) -> tuple[list[EvalSequence], list[Skipped]]:
     """Every sequence under ``root`` (OTB, GOT-10k, or an ILSVRC2015 root for VID val) and those skipped.
 
     Raises FileNotFoundError for a missing root and ValueError when nothing under it is a sequence.
@@ -249,7 +249,7 @@ def find_sequences(root: str | Path, progress: bool = False) -> tuple[list[Seque
         raise FileNotFoundError(f"{root}: no such folder")
     if (root / "Annotations" / "VID").is_dir():
         return vid_sequences(root, progress)
-    found: list[Sequence] = []
+    found: list[EvalSequence] = []
     skipped: list[Skipped] = []
     for folder in _sequence_folders(root):
         name = folder.relative_to(root).as_posix() if folder != root else folder.name
@@ -259,7 +259,7 @@ def find_sequences(root: str | Path, progress: bool = False) -> tuple[list[Seque
             skipped += skips
         else:
             seq = got10k_sequence(folder, name)
-            (found if isinstance(seq, Sequence) else skipped).append(seq)
+            (found if isinstance(seq, EvalSequence) else skipped).append(seq)
     if not found and not skipped:
         raise ValueError(f"{root}: no sequence found: expected <seq>/img/*.jpg + groundtruth_rect.txt (OTB), "
                          "<seq>/*.jpg + groundtruth.txt (GOT-10k) or an ILSVRC2015 root (Annotations/VID/val)")

@@ -5,6 +5,9 @@ first (initialisation) frame included, curves are computed per sequence and aver
 equal weight (:func:`siamfc.model.metrics.mean_curves`). Speed is reported twice: tracker fps (``init`` and
 ``update`` time only, as the toolkits time it) and fps including reading and decoding the frames.
 
+Any tracker speaking the got10k toolkit's interface (:class:`Tracker`) can be evaluated: each sequence is run
+through the tracker's own ``track(img_files, box)``.
+
 The report is written as ``<name>.json`` (summary, curves, per-sequence figures, skipped sequences), one
 ``<name>/<sequence>.txt`` per sequence (``x,y,w,h`` per frame, 0-based) and ``<name>.png`` (plots).
 """
@@ -13,24 +16,36 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from tqdm import tqdm
 
 from siamfc.curate.atomic import atomic_write, write_json_atomic
 
-from .benchmarks import Sequence, Skipped
+from .eval_sequences import EvalSequence, Skipped
 from .metrics import IOU_THRESHOLDS, NORM_THRESHOLDS, PIXEL_THRESHOLDS, Curves, mean_curves, sequence_curves
-from .tracker import FrameCallback, SiamFCTracker, read_frame
+
+
+class Tracker(Protocol):
+    """The got10k toolkit's ``Tracker`` interface, as far as evaluation uses it."""
+
+    name: str
+
+    def track(self, img_files: Sequence[str], box: np.ndarray,
+              visualize: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """``(boxes [N, 4] x, y, w, h, seconds of init/update per frame [N])`` from ``box`` on the first file."""
+        ...
 
 
 @dataclass(frozen=True)
 class SequenceResult:
     """A tracker's boxes on one sequence, its timings and its curves."""
 
-    sequence: Sequence
+    sequence: EvalSequence
     boxes: np.ndarray  # [N, 4] x, y, w, h
     times: np.ndarray  # [N] seconds of init/update per frame
     read_seconds: float  # reading and decoding the N frames
@@ -105,29 +120,22 @@ class EvalReport:
         return out
 
 
-def run_sequence(tracker: SiamFCTracker, seq: Sequence, callback: FrameCallback | None = None) -> SequenceResult:
-    """Track ``seq`` from its first ground-truth box and score the result."""
-    boxes = np.zeros((len(seq), 4))
-    times = np.zeros(len(seq))
-    read = 0.0
-    for i, path in enumerate(seq.frames):
-        start = time.perf_counter()
-        image = read_frame(path)
-        middle = time.perf_counter()
-        if i == 0:
-            tracker.init(image, seq.gt[0])
-            boxes[0] = seq.gt[0]
-        else:
-            boxes[i] = tracker.update(image)
-        end = time.perf_counter()
-        read += middle - start
-        times[i] = end - middle
-        if callback is not None:
-            callback(i, image, boxes[i])
-    return SequenceResult(seq, boxes, times, read, sequence_curves(boxes, seq.gt))
+def run_sequence(tracker: Tracker, seq: EvalSequence) -> SequenceResult:
+    """Track ``seq`` from its first ground-truth box with the tracker's own ``track`` and score the result.
+
+    The time not spent in ``init``/``update`` is counted as reading and decoding the frames.
+    """
+    start = time.perf_counter()
+    boxes, times = tracker.track([str(p) for p in seq.frames], seq.gt[0])
+    wall = time.perf_counter() - start
+    boxes, times = np.asarray(boxes, dtype=np.float64), np.asarray(times, dtype=np.float64)
+    if boxes.shape != (len(seq), 4) or times.shape != (len(seq),):
+        raise ValueError(f"tracker {tracker.name} returned {boxes.shape[0]} boxes and {times.shape[0]} times for "
+                         f"{len(seq)} frames of {seq.name}")
+    return SequenceResult(seq, boxes, times, max(wall - float(times.sum()), 0.0), sequence_curves(boxes, seq.gt))
 
 
-def evaluate(tracker: SiamFCTracker, sequences: list[Sequence], name: str, dataset: str = "",
+def evaluate(tracker: Tracker, sequences: list[EvalSequence], name: str, dataset: str = "",
              skipped: list[Skipped] | None = None, meta: dict | None = None, progress: bool = True) -> EvalReport:
     """One-pass evaluation of ``tracker`` over ``sequences``.
 
@@ -156,19 +164,14 @@ def evaluate(tracker: SiamFCTracker, sequences: list[Sequence], name: str, datas
     return EvalReport(name, dataset, results, skipped, dict(meta or {}))
 
 
-def _tracked(tracker: SiamFCTracker, seq: Sequence, bar: tqdm) -> SequenceResult | Skipped:
-    """:func:`run_sequence`, or a :class:`Skipped` naming the frame that could not be read."""
-    done = 0
-
-    def step(index: int, *_: object) -> None:
-        nonlocal done
-        done = index + 1
-        bar.update()
-
+def _tracked(tracker: Tracker, seq: EvalSequence, bar: tqdm) -> SequenceResult | Skipped:
+    """:func:`run_sequence`, or a :class:`Skipped` with the reason a frame could not be read."""
     try:
-        return run_sequence(tracker, seq, step)
-    except (OSError, ValueError) as err:  # read_frame's errors name the frame
-        return Skipped(seq.name, f"frame {done}: {err}", str(seq.frames[done]) if done < len(seq) else "")
+        return run_sequence(tracker, seq)
+    except (OSError, ValueError) as err:  # the tracker's frame reader names the frame
+        return Skipped(seq.name, str(err), seq.gt_file)
+    finally:
+        bar.update(len(seq))
 
 
 def write_report(report: EvalReport, out: str | Path) -> Path:

@@ -6,8 +6,7 @@ scores its scale pyramid. The correlation runs in float32 even under autocast: i
 enough to overflow float16.
 
 :func:`response_peaks` turns a response map into the peak's offset from the search-crop centre, with the
-convention of :mod:`siamfc.pipeline.labels`: cell ``(i, j)`` of the 17x17 map sits at crop offset
-``((j - 8) * stride, (i - 8) * stride)``.
+convention of :mod:`siamfc.pipeline.response_map`.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from siamfc.curate.geometry import TOTAL_STRIDE
+from siamfc.pipeline.response_map import ResponseGrid
 
 OUT_SCALE = 1e-3  # the paper's "adjust" scale: keeps initial logits near 0
 
@@ -48,18 +47,18 @@ class XCorrHead(nn.Module):
             return xcorr(zf.float(), xf.float()) * self.out_scale + self.bias
 
 
-def response_peaks(response: torch.Tensor, upsample: int = 1, stride: int = TOTAL_STRIDE) -> torch.Tensor:
+def response_peaks(response: torch.Tensor, stride: int, upsample: int = 1) -> torch.Tensor:
     """Peak of each map ``[B, 1, R, R]`` as its ``(dx, dy)`` offset from the search-crop centre, crop pixels ``[B, 2]``.
 
     With ``upsample > 1`` the map is first enlarged bicubically by that factor (as SiamFC's tracker does),
     which refines the peak to ``stride / upsample`` pixels. Upsampled pixel ``p`` covers response coordinate
     ``(p + 0.5) / upsample - 0.5`` (half-pixel centres, as ``cv2.resize``), so the centre stays the centre.
+    ``stride`` is the network's total stride.
     """
     maps = response.detach().float()
     if upsample > 1:
         maps = F.interpolate(maps, scale_factor=upsample, mode="bicubic", align_corners=False)
     b, _, rows, cols = maps.shape
     flat = maps.reshape(b, -1).argmax(dim=1)
-    cell = torch.stack([flat % cols, flat // cols], dim=1).float()  # (column, row)
-    centre = (response.shape[-1] - 1) / 2
-    return ((cell + 0.5) / upsample - 0.5 - centre) * stride
+    pixel = torch.stack([flat % cols, flat // cols], dim=1).float()  # (column, row)
+    return ResponseGrid(response.shape[-1], stride).offset(pixel, upsample)

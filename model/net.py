@@ -1,28 +1,58 @@
-"""The SiamFC network: one AlexNet embedding for exemplar and search image, a cross-correlation head.
+"""The SiamFC network: one registered backbone for exemplar and search image, a cross-correlation head.
 
 Inputs are float tensors of raw 0..255 BGR pixels (the crops exactly as stored, converted with
 ``.float()``). Training calls ``net(z, x)``; the tracker embeds the exemplar once with
 ``net.backbone(z)`` and scores each frame's scale pyramid with ``net.head(zf, xf)``.
 Weights use Xavier (Glorot) uniform initialisation, biases 0, batch norm scale 1 and shift 0.
+
+:attr:`SiamFCNet.architecture` is what a weights file records so that loading builds the same network
+(:mod:`.weights`): the backbone's registered name and the head's output scale.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
-from .backbone import AlexNetBackbone
+from siamfc.curate.geometry import EXEMPLAR_SIZE, SEARCH_SIZE
+from siamfc.pipeline.response_map import ResponseGrid
+
+from .backbone import AlexNetBackbone, backbone_class
 from .head import OUT_SCALE, XCorrHead
 
 
 class SiamFCNet(nn.Module):
-    """``forward(z [B, 3, 127, 127], x [B, 3, 255, 255]) -> logits [B, 1, 17, 17]``."""
+    """``forward(z [B, 3, 127, 127], x [B, 3, 255, 255]) -> logits [B, 1, 17, 17]`` (for the AlexNet backbone)."""
 
-    def __init__(self, out_scale: float = OUT_SCALE) -> None:
+    def __init__(self, backbone: str = AlexNetBackbone.name, out_scale: float = OUT_SCALE) -> None:
         super().__init__()
-        self.backbone = AlexNetBackbone()
+        self.backbone = backbone_class(backbone)()
         self.head = XCorrHead(out_scale)
+        self.architecture: dict[str, Any] = {"backbone": backbone, "out_scale": out_scale}
         init_weights(self)
+
+    @classmethod
+    def from_architecture(cls, architecture: dict[str, Any], where: str = "architecture") -> SiamFCNet:
+        """The network a weights file's ``architecture`` record describes; ValueError naming ``where`` if unknown."""
+        unknown = set(architecture) - {"backbone", "out_scale"}
+        if unknown:
+            raise ValueError(f"{where}: unknown architecture fields {', '.join(sorted(unknown))}")
+        try:
+            return cls(**architecture)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{where}: {err}") from None
+
+    @property
+    def total_stride(self) -> int:
+        """The backbone's total stride: search-crop pixels between response cells."""
+        return self.backbone.total_stride
+
+    def response_grid(self, exemplar_size: int = EXEMPLAR_SIZE, search_size: int = SEARCH_SIZE) -> ResponseGrid:
+        """The response map of this network for crops of these sizes (17x17 at stride 8 for AlexNet)."""
+        b = self.backbone
+        return ResponseGrid(b.feature_size(search_size) - b.feature_size(exemplar_size) + 1, b.total_stride)
 
     def embed(self, img: torch.Tensor) -> torch.Tensor:
         """Embedding of a batch of crops ``[B, 3, H, W]`` (raw 0..255 BGR floats)."""

@@ -5,15 +5,15 @@ geometry (:mod:`siamfc.curate.geometry`: context square ``s_z``, mean padding). 
 
 1. crops ``scales`` search squares of side ``s_x * f`` (``f = scale_step ** k``, ``k = -n//2 .. n//2``) around
    the last centre, padded with the frame's channel mean, resampled to 255x255;
-2. runs them through the backbone in one batch and correlates them with the exemplar: ``[n, 17, 17]``;
+2. scores them against the exemplar in one batch on the chosen backend (:mod:`.inference`): ``[n, 17, 17]``;
 3. upsamples each response 16x by bicubic interpolation to **272 x 272** (``17 * 16``, as SiamFC does;
    ``cv2.resize`` uses half-pixel centres, so response cell ``i`` lands at ``16 i + 7.5`` and the map centre
    ``135.5`` is exactly cell 8's centre: the mapping below is exact, no 257-wide align-corners map needed);
 4. multiplies the non-central scales by ``scale_penalty`` and keeps the scale with the highest peak;
 5. normalises that map to sum 1 (after subtracting its minimum) and mixes in a Hann window that also sums to 1:
    ``(1 - window_influence) * r + window_influence * hann``;
-6. maps the peak back: ``disp_search_crop = (peak - 135.5) * stride / response_up`` (response cell ``i`` sits at
-   search-crop pixel ``63 + 8 i``, the centre cell 8 at the crop's centre pixel 127), then
+6. maps the peak back to search-crop pixels with the convention of :mod:`siamfc.pipeline.response_map`
+   (response cell ``i`` at search-crop pixel ``63 + 8 i``, the centre cell 8 at the crop's centre pixel 127), then
    ``disp_frame = disp_search_crop * s_x * f / 255`` (:func:`siamfc.curate.geometry.crop_scale` of that crop);
 7. damps the scale change: ``s_x *= (1 - scale_lr) + scale_lr * f``, kept within ``[min_scale, max_scale]``
    times its first value (SiamFC's saturation); the box's ``w, h`` change by the same ratio as ``s_x``.
@@ -22,90 +22,33 @@ Images are BGR ``uint8`` arrays as ``cv2.imread`` gives them (the training crops
 the got10k toolkit's own ``Tracker.track`` would pass) is converted. Boxes are ``x, y, w, h`` 0-based: give
 the toolkit's OTB boxes (1-based) and the results come back in the same convention, since the tracker only
 ever adds displacements to the first box.
+
+:func:`load_tracker` is the one way to build a tracker from a weights file, on any backend.
 """
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
-import torch
-from torch import nn
 
 from siamfc.curate.boxes import cxcywh_to_xywh, xywh_to_cxcywh
-from siamfc.curate.geometry import (
-    CONTEXT,
-    EXEMPLAR_SIZE,
-    RESPONSE_SIZE,
-    SEARCH_SIZE,
-    TOTAL_STRIDE,
-    channel_mean,
-    crop,
-    exemplar_side,
-    search_side,
-)
+from siamfc.curate.geometry import EXEMPLAR_SIZE, SEARCH_SIZE, channel_mean, crop, exemplar_side, search_side
+from siamfc.pipeline.response_map import ResponseGrid
+
+from .inference import ResponseEngine, TorchEngine
+from .tracker_config import BACKENDS, TrackerConfig
 
 FrameCallback = Callable[[int, np.ndarray, np.ndarray], None]  # (frame index, BGR image, x,y,w,h box)
 
 
 class BoxOutsideFrameWarning(UserWarning):
     """The initial box lies outside its frame (entirely, or its centre): the exemplar is mostly padding."""
-
-
-@dataclass(frozen=True)
-class TrackerConfig:
-    """SiamFC's inference hyper-parameters; defaults are the paper's (3-scale AlexNet version).
-
-    Every field is checked on construction: ValueError naming the first one out of range (``TrackerConfig.scales``).
-    """
-
-    scales: int = 3  # number of search scales, odd (SiamFC-5 uses 5)
-    scale_step: float = 1.0375  # ratio between consecutive search scales
-    scale_penalty: float = 0.9745  # factor on the peak of every non-central scale
-    scale_lr: float = 0.59  # learning rate of the scale update
-    window_influence: float = 0.176  # weight of the Hann window in the final map
-    response_up: int = 16  # bicubic upsampling factor of the 17x17 response
-    context: float = CONTEXT  # context margin, as in curation
-    min_scale: float = 0.2  # s_x never shrinks below this fraction of its first value
-    max_scale: float = 5.0  # ... nor grows beyond this multiple
-
-    def __post_init__(self) -> None:
-        for name, ok, what in self._checks():
-            if not ok:
-                raise ValueError(f"TrackerConfig.{name} must be {what}, got {getattr(self, name)!r}")
-
-    def _checks(self) -> list[tuple[str, bool, str]]:
-        """``(field, valid, what a valid value is)`` for every field."""
-        return [
-            ("scales", _whole(self.scales) and self.scales % 2 == 1, "a positive odd number"),
-            ("scale_step", _finite(self.scale_step) and self.scale_step > 1, "a finite number above 1"),
-            ("scale_penalty", _finite(self.scale_penalty) and 0 < self.scale_penalty <= 1, "in (0, 1]"),
-            ("scale_lr", _finite(self.scale_lr) and 0 <= self.scale_lr <= 1, "in [0, 1]"),
-            ("window_influence", _finite(self.window_influence) and 0 <= self.window_influence <= 1, "in [0, 1]"),
-            ("response_up", _whole(self.response_up), "an integer of at least 1"),
-            ("context", _finite(self.context) and self.context > 0, "a finite number above 0"),
-            ("min_scale", _finite(self.min_scale) and 0 < self.min_scale <= 1, "in (0, 1]"),
-            ("max_scale", _finite(self.max_scale) and self.max_scale >= 1, "a finite number of at least 1"),
-        ]
-
-    @property
-    def upscaled_size(self) -> int:
-        """Side of the upsampled response: 17 * response_up (272)."""
-        return RESPONSE_SIZE * self.response_up
-
-
-def _whole(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
-def _finite(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def scale_factors(config: TrackerConfig) -> np.ndarray:
@@ -121,16 +64,9 @@ def hann_window(size: int) -> np.ndarray:
 
 
 def upsample_responses(responses: np.ndarray, factor: int) -> np.ndarray:
-    """Bicubic upsampling ``[n, 17, 17] -> [n, 17 * factor, 17 * factor]`` (half-pixel centres)."""
+    """Bicubic upsampling ``[n, R, R] -> [n, R * factor, R * factor]`` (half-pixel centres)."""
     size = responses.shape[-1] * factor
     return np.stack([cv2.resize(r, (size, size), interpolation=cv2.INTER_CUBIC) for r in responses])
-
-
-def peak_to_crop_displacement(row: float, col: float, size: int, response_up: int) -> tuple[float, float]:
-    """Peak ``(row, col)`` of a ``size``-wide upsampled map -> ``(dx, dy)`` from the search crop's centre,
-    in search-crop pixels."""
-    centre = (size - 1) / 2
-    return (col - centre) * TOTAL_STRIDE / response_up, (row - centre) * TOTAL_STRIDE / response_up
 
 
 def choose_scale(responses: np.ndarray, penalty: float) -> int:
@@ -141,8 +77,9 @@ def choose_scale(responses: np.ndarray, penalty: float) -> int:
     return int(np.argmax(peaks * factors))
 
 
-def locate(responses: np.ndarray, config: TrackerConfig, window: np.ndarray) -> tuple[int, float, float]:
-    """Raw ``[n, 17, 17]`` responses -> (scale index, dx, dy in search-crop pixels of that scale)."""
+def locate(responses: np.ndarray, config: TrackerConfig, grid: ResponseGrid,
+           window: np.ndarray) -> tuple[int, float, float]:
+    """Raw ``[n, R, R]`` responses -> (scale index, dx, dy in search-crop pixels of that scale)."""
     up = upsample_responses(np.asarray(responses, dtype=np.float32), config.response_up)
     best = choose_scale(up, config.scale_penalty)
     r = up[best].astype(np.float64)
@@ -150,8 +87,7 @@ def locate(responses: np.ndarray, config: TrackerConfig, window: np.ndarray) -> 
     r /= r.sum() + 1e-16
     r = (1 - config.window_influence) * r + config.window_influence * window
     row, col = np.unravel_index(int(np.argmax(r)), r.shape)
-    dx, dy = peak_to_crop_displacement(row, col, r.shape[0], config.response_up)
-    return best, dx, dy
+    return best, grid.offset(float(col), config.response_up), grid.offset(float(row), config.response_up)
 
 
 def as_bgr(image: object) -> np.ndarray:
@@ -187,19 +123,7 @@ def check_box(box: Sequence[float] | np.ndarray) -> np.ndarray:
     return array
 
 
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``device`` as a torch device (default: CUDA when available); ValueError naming it when unusable here."""
-    try:
-        resolved = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    except (RuntimeError, TypeError):
-        raise ValueError(f"device {device!r}: not a torch device (cpu, cuda, cuda:N, ...)") from None
-    if resolved.type == "cuda" and (not torch.cuda.is_available()
-                                    or (resolved.index or 0) >= torch.cuda.device_count()):
-        raise ValueError(f"device {device!r}: no such CUDA device here")
-    return resolved
-
-
-def read_frame(path: str | Path) -> np.ndarray:
+def read_image(path: str | Path) -> np.ndarray:
     """``cv2.imread`` a frame (BGR); raises FileNotFoundError / ValueError naming the file."""
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
@@ -210,40 +134,27 @@ def read_frame(path: str | Path) -> np.ndarray:
 
 
 class SiamFCTracker:
-    """SiamFC tracking with a network exposing ``backbone(img)`` and ``head(zf, xf)`` (``SiamFCNet``).
+    """SiamFC tracking on a :class:`~siamfc.model.inference.ResponseEngine` (the network on some backend).
 
     Follows the got10k ``Tracker`` interface (``name``, ``is_deterministic``, ``init``, ``update``, ``track``),
     so an instance can be handed to the toolkit's experiments without the toolkit being a dependency here.
+    Build one from a weights file with :func:`load_tracker`.
     """
 
-    def __init__(self, net: nn.Module, config: TrackerConfig = TrackerConfig(),
-                 device: str | torch.device | None = None, name: str = "SiamFC"):
+    def __init__(self, engine: ResponseEngine, config: TrackerConfig | None = None, name: str = "SiamFC"):
+        config = config or TrackerConfig()
         self.name = name
         self.is_deterministic = True
         self.config = config
-        self.device = resolve_device(device)
-        self.net = net.to(self.device).eval()
+        self.engine = engine
         self.factors = scale_factors(config)
-        self.window = hann_window(config.upscaled_size)
+        self.window = hann_window(engine.grid.upsampled_size(config.response_up))
         self.centre = np.zeros(2)
         self.size = np.zeros(2)
         self.s_x = self.s_x0 = 0.0
-        self.kernel: torch.Tensor | None = None
+        self.started = False
+        self.info: dict[str, Any] = {"backend": engine.name, "device": engine.device, "tracker": vars(config)}
 
-    @classmethod
-    def from_weights(cls, path: str | Path, config: TrackerConfig = TrackerConfig(),
-                     device: str | torch.device | None = None, name: str = "SiamFC") -> SiamFCTracker:
-        """A tracker on a :class:`SiamFCNet` loaded from our checkpoint or a public SiamFC state dict."""
-        from .weights import load_net
-
-        return cls(load_net(path), config, device, name)
-
-    def _batch(self, crops: list[np.ndarray]) -> torch.Tensor:
-        # uint8 travels to the device (4x fewer bytes), then becomes float 0..255 BGR, as in training
-        x = torch.from_numpy(np.stack(crops)).to(self.device, non_blocking=True)
-        return x.permute(0, 3, 1, 2).float()
-
-    @torch.inference_mode()
     def init(self, image: object, box: Sequence[float] | np.ndarray) -> None:
         """Start tracking the ``x, y, w, h`` box of ``image``: compute the exemplar features once.
 
@@ -257,25 +168,23 @@ class SiamFCTracker:
             what = "lies entirely" if where == "entirely" else "has its centre"
             warnings.warn(f"initial box x,y,w,h = {','.join(f'{v:g}' for v in box)} {what} outside the "
                           f"{image.shape[1]}x{image.shape[0]} frame: the exemplar is mostly padding",
-                          BoxOutsideFrameWarning, stacklevel=3)
+                          BoxOutsideFrameWarning, stacklevel=2)
         cx, cy, w, h = xywh_to_cxcywh(box)
         self.centre, self.size = np.array([cx, cy]), np.array([w, h])
         s_z = exemplar_side(w, h, self.config.context)
         self.s_x = self.s_x0 = search_side(s_z)
-        z = crop(image, cx, cy, s_z, EXEMPLAR_SIZE, channel_mean(image))
-        self.kernel = self.net.backbone(self._batch([z]))
+        self.engine.set_exemplar(crop(image, cx, cy, s_z, EXEMPLAR_SIZE, channel_mean(image)))
+        self.started = True
 
-    @torch.inference_mode()
     def update(self, image: object) -> np.ndarray:
         """Locate the target in the next frame; returns its ``x, y, w, h`` box."""
-        if self.kernel is None:
+        if not self.started:
             raise RuntimeError("update() before init()")
         image = as_bgr(image)
         fill = channel_mean(image)
         cx, cy = self.centre
-        crops = [crop(image, cx, cy, self.s_x * f, SEARCH_SIZE, fill) for f in self.factors]
-        responses = self.net.head(self.kernel, self.net.backbone(self._batch(crops)))
-        best, dx, dy = locate(responses[:, 0].float().cpu().numpy(), self.config, self.window)
+        crops = np.stack([crop(image, cx, cy, self.s_x * f, SEARCH_SIZE, fill) for f in self.factors])
+        best, dx, dy = locate(self.engine.responses(crops), self.config, self.engine.grid, self.window)
         f = self.factors[best]
         self.centre = self.centre + np.array([dx, dy]) * (self.s_x * f / SEARCH_SIZE)
         damped = (1 - self.config.scale_lr) + self.config.scale_lr * f
@@ -300,7 +209,7 @@ class SiamFCTracker:
         if visualize and callback is None:
             callback = show_frame
         for i, path in enumerate(img_files):
-            image = read_frame(path)
+            image = read_image(path)
             start = time.perf_counter()
             if i == 0:
                 self.init(image, box)
@@ -326,3 +235,28 @@ def show_frame(index: int, image: np.ndarray, box: np.ndarray) -> None:
     """Show a frame with its box in an OpenCV window."""
     cv2.imshow("siamfc", draw_box(image, box))
     cv2.waitKey(1)
+
+
+def load_tracker(weights: str | Path, config: TrackerConfig | None = None, device: str | None = None,
+                 backend: str = "torch", name: str = "SiamFC") -> SiamFCTracker:
+    """The tracker for a weights file (ours, or a public SiamFC state dict; see :mod:`.weights`) on ``backend``.
+
+    ``backend``: ``torch`` (``device``: cpu, cuda, ...; default CUDA when present) or ``onnxruntime`` (CPU; needs
+    the ``onnx`` extra). ``tracker.info`` records the weights, their format, the backend and the configuration.
+    """
+    from .weights import load_net
+
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    net, fmt = load_net(weights)
+    if backend == "onnxruntime":
+        from .onnx_engine import OnnxEngine
+
+        if device not in (None, "cpu"):
+            raise ValueError(f"backend onnxruntime runs on the CPU; device {device!r} is for the torch backend")
+        engine: ResponseEngine = OnnxEngine(net)
+    else:
+        engine = TorchEngine(net, device)
+    tracker = SiamFCTracker(engine, config, name)
+    tracker.info.update(weights=str(weights), weights_format=fmt, architecture=net.architecture)
+    return tracker

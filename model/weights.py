@@ -1,7 +1,8 @@
 """Loading tracker weights: our checkpoints and exported weights, and public PyTorch SiamFC state dicts.
 
-Our files (a training ``checkpoint.pt`` holding a ``"model"`` state dict, or an exported ``weights.pt``, a
-plain state dict) are read by :func:`siamfc.model.checkpoint.load_weights` and used as they are.
+Our files (a training ``checkpoint.pt`` or an exported ``weights.pt``) record the architecture they belong to
+(:attr:`siamfc.model.net.SiamFCNet.architecture`); :func:`load_net` builds that network and loads the state
+dict into it. Files without a record (our plain state dicts of before, and public ones) are AlexNet networks.
 
 Public implementations with SiamFC's AlexNet (same layer shapes as :class:`SiamFCNet`) are renamed by key
 prefix. Both were trained on **RGB** frames while our network reads BGR (as curation stores crops), so their
@@ -35,7 +36,7 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import load_weights
+from .checkpoint import read_weights_file
 from .net import SiamFCNet
 
 OURS = "siamfc"
@@ -105,14 +106,11 @@ def _checked(state: dict[str, torch.Tensor], reference: dict[str, torch.Tensor],
     return state
 
 
-def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], str]:
-    """``(SiamFCNet state dict, format name)`` from any supported weights file."""
-    return convert_state_dict(load_weights(path), SiamFCNet().state_dict(), str(path))
-
-
-def load_net(path: str | Path) -> SiamFCNet:
-    """A ``SiamFCNet`` (eval mode, CPU) with the weights of ``path``."""
-    net = SiamFCNet()
-    state, _ = convert_state_dict(load_weights(path), net.state_dict(), str(path))
+def load_net(path: str | Path) -> tuple[SiamFCNet, str]:
+    """``(network in eval mode on the CPU, format name)`` for any supported weights file: the architecture the
+    file records (else the AlexNet one), with the file's weights."""
+    state, architecture = read_weights_file(path)
+    net = SiamFCNet() if architecture is None else SiamFCNet.from_architecture(architecture, str(path))
+    state, fmt = convert_state_dict(state, net.state_dict(), str(path))
     net.load_state_dict(state)
-    return net.eval()
+    return net.eval(), fmt

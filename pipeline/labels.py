@@ -1,9 +1,8 @@
 """Score-map labels and balanced weights: SiamFC's logistic-loss targets, shared by the trainer and the tracker.
 
-Cell convention: cell ``(i, j)`` (row ``i``, column ``j``) of an ``R x R`` response map sits at search-crop offset
-``((j - c) * stride, (i - c) * stride)`` from the crop centre, ``c = (R - 1) / 2`` (8 for the 17x17 map of a
-127 exemplar in a 255 search crop at total stride 8). A cell is positive when that offset lies within ``radius``
-search-crop pixels of the target centre (SiamFC: ``r_pos = 16``, two cells), negative otherwise. The weights make
+Cells sit where :mod:`.response_map` says (cell ``(i, j)`` at search-crop offset ``((j - c) * stride, (i - c) *
+stride)`` from the crop centre). A cell is positive when that offset lies within ``radius`` search-crop pixels of
+the target centre (SiamFC: ``r_pos = 16``, two cells), negative otherwise. The weights make
 each class sum to 0.5, so the loss is balanced whatever the number of positives.
 
 Translation augmentation moves the target by whole pixels within a bounded range, so :class:`LabelTable` computes the
@@ -14,24 +13,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from siamfc.curate.geometry import EXEMPLAR_SIZE, RESPONSE_SIZE, SEARCH_SIZE, TOTAL_STRIDE
+from .response_map import ResponseGrid
 
 POSITIVE_RADIUS = 16.0  # SiamFC r_pos, search-crop pixels
 
 
-def response_size(exemplar_size: int = EXEMPLAR_SIZE, search_size: int = SEARCH_SIZE,
-                  stride: int = TOTAL_STRIDE) -> int:
-    """Side of the response map of a fully-convolutional Siamese net: ``(x - z) // stride + 1`` (17 by default)."""
-    return (search_size - exemplar_size) // stride + 1
+def response_size(exemplar_size: int, search_size: int, stride: int) -> int:
+    """Side of the response map of a fully-convolutional Siamese net: ``(x - z) // stride + 1``."""
+    return ResponseGrid.for_crops(exemplar_size, search_size, stride).size
 
 
-def cell_offsets(response_size: int = RESPONSE_SIZE, stride: int = TOTAL_STRIDE) -> np.ndarray:
-    """Search-crop offset from the crop centre of each response column (or row): ``(k - c) * stride``."""
-    return (np.arange(response_size, dtype=np.float64) - (response_size - 1) / 2) * stride
-
-
-def score_labels(target: tuple[float, float] = (0.0, 0.0), response_size: int = RESPONSE_SIZE,
-                 stride: int = TOTAL_STRIDE, radius: float = POSITIVE_RADIUS) -> tuple[np.ndarray, np.ndarray]:
+def score_labels(target: tuple[float, float], response_size: int, stride: int,
+                 radius: float = POSITIVE_RADIUS) -> tuple[np.ndarray, np.ndarray]:
     """(label, weight), float32 ``[R, R]``, for a target centred at ``target = (dx, dy)`` search-crop pixels from
     the crop centre.
 
@@ -39,7 +32,7 @@ def score_labels(target: tuple[float, float] = (0.0, 0.0), response_size: int = 
     ``weight`` is ``0.5 / n_pos`` on positives and ``0.5 / n_neg`` on negatives; if a class is empty the other
     one carries the whole weight (sum 1).
     """
-    offsets = cell_offsets(response_size, stride)
+    offsets = ResponseGrid(response_size, stride).cell_offsets()
     dx = offsets[None, :] - float(target[0])
     dy = offsets[:, None] - float(target[1])
     label = (dx * dx + dy * dy <= float(radius) ** 2).astype(np.float32)
@@ -54,7 +47,7 @@ def score_labels(target: tuple[float, float] = (0.0, 0.0), response_size: int = 
 class LabelTable:
     """Label and weight maps for every whole-pixel target offset in ``[-max_shift, max_shift]^2``, computed once."""
 
-    def __init__(self, max_shift: int, response_size: int = RESPONSE_SIZE, stride: int = TOTAL_STRIDE,
+    def __init__(self, max_shift: int, response_size: int, stride: int,
                  radius: float = POSITIVE_RADIUS):
         self.max_shift = int(max_shift)
         shifts = range(-self.max_shift, self.max_shift + 1)

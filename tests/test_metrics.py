@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from siamfc.curate.synth import SynthConfig, generate
-from siamfc.model.benchmarks import find_sequences, read_box_file
+from siamfc.model.eval_sequences import find_sequences, read_box_file
 from siamfc.model.metrics import (
     center_error,
     mean_curves,

@@ -124,14 +124,14 @@ def test_response_peaks() -> None:
     one_hot = torch.zeros(2, 1, 17, 17)
     one_hot[0, 0, 3, 12] = 1  # row 3, column 12 -> ((12 - 8) * 8, (3 - 8) * 8)
     one_hot[1, 0, 8, 8] = 1
-    assert response_peaks(one_hot).tolist() == [[32.0, -40.0], [0.0, 0.0]]
+    assert response_peaks(one_hot, 8).tolist() == [[32.0, -40.0], [0.0, 0.0]]
     # A smooth blob at a sub-cell position: upsampling finds it to a fraction of the 8-pixel cell.
     offsets = (np.arange(17) - 8) * 8.0
     dx, dy = 13.0, -21.0
     blob = np.exp(-((offsets[None, :] - dx) ** 2 + (offsets[:, None] - dy) ** 2) / (2 * 16.0 ** 2))
-    peak = response_peaks(torch.from_numpy(blob)[None, None].float(), upsample=16)[0]
+    peak = response_peaks(torch.from_numpy(blob)[None, None].float(), 8, upsample=16)[0]
     assert abs(peak[0] - dx) < 1.0 and abs(peak[1] - dy) < 1.0
-    coarse = response_peaks(torch.from_numpy(blob)[None, None].float())[0]
+    coarse = response_peaks(torch.from_numpy(blob)[None, None].float(), 8)[0]
     assert coarse.tolist() == [16.0, -24.0]  # nearest cell
 
 
@@ -142,7 +142,7 @@ def bce(s: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def test_loss_is_balanced_bce_and_prefers_the_true_peak() -> None:
-    label, weight = score_labels((5.0, -3.0))
+    label, weight = score_labels((5.0, -3.0), 17, 8)
     perfect = np.where(label > 0, 4.0, -4.0).astype(np.float32)
     shifted = np.roll(perfect, (3, 2), axis=(0, 1))
     logits = torch.from_numpy(np.stack([perfect, shifted]))[:, None]

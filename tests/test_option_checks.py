@@ -20,8 +20,9 @@ import numpy as np
 import pytest
 import torch
 
-from siamfc.model.benchmarks import find_sequences, read_box_file
 from siamfc.model.checkpoint import atomic_save, load_checkpoint, load_weights, rng_state
+from siamfc.model.eval_sequences import find_sequences, read_box_file
+from siamfc.model.inference import TorchEngine
 from siamfc.model.net import SiamFCNet
 from siamfc.model.tracker import BoxOutsideFrameWarning, SiamFCTracker, TrackerConfig
 from siamfc.model.train import TrainConfig, plot_losses
@@ -270,7 +271,7 @@ def test_tracker_config_checks_every_field_itself():
         with pytest.raises(ValueError, match=rf"TrackerConfig\.{field} must be"):
             TrackerConfig(**{field: value})
     with pytest.raises(ValueError, match="device 'tpu'"):
-        SiamFCTracker(SiamFCNet(), device="tpu")
+        TorchEngine(SiamFCNet(), device="tpu")
 
 
 def test_track_device_that_does_not_exist(capsys, tmp_path, frames, weights):
@@ -322,7 +323,7 @@ def test_track_warns_once_when_the_initial_box_is_outside_the_frame(capsys, tmp_
 
 
 def test_tracker_init_warns_only_for_boxes_outside():
-    tracker = SiamFCTracker(SiamFCNet(), device="cpu")
+    tracker = SiamFCTracker(TorchEngine(SiamFCNet(), "cpu"))
     image = np.zeros((H, W, 3), np.uint8)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -21,9 +21,19 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
+from siamfc.model.checkpoint import save_weights
+from siamfc.model.inference import TorchEngine
 from siamfc.model.net import SiamFCNet
-from siamfc.model.tracker import SiamFCTracker, TrackerConfig, choose_scale, hann_window, scale_factors
-from siamfc.model.weights import PUBLIC_FORMATS, convert_state_dict, load_net, read_weights
+from siamfc.model.tracker import (
+    SiamFCTracker,
+    TrackerConfig,
+    choose_scale,
+    hann_window,
+    load_tracker,
+    scale_factors,
+)
+from siamfc.model.weights import PUBLIC_FORMATS, convert_state_dict, load_net
+from siamfc.pipeline.response_map import ResponseGrid
 from siamfc.tools.cli import main
 
 W, H, N = 320, 240, 40
@@ -103,10 +113,15 @@ def fixed_feature_net() -> SiamFCNet:
     return net
 
 
+def tracker_on(net: nn.Module, config: TrackerConfig | None = None) -> SiamFCTracker:
+    """A CPU tracker on a stand-in network with SiamFC's 17x17 map at stride 8."""
+    return SiamFCTracker(TorchEngine(net, "cpu", ResponseGrid(17, 8)), config)
+
+
 @pytest.mark.parametrize("scales", [3, 5])
 def test_tracker_follows_a_moving_scaling_target(sequence_dir, scales):
     _, paths, gt = sequence_dir
-    tracker = SiamFCTracker(fixed_feature_net(), TrackerConfig(scales=scales), device="cpu")
+    tracker = tracker_on(fixed_feature_net(), TrackerConfig(scales=scales))
     boxes, times = tracker.track(paths, gt[0])
     assert boxes.shape == (N, 4) and times.shape == (N,) and np.all(times > 0)
     np.testing.assert_array_equal(boxes[0], gt[0])
@@ -119,8 +134,8 @@ def test_tracker_follows_a_moving_scaling_target(sequence_dir, scales):
 
 def test_pil_images_give_the_same_boxes_as_bgr_arrays():
     frames, gt = synthetic_sequence(6)
-    a = SiamFCTracker(fixed_feature_net(), device="cpu")
-    b = SiamFCTracker(fixed_feature_net(), device="cpu")
+    a = tracker_on(fixed_feature_net())
+    b = tracker_on(fixed_feature_net())
     a.init(frames[0], gt[0])
     b.init(Image.fromarray(frames[0][:, :, ::-1].copy()), gt[0])
     for f in frames[1:]:
@@ -159,7 +174,7 @@ def test_response_peak_maps_to_frame_displacement(scales, cell):
         responses = np.zeros((scales, 17, 17))
         responses[k][cell] = 1.0
         config = TrackerConfig(scales=scales, window_influence=0.0, scale_penalty=1.0)
-        tracker = SiamFCTracker(PresetNet(responses), config, device="cpu")
+        tracker = tracker_on(PresetNet(responses), config)
         tracker.init(image, box)
         x, y, w, h = tracker.update(image)
         frame_per_crop = s_x * f / 255
@@ -177,7 +192,7 @@ def test_tracker_penalises_non_central_scales(gain, grows):
     responses = np.zeros((3, 17, 17))
     responses[1, 8, 8] = 1.0
     responses[2, 8, 8] = gain  # larger scale: wins only if gain * 0.9745 > 1
-    tracker = SiamFCTracker(PresetNet(responses), device="cpu")
+    tracker = tracker_on(PresetNet(responses))
     tracker.init(np.zeros((100, 100, 3), np.uint8), [40, 40, 20, 20])
     w = tracker.update(np.zeros((100, 100, 3), np.uint8))[2]
     assert w == pytest.approx(20 * (0.41 + 0.59 * 1.0375) if grows else 20.0)
@@ -247,9 +262,11 @@ def test_weights_load_ours_and_public_layouts(tmp_path, form):
     torch.save(state, tmp_path / "w.pt")
     expected = {"exported": "siamfc", "checkpoint": "siamfc", "huanglianghua": "huanglianghua/siamfc-pytorch",
                 "stranger": "StrangerZhang/SiamFC-PyTorch"}[form]
-    assert read_weights(tmp_path / "w.pt")[1] == expected
-    net = load_net(tmp_path / "w.pt")
-    tracker_net = SiamFCTracker.from_weights(tmp_path / "w.pt", device="cpu").net
+    net, fmt = load_net(tmp_path / "w.pt")
+    assert fmt == expected and net.architecture == {"backbone": "alexnet", "out_scale": 0.001}
+    tracker = load_tracker(tmp_path / "w.pt", device="cpu")
+    assert tracker.info["weights_format"] == expected
+    tracker_net = tracker.engine.net
     assert all(torch.equal(a, b) for a, b in zip(tracker_net.state_dict().values(), net.state_dict().values(),
                                                  strict=True))
     z, x = torch.rand(1, 3, 127, 127) * 255, torch.rand(2, 3, 255, 255) * 255
@@ -277,6 +294,22 @@ def test_weights_refuse_other_shapes_and_layouts():
     with pytest.raises(ValueError, match="lacks backbone.conv3.0.weight"):
         convert_state_dict(partial, reference, "partial.pth")
     assert set(PUBLIC_FORMATS) == {"huanglianghua/siamfc-pytorch", "StrangerZhang/SiamFC-PyTorch"}
+
+
+def test_weights_record_their_architecture_and_loading_builds_it(tmp_path):
+    ref = randomised_net(3)
+    ref.architecture = {**ref.architecture, "out_scale": 0.002}  # a network the default would not build
+    ref.head.out_scale = 0.002
+    path = save_weights(tmp_path / "weights.pt", ref)
+    assert torch.load(path, weights_only=True)["architecture"] == {"backbone": "alexnet", "out_scale": 0.002}
+    net, fmt = load_net(path)
+    assert fmt == "siamfc" and net.head.out_scale == 0.002
+    z, x = torch.rand(1, 3, 127, 127) * 255, torch.rand(1, 3, 255, 255) * 255
+    with torch.inference_mode():
+        assert torch.equal(net(z, x), ref(z, x))
+    torch.save({"architecture": {"backbone": "resnet22"}, "state_dict": ref.state_dict()}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match=r"other\.pt: unknown backbone 'resnet22'; known: alexnet"):
+        load_net(tmp_path / "other.pt")
 
 
 def test_cli_track_writes_boxes_and_video(tmp_path, sequence_dir):

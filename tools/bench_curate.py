@@ -143,14 +143,3 @@ def cmd_bench_curate(args: argparse.Namespace) -> None:
         generate(Path(tmp), SynthConfig(train_snippets=n, val_snippets=0, frames=frames,
                                         sizes=((1280, 720),)), progress=True)
         bench_curate(Path(tmp), args.workers, args.max_frames, args.max_reduction, args.repeat, args.dask)
-
-
-def register(bench: argparse._SubParsersAction) -> None:
-    b = bench.add_parser("curate", help="curation ms/frame against plain cv2.imread of the same frames")
-    b.add_argument("source", nargs="?", help="ILSVRC2015 root (default: synthesise one)")
-    b.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts (default 1 2)")
-    b.add_argument("--max-frames", type=int, default=2000, help="frames to time (default 2000)")
-    b.add_argument("--max-reduction", type=int, default=8, choices=[1, 2, 4, 8])
-    b.add_argument("--dask", action="store_true", help="also time a Dask LocalCluster with the largest worker count")
-    b.add_argument("--repeat", type=int, default=3, help="alternating repetitions; the best of each is kept")
-    b.set_defaults(func=cmd_bench_curate)

@@ -100,10 +100,3 @@ def cmd_bench_decode(args: argparse.Namespace) -> None:
         bench_set("synth 1280x720   ", synth, args.repeat)
         for (width, height), paths in natural.items():
             bench_set(f"natural {width}x{height}".ljust(17), paths, args.repeat)
-
-
-def register(bench: argparse._SubParsersAction) -> None:
-    b = bench.add_parser("decode", help="strict frame decode ms/frame against plain cv2.imdecode of the same frames")
-    b.add_argument("--frames", type=int, default=40, help="frames per set (default 40)")
-    b.add_argument("--repeat", type=int, default=5, help="alternating decodes per frame; the best of each is kept")
-    b.set_defaults(func=cmd_bench_decode)

@@ -51,7 +51,6 @@ MODES = {  # name: (where augmentation runs, SamplerConfig changes, PairDataset 
     "workers-nocrc": ("workers", {}, {"check_crc": False}),
     "device-nocrc": ("device", {}, {"check_crc": False}),
 }
-DEFAULT_MODES = ["workers", "shift", "device"]
 
 
 def pair_records(dataset: PairDataset, n: int, epoch: int) -> list[tuple[int, bytes]]:
@@ -181,19 +180,3 @@ def cmd_bench_sampler(args: argparse.Namespace) -> None:
         return
     with tempfile.TemporaryDirectory(prefix="siamfc-bench-sampler-") as tmp:
         bench_sampler(synthetic_curation(Path(tmp), SynthConfig(train_snippets=6, val_snippets=0, frames=60)), **run)
-
-
-def register(bench: argparse._SubParsersAction) -> None:
-    b = bench.add_parser("sampler", help="pair-sampler pairs/s against decoding the same stored crops")
-    b.add_argument("shards", nargs="?", help="curation root (default: synthesise and curate one)")
-    b.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2], help="DataLoader workers (default 0 1 2)")
-    b.add_argument("--pairs", type=int, default=3000, help="pairs per timed run (default 3000)")
-    b.add_argument("--batch-size", type=int, default=8, help="batch size (default 8, as SiamFC)")
-    b.add_argument("--mode", nargs="+", choices=list(MODES), default=DEFAULT_MODES,
-                   help="what to time: workers (SiamFC augmentation in the workers), shift (translation only), "
-                        "device (workers decode, augmentation on the device); workers-nocrc and device-nocrc skip "
-                        "the checksum check of each crop read (default: workers shift device)")
-    b.add_argument("--device", default="auto", help="device of the device-mode augmentation (default: cuda if any)")
-    b.add_argument("--repeats", type=int, default=5, help="rounds of floor then loader; medians (default 5)")
-    b.add_argument("--split", action="append", choices=["train", "val"], help="split(s) to sample (default train)")
-    b.set_defaults(func=cmd_bench_sampler)

@@ -169,10 +169,3 @@ def bench_stats(records: int, repeat: int) -> dict:
 
 def cmd_bench_stats(args: argparse.Namespace) -> None:
     bench_stats(args.records, args.repeat)
-
-
-def register(bench: argparse._SubParsersAction) -> None:
-    b = bench.add_parser("stats", help="stats of a generated 1 M record manifest against np.load / np.sort floors")
-    b.add_argument("--records", type=int, default=1_000_000, help="manifest rows to generate (default 1,000,000)")
-    b.add_argument("--repeat", type=int, default=3, help="runs per timing, best kept (default 3)")
-    b.set_defaults(func=cmd_bench_stats)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from siamfc.curate.synth import SynthConfig, generate
-from siamfc.model.benchmarks import Sequence, find_sequences
+from siamfc.model.eval_sequences import Sequence, find_sequences
 from siamfc.model.net import SiamFCNet
 from siamfc.model.tracker import SiamFCTracker, TrackerConfig, read_frame
 from siamfc.model.weights import load_net
@@ -91,14 +91,3 @@ def cmd_bench_track(args: argparse.Namespace) -> None:
                  progress=True)
         sequences, _ = find_sequences(tmp)
         bench_sequence(sequences[0], net, devices, args.scales)
-
-
-def register(bench: argparse._SubParsersAction) -> None:
-    b = bench.add_parser("track", help="tracker fps (3 and 5 scales, CPU and CUDA) against frame decoding")
-    b.add_argument("--dataset", help="benchmark folder (OTB, GOT-10k, ILSVRC2015); default: synthesise frames")
-    b.add_argument("--weights", help="weights to load (speed does not depend on them; default: untrained net)")
-    b.add_argument("--frames", type=int, default=60, help="frames to time (default 60)")
-    b.add_argument("--scales", type=int, nargs="+", default=[3, 5], help="scale counts (default 3 5)")
-    b.add_argument("--cpu-only", action="store_true", help="skip CUDA even when present")
-    b.set_defaults(func=cmd_bench_track)
-

@@ -1,7 +1,10 @@
 """The `siamfc` command: one subcommand per step of the flow. Nothing imports this module.
 
-Each step's subcommands live in their own ``tools/cmd_*.py`` module exposing
-``register(subparsers)``; benchmarks live in ``tools/bench_*.py`` exposing ``register(bench_subparsers)``.
+Start-up stays fast because a command imports only what it runs: :data:`COMMANDS` names, for each subcommand,
+the light ``tools/cmd_*.py`` module that declares its options (``add_options(command, parser)``, importing no
+torch); that module points ``run`` at the function doing the work (``"module:function"``), imported only when
+the command runs. ``siamfc --help`` imports no command module at all, ``siamfc track --help`` only
+``cmd_track``.
 """
 
 from __future__ import annotations
@@ -9,33 +12,50 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
-import pkgutil
 import signal
 import sys
 import threading
 import warnings
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Iterable, Iterator
 from types import FrameType
 
 from siamfc.curate.errors import CurationError
 
-_TOOLS = [m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)])]
-COMMAND_MODULES = sorted(n for n in _TOOLS if n.startswith("cmd_"))
-BENCH_MODULES = sorted(n for n in _TOOLS if n.startswith("bench_"))
+COMMANDS = {  # command -> (module declaring its options, one-line help)
+    "synth": ("cmd_curate", "write a small synthetic ILSVRC2015-layout dataset"),
+    "curate": ("cmd_curate", "crop every VID object into LMDB shards (resumable)"),
+    "stats": ("cmd_stats", "what a curation holds: tables, plots, montage, --verify integrity check"),
+    "train": ("cmd_train", "train SiamFC on curated shards (resumable; torchrun for multi-GPU)"),
+    "track": ("cmd_track", "track one target through a folder of frames"),
+    "eval": ("cmd_track", "one-pass evaluation over OTB / GOT-10k / VID-val sequences, JSON and plots"),
+    "demo": ("cmd_demo", "synthesise a small VID, then curate, inspect, train and evaluate on it"),
+    "bench": ("cmd_bench", "benchmarks, each against a floor measured in the same run"),
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every subcommand, with the options of ``commands`` only (default: of all)."""
     parser = argparse.ArgumentParser(
         prog="siamfc", description="ImageNet VID -> LMDB SiamFC crops -> pairs -> SiamFC training and tracking")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(f"siamfc.tools.{name}").register(sub)
-    bench = sub.add_parser("bench", help="benchmarks, each against a floor measured in the same run")
-    bench_sub = bench.add_subparsers(dest="what", required=True, metavar="WHAT")
-    for name in BENCH_MODULES:
-        importlib.import_module(f"siamfc.tools.{name}").register(bench_sub)
+    wanted = set(COMMANDS if commands is None else commands)
+    for name, (module, text) in COMMANDS.items():
+        p = sub.add_parser(name, help=text, description=text)
+        if name in wanted:
+            importlib.import_module(f"siamfc.tools.{module}").add_options(name, p)
     return parser
+
+
+def requested(argv: list[str]) -> list[str]:
+    """The subcommand of ``argv`` (its first word that is not an option), as a list; empty when there is none."""
+    words = [a for a in argv if not a.startswith("-")][:1]
+    return [w for w in words if w in COMMANDS]
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    """Run the parsed command: import the module its ``run`` names and call the function."""
+    module, function = args.run.split(":")
+    return getattr(importlib.import_module(module), function)(args) or 0
 
 
 class Terminated(KeyboardInterrupt):
@@ -89,13 +109,14 @@ def main(argv: list[str] | None = None) -> int:
     is kept, and the status is 128 + the signal number, as a shell reports a process killed by it: 130 for
     SIGINT, 143 for SIGTERM.
     """
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(requested(argv)).parse_args(argv)
     # joblib's advice when an interrupt or an error cancels queued work is noise to a user of the command
     warnings.filterwarnings("ignore", message=r".* You could benefit from adjusting the input task iterator",
                             category=UserWarning)
     try:
         with _sigterm_interrupts(), _one_line_warnings(args.command):
-            return args.func(args) or 0
+            return dispatch(args)
     except (CurationError, ValueError, OSError) as err:
         message = describe_os_error(err) if isinstance(err, OSError) else str(err)
         print(f"siamfc {args.command}: error: {message}", file=sys.stderr)

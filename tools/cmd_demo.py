@@ -33,7 +33,7 @@ def demo_steps(root: Path, epochs: int, pairs: int, quiet: bool) -> list[list[st
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from siamfc.tools.cli import build_parser  # the demo drives the real subcommands
+    from siamfc.tools.cli import build_parser, dispatch  # the demo drives the real subcommands
 
     for option, value in (("--epochs", args.epochs), ("--pairs", args.pairs)):
         if value < 1:
@@ -44,17 +44,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for argv in demo_steps(root, args.epochs, args.pairs, args.no_progress):
         print(f"\n$ siamfc {shlex.join(argv)}", flush=True)
         step = parser.parse_args(argv)
-        status = step.func(step) or 0
+        status = dispatch(step)
         if status:
             return status
     print(f"\ndemo done in {root}: curation/ (LMDB shards), stats/index.html, run/weights.pt, eval/demo.png")
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="synthesise a small VID, then curate, inspect, train and evaluate on it")
+def add_options(command: str, p: argparse.ArgumentParser) -> None:
     p.add_argument("--dir", help="work folder (default: a new temporary folder); rerun to resume")
     p.add_argument("--epochs", type=int, default=2, help="training epochs (default 2: a demo, not a model)")
     p.add_argument("--pairs", type=int, default=64, help="training pairs per epoch (default 64)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.set_defaults(func=cmd_demo)
+    p.set_defaults(run="siamfc.tools.cmd_demo:cmd_demo")

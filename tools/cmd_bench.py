@@ -1,0 +1,62 @@
+"""`siamfc bench ...`: the options of every benchmark (each benchmark's work is in its ``tools/bench_*.py``)."""
+
+from __future__ import annotations
+
+import argparse
+
+SAMPLER_MODES = ("workers", "shift", "device", "workers-nocrc", "device-nocrc")  # keys of bench_sampler.MODES
+
+
+def add_options(command: str, p: argparse.ArgumentParser) -> None:
+    bench = p.add_subparsers(dest="what", required=True, metavar="WHAT")
+
+    b = bench.add_parser("curate", help="curation ms/frame against plain cv2.imread of the same frames")
+    b.add_argument("source", nargs="?", help="ILSVRC2015 root (default: synthesise one)")
+    b.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts (default 1 2)")
+    b.add_argument("--max-frames", type=int, default=2000, help="frames to time (default 2000)")
+    b.add_argument("--max-reduction", type=int, default=8, choices=[1, 2, 4, 8])
+    b.add_argument("--dask", action="store_true", help="also time a Dask LocalCluster with the largest worker count")
+    b.add_argument("--repeat", type=int, default=3, help="alternating repetitions; the best of each is kept")
+    b.set_defaults(run="siamfc.tools.bench_curate:cmd_bench_curate")
+
+    b = bench.add_parser("decode", help="strict frame decode ms/frame against plain cv2.imdecode of the same frames")
+    b.add_argument("--frames", type=int, default=40, help="frames per set (default 40)")
+    b.add_argument("--repeat", type=int, default=5, help="alternating decodes per frame; the best of each is kept")
+    b.set_defaults(run="siamfc.tools.bench_decode:cmd_bench_decode")
+
+    b = bench.add_parser("sampler", help="pair-sampler pairs/s against decoding the same stored crops")
+    b.add_argument("shards", nargs="?", help="curation root (default: synthesise and curate one)")
+    b.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2], help="DataLoader workers (default 0 1 2)")
+    b.add_argument("--pairs", type=int, default=3000, help="pairs per timed run (default 3000)")
+    b.add_argument("--batch-size", type=int, default=8, help="batch size (default 8, as SiamFC)")
+    b.add_argument("--mode", nargs="+", choices=SAMPLER_MODES, default=list(SAMPLER_MODES[:3]),
+                   help="what to time: workers (SiamFC augmentation in the workers), shift (translation only), "
+                        "device (workers decode, augmentation on the device); workers-nocrc and device-nocrc skip "
+                        "the checksum check of each crop read (default: workers shift device)")
+    b.add_argument("--device", default="auto", help="device of the device-mode augmentation (default: cuda if any)")
+    b.add_argument("--repeats", type=int, default=5, help="rounds of floor then loader; medians (default 5)")
+    b.add_argument("--split", action="append", choices=["train", "val"], help="split(s) to sample (default train)")
+    b.set_defaults(run="siamfc.tools.bench_sampler:cmd_bench_sampler")
+
+    b = bench.add_parser("stats", help="stats of a generated 1 M record manifest against np.load / np.sort floors")
+    b.add_argument("--records", type=int, default=1_000_000, help="manifest rows to generate (default 1,000,000)")
+    b.add_argument("--repeat", type=int, default=3, help="runs per timing, best kept (default 3)")
+    b.set_defaults(run="siamfc.tools.bench_stats:cmd_bench_stats")
+
+    b = bench.add_parser("track", help="tracker fps (3 and 5 scales, CPU and CUDA) against frame decoding")
+    b.add_argument("--dataset", help="benchmark folder (OTB, GOT-10k, ILSVRC2015); default: synthesise frames")
+    b.add_argument("--weights", help="weights to load (speed does not depend on them; default: untrained net)")
+    b.add_argument("--frames", type=int, default=60, help="frames to time (default 60)")
+    b.add_argument("--scales", type=int, nargs="+", default=[3, 5], help="scale counts (default 3 5)")
+    b.add_argument("--cpu-only", action="store_true", help="skip CUDA even when present")
+    b.set_defaults(run="siamfc.tools.bench_track:cmd_bench_track")
+
+    b = bench.add_parser("train", help="training pairs/s and data-wait share against a fixed-batch floor")
+    b.add_argument("data", nargs="?", help="curation folder (default: synthesise and curate one)")
+    b.add_argument("--batch-size", type=int, default=8, help="pairs per step (default 8)")
+    b.add_argument("--steps", type=int, default=10, help="timed steps per measurement (default 10)")
+    b.add_argument("--workers", type=int, nargs="+", default=[0, 2], help="loader processes to try (default 0 2)")
+    b.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default: CUDA when present")
+    b.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
+                   help="mixed precision (default: on for CUDA)")
+    b.set_defaults(run="siamfc.tools.bench_train:cmd_bench_train")

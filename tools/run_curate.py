@@ -1,0 +1,41 @@
+"""`siamfc synth` and `siamfc curate`: the work (options in :mod:`.cmd_curate`)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from siamfc.curate.format import CurationSettings
+from siamfc.curate.run import CurationConfig, curate, resolve_classes
+from siamfc.curate.synth import SynthConfig, generate
+
+
+def curation_config(args: argparse.Namespace, source: Path, out: Path) -> CurationConfig:
+    settings = CurationSettings(
+        shards=args.shards, encoding=args.encoding, quality=args.quality, max_reduction=args.max_reduction,
+        classes=resolve_classes(args.classes), skip_generated=args.skip_generated,
+    )
+    return CurationConfig(
+        source=source, out=out, splits=tuple(args.splits or ("train", "val")), max_snippets=args.max_snippets,
+        workers=args.workers, backend=args.backend, scheduler=args.scheduler, progress=not args.no_progress,
+        refresh=args.refresh, repair=args.repair, settings=settings,
+    )
+
+
+def run_curation(args: argparse.Namespace, source: Path, out: Path) -> None:
+    summary = curate(curation_config(args, source, out))
+    print("\n".join(summary.lines()))
+    if summary.skipped:
+        print(f"skip report: {out / 'skipped.jsonl'}")
+
+
+def cmd_synth(args: argparse.Namespace) -> None:
+    given = {k: getattr(args, k) for k in ("train_snippets", "val_snippets", "frames") if getattr(args, k) is not None}
+    config = SynthConfig(**given, seed=args.seed)
+    objects = generate(args.out, config, progress=True)
+    print(f"wrote a synthetic ILSVRC2015 tree to {args.out}: {len(objects)} objects in "
+          f"{len({o.snippet for o in objects})} snippets")
+
+
+def cmd_curate(args: argparse.Namespace) -> None:
+    run_curation(args, Path(args.source), Path(args.out))

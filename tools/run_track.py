@@ -1,0 +1,216 @@
+"""`siamfc track` (one sequence of frames) and `siamfc eval` (one-pass evaluation over a benchmark folder): the work.
+
+Options are declared in :mod:`.cmd_track`; the tracker is built by :func:`siamfc.model.tracker.load_tracker`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from siamfc.curate.atomic import writable_folder
+from siamfc.model.eval_plots import plot_runs
+from siamfc.model.eval_sequences import find_sequences, image_files
+from siamfc.model.evaluate import evaluate, load_summary, write_boxes, write_report
+from siamfc.model.tracker import BoxOutsideFrameWarning, SiamFCTracker, draw_box, load_tracker, show_frame
+
+from .cmd_track import tracker_config
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
+EXIF_ORIENTATION = 0x0112  # values 5..8 turn the image a quarter, and cv2.imread applies them
+
+
+def build_tracker(args: argparse.Namespace, name: str = "SiamFC") -> SiamFCTracker:
+    """The tracker the options describe (``tracker.info`` says what was loaded, and where it runs)."""
+    config = tracker_config(args)
+    if not args.weights:
+        raise ValueError("--weights is required")
+    return load_tracker(args.weights, config, args.device, args.backend, name)
+
+
+def parse_box(text: str) -> np.ndarray:
+    """``--init`` as an ``x, y, w, h`` array; ValueError unless 4 finite numbers with ``w, h > 0``."""
+    try:
+        box = np.array([float(v) for v in text.replace(" ", ",").split(",") if v], dtype=np.float64)
+    except ValueError:
+        box = np.zeros(0)
+    if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
+        raise ValueError(f"--init {text!r}: expected x,y,w,h: 4 finite numbers (0-based pixels), width and "
+                         "height above 0")
+    return box
+
+
+def positive_fps(fps: float) -> float:
+    """``--fps``, checked finite and above 0."""
+    if not (math.isfinite(fps) and fps > 0):
+        raise ValueError(f"--fps must be a finite number above 0, got {fps}")
+    return fps
+
+
+def output_file(path: Path, option: str) -> Path:
+    """``path`` checked as a file that can be written (its folder created); ValueError naming it otherwise."""
+    if path.is_dir():
+        raise ValueError(f"{path}: {option} is a folder; give a file name")
+    writable_folder(path.parent, f"folder of {option} {path.name}")
+    return path
+
+
+def check_video(path: Path) -> Path:
+    """``--video``: a writable video file (by suffix) or folder of JPEGs."""
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        return output_file(path, "--video")
+    return writable_folder(path, "--video folder")
+
+
+def frame_size(path: Path) -> tuple[int, int]:
+    """``(width, height)`` of an image as ``cv2.imread`` decodes it, from its header alone."""
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            if image.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8):
+                width, height = height, width
+    except Exception as err:  # PIL raises several types for files that are not images
+        raise ValueError(f"{path}: not a readable image ({err})") from None
+    return width, height
+
+
+def common_size(files: list[Path]) -> tuple[int, int]:
+    """The frames' one ``(width, height)``; ValueError naming the first frame of another size or not an image.
+
+    The tracker crops each frame on its own, but boxes of frames of different sizes are in different pixel
+    grids, and a video has one size: such a folder is refused rather than tracked.
+    """
+    first = frame_size(files[0])
+    for path in files[1:]:
+        size = frame_size(path)
+        if size != first:
+            raise ValueError(f"{path}: frame of {size[0]}x{size[1]} pixels, but the first frame {files[0].name} is "
+                             f"{first[0]}x{first[1]}; all frames of a sequence must have one size")
+    return first
+
+
+@contextlib.contextmanager
+def box_warnings() -> Iterator[None]:
+    """Every first box outside its frame is warned about (the CLI prints each warning as one line)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", BoxOutsideFrameWarning)
+        yield
+
+
+def frame_files(folder: Path) -> list[Path]:
+    """Images of a folder, or of its ``img/`` subfolder (OTB layout)."""
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder")
+    files = image_files(folder)
+    if not files and (folder / "img").is_dir():
+        files = image_files(folder / "img")
+    if not files:
+        raise ValueError(f"{folder}: no .jpg/.jpeg/.png/.bmp frames")
+    return files
+
+
+class FrameWriter:
+    """Frames with their box drawn, into a video file (by suffix) or a folder of JPEGs."""
+
+    def __init__(self, out: Path, fps: float):
+        self.out, self.fps, self.video = out, fps, None
+        self.size: tuple[int, int] | None = None
+        if out.suffix.lower() not in VIDEO_SUFFIXES:
+            out.mkdir(parents=True, exist_ok=True)
+
+    def __call__(self, index: int, image: np.ndarray, box: np.ndarray) -> None:
+        frame = draw_box(image, box)
+        if self.out.suffix.lower() not in VIDEO_SUFFIXES:
+            cv2.imwrite(str(self.out / f"{index:06d}.jpg"), frame)
+            return
+        size = (frame.shape[1], frame.shape[0])
+        if self.video is None:
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+            self.video = cv2.VideoWriter(str(self.out), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, size)
+            if not self.video.isOpened():
+                raise ValueError(f"{self.out}: OpenCV cannot write this video format")
+            self.size = size
+        elif size != self.size:  # OpenCV would drop the frame without a word
+            raise ValueError(f"{self.out}: frame {index} is {size[0]}x{size[1]}, the video {self.size[0]}x"
+                             f"{self.size[1]}")
+        self.video.write(frame)
+
+    def close(self) -> None:
+        if self.video is not None:
+            self.video.release()
+
+
+def show(index: int, image: np.ndarray, box: np.ndarray) -> None:
+    try:
+        show_frame(index, image, box)
+    except cv2.error:
+        raise ValueError("--show needs an OpenCV build with a GUI (opencv-python, not opencv-python-headless); "
+                         "use --video instead") from None
+
+
+def cmd_track(args: argparse.Namespace) -> None:
+    box, fps = parse_box(args.init), positive_fps(args.fps)
+    tracker_config(args)  # every option checked before any file is read
+    out = output_file(Path(args.out), "--out")
+    video = check_video(Path(args.video)) if args.video else None
+    files = frame_files(Path(args.frames))
+    common_size(files)
+    tracker = build_tracker(args)
+    meta = tracker.info
+    writer = FrameWriter(video, fps) if video else None
+    callbacks = [c for c in (writer, show if args.show else None) if c is not None]
+    try:
+        with box_warnings():
+            boxes, times = tracker.track(files, box, callback=lambda *a: [c(*a) for c in callbacks])
+    finally:
+        if writer is not None:
+            writer.close()
+    write_boxes(out, boxes)
+    print(f"{len(files)} frames tracked with {meta['weights_format']} weights on {meta['backend']} "
+          f"({meta['device']}): "
+          f"{_fps(times):.1f} fps (updates); boxes (x,y,w,h, 0-based) in {out}"
+          + (f"; frames with boxes in {args.video}" if args.video else ""))
+
+
+def _fps(times: np.ndarray) -> float:
+    updates = times[1:] if len(times) > 1 else times
+    return len(updates) / max(float(updates.sum()), 1e-12)
+
+
+def check_name(name: str) -> str:
+    """``--name``, checked usable as a file name."""
+    if not name or name in (".", "..") or "/" in name or "\\" in name:
+        raise ValueError(f"--name {name!r}: must be a plain file name (no path separator)")
+    return name
+
+
+def cmd_eval(args: argparse.Namespace) -> None:
+    if args.max_sequences is not None and args.max_sequences < 1:
+        raise ValueError(f"--max-sequences must be at least 1, got {args.max_sequences}")
+    check_name(args.name)
+    runs = [load_summary(p) for p in args.compare or []]
+    if not (args.dataset or runs):
+        raise ValueError("give --dataset to evaluate, or --compare reports to plot")
+    if args.dataset:
+        tracker = build_tracker(args, args.name)
+        sequences, skipped = find_sequences(args.dataset, progress=not args.no_progress)
+        if args.max_sequences:
+            sequences = sequences[:args.max_sequences]
+    out = writable_folder(Path(args.out), "report folder (--out)")  # before hours of tracking
+    if args.dataset:
+        with box_warnings():
+            report = evaluate(tracker, sequences, args.name, str(args.dataset), skipped, tracker.info,
+                              progress=not args.no_progress)
+        print("\n".join(report.lines()))
+        print(f"report: {write_report(report, out)}")
+        runs.insert(0, report.summary())
+    plot = plot_runs(runs, out / f"{args.name}.png", title=args.dataset or "")
+    print(f"plots: {plot}")

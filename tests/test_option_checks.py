@@ -25,8 +25,9 @@ from siamfc.model.eval_sequences import find_sequences, read_box_file
 from siamfc.model.inference import TorchEngine
 from siamfc.model.net import SiamFCNet
 from siamfc.model.tracker import BoxOutsideFrameWarning, SiamFCTracker, TrackerConfig
-from siamfc.model.train import TrainConfig, plot_losses
-from siamfc.pipeline.dataset import SamplerConfig
+from siamfc.model.train_config import TrainConfig
+from siamfc.model.train_log import plot_losses
+from siamfc.pipeline.sampler_config import SamplerConfig
 from siamfc.tools.cli import main
 
 W, H = 64, 48

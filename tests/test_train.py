@@ -17,12 +17,16 @@ import numpy as np
 import pytest
 import torch
 
+from siamfc.model.backbone import AlexNetBackbone
 from siamfc.model.checkpoint import load_checkpoint, load_weights
 from siamfc.model.net import SiamFCNet
-from siamfc.model.train import TrainConfig, train, train_step
-from siamfc.pipeline.dataset import PairDataset, SamplerConfig
+from siamfc.model.train import train
+from siamfc.model.train_config import TrainConfig
+from siamfc.model.train_setup import train_step
+from siamfc.pipeline.dataset import PairDataset
 from siamfc.pipeline.labels import score_labels
 from siamfc.pipeline.loader import PairLoader
+from siamfc.pipeline.sampler_config import SamplerConfig
 from siamfc.tools.cli import main
 
 LEARN = ["--epochs", "2", "--pairs-per-epoch", "32", "--val-pairs", "16", "--lr", "0.01", "--lr-final", "0.001",
@@ -128,6 +132,24 @@ def test_resume_gives_the_uninterrupted_parameters(curated_jpeg, tmp_path) -> No
         train(curated_jpeg, parts, tiny(lr_initial=0.5), resume=True)
 
 
+def test_config_json_round_trip_and_torch_free_import(tmp_path) -> None:
+    config = TrainConfig(train_splits=("train", "val"), amp=True, sampler=SamplerConfig(pairs_per_epoch=4, max_gap=7))
+    text = json.dumps(config.to_json())
+    assert TrainConfig.from_json(json.loads(text)) == config  # lists back to tuples, the sampler back to a dataclass
+    assert TrainConfig.from_json({**json.loads(text), "gone": 1}) == config  # keys no longer known are ignored
+    with pytest.raises(TypeError, match="JSON object"):
+        TrainConfig.from_json([])
+    code = "import sys, siamfc.model.train_config, siamfc.tools.cmd_train; print('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "False", done.stderr[-2000:]  # `siamfc train --help` loads no torch
+
+
+def test_sampler_stride_must_be_the_networks(curated_jpeg, tmp_path) -> None:
+    with pytest.raises(ValueError, match=r"TrainConfig\.sampler\.stride must be 8, the network's stride, got 4"):
+        train(curated_jpeg, tmp_path / "run", TrainConfig(sampler=SamplerConfig(pairs_per_epoch=4, stride=4)))
+    assert not (tmp_path / "run").exists()
+
+
 def test_augmenting_on_the_device_trains_on_the_same_pairs(curated_jpeg, tmp_path) -> None:
     """Both augmentation placements run through the trainer; before any update (the epoch-0 validation and the
     first epoch's mean loss) the same network sees the same pairs up to pixel rounding, so the losses agree."""
@@ -145,7 +167,8 @@ def test_mixed_precision_step_on_cpu() -> None:
     torch.manual_seed(0)
     model = SiamFCNet()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    label, weight = (torch.from_numpy(a)[None] for a in score_labels((8.0, 0.0), response_size=3))
+    maps = score_labels((8.0, 0.0), response_size=3, stride=AlexNetBackbone.total_stride)
+    label, weight = (torch.from_numpy(a)[None] for a in maps)
     z, x = torch.rand(1, 3, 127, 127) * 255, torch.rand(1, 3, 143, 143) * 255  # a 3x3 response: CPU bf16 is slow
     before = model.backbone.conv1[0].weight.detach().clone()
     loss = train_step(model, optimizer, torch.amp.GradScaler("cpu", enabled=False), z, x, label, weight, amp=True)

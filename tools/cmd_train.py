@@ -1,6 +1,6 @@
 """`siamfc train`: SiamFC training from curated shards, resumable; run it under ``torchrun`` for several GPUs.
 
-Every :class:`~siamfc.pipeline.dataset.SamplerConfig` field is an option too (``--max-gap``, ``--max-translate``,
+Every :class:`~siamfc.pipeline.sampler_config.SamplerConfig` field is an option too (``--max-gap``, ``--max-translate``,
 ...), generated from the dataclass so the command follows the sampler. With ``--resume`` every option not given
 takes the value the run was started with (``RUN/config.json``).
 """
@@ -10,13 +10,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
 
-from siamfc.model.train import CONFIG_FILE, TrainConfig, train
-from siamfc.pipeline.dataset import SamplerConfig
+from siamfc.model.train_config import CONFIG_FILE, TrainConfig
+from siamfc.pipeline.sampler_config import SamplerConfig
 
 # TrainConfig field -> (flag, help); type and default come from the dataclass.
 TRAIN_OPTIONS = {
@@ -36,7 +35,7 @@ TRAIN_OPTIONS = {
     "log_every": ("--log-every", "steps between progress-bar and loss-curve updates"),
     "keep_every": ("--keep-every", "also keep checkpoint-eNNN.pt every N epochs (0: only the latest)"),
 }
-SAMPLER_SKIP = {"seed", "stride"}  # --seed sets both seeds; the network's stride is fixed at 8
+SAMPLER_SKIP = {"seed", "stride"}  # --seed sets both seeds; the stride is the network's (the trainer checks)
 OTHER_FLAGS = {"train_splits": "--train-split", "val_splits": "--val-split", "amp": "--amp",
                "sampler.seed": "--seed"}
 
@@ -49,6 +48,11 @@ def _sampler_fields() -> list[dataclasses.Field]:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train SiamFC on curated shards (resumable; torchrun for multi-GPU)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_options("train", p)
+
+
+def add_options(command: str, p: argparse.ArgumentParser) -> None:
+    """The options of `siamfc train` on ``p`` (what :mod:`siamfc.tools.cli` calls); ``run`` is :func:`cmd_train`."""
     p.add_argument("--data", help="curation folder (the shards); required unless --resume")
     p.add_argument("--out", required=True, help="run folder: checkpoints, weights.pt, logs, loss.png")
     p.add_argument("--val-data", help="curation holding the validation split (default: --data)")
@@ -76,7 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         else:
             group.add_argument(flag, dest=f"sampler_{f.name}", type=type(f.default), default=None,
                                metavar=f.name.upper(), help=f"default {f.default}")
-    p.set_defaults(func=cmd_train)
+    p.set_defaults(func=cmd_train, run="siamfc.tools.cmd_train:cmd_train")
 
 
 def option_name(field: str) -> str:
@@ -137,6 +141,11 @@ def _apply(args: argparse.Namespace, base: TrainConfig) -> TrainConfig:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
+    # torch and the trainer load only to run, so that `siamfc train --help` stays fast
+    from siamfc.model.checkpoint import WEIGHTS_FILE
+    from siamfc.model.train import train
+    from siamfc.pipeline.ranks import resolve_rank
+
     out = Path(args.out)
     base, data, val_data = TrainConfig(), args.data, args.val_data
     if args.stop_after is not None and args.stop_after < 1:
@@ -150,8 +159,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     config = build_config(args, base)
     history = train(data, out, config, resume=args.resume, stop_after=args.stop_after, val_data=val_data)
     last = history[-1] if history else {}
-    if last and config.progress and os.environ.get("RANK", "0") == "0":
+    if last and config.progress and resolve_rank().is_main:
         err = last.get("val_centre_error")
         print(f"run {out}: {last['epoch']} epochs done"
               + (f", validation centre error {err:.1f} px" if err is not None else "")
-              + f"; weights in {out / 'weights.pt'}")
+              + f"; weights in {out / WEIGHTS_FILE}")

@@ -47,8 +47,3 @@ def broadcast(obj: Any, info: DistInfo) -> Any:
     box = [obj if info.is_main else None]
     dist.broadcast_object_list(box, src=0)
     return box[0]
-
-
-def barrier(info: DistInfo) -> None:
-    if info.enabled:
-        dist.barrier()

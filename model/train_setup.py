@@ -80,7 +80,7 @@ class Learner(NamedTuple):
 def build_learner(config: TrainConfig, device: torch.device) -> Learner:
     """Seed the global RNGs with ``config.seed``, then a fresh network on ``device`` (channels-last on CUDA), SGD,
     the per-epoch exponential decay and the AMP scaler."""
-    seed_everything(config.seed)
+    _seed_everything(config.seed)
     amp = config.amp if config.amp is not None else device.type == "cuda"
     model = SiamFCNet().to(device)
     if device.type == "cuda":
@@ -93,7 +93,7 @@ def build_learner(config: TrainConfig, device: torch.device) -> Learner:
     return Learner(model, optimizer, scheduler, scaler, amp)
 
 
-def seed_everything(seed: int) -> None:
+def _seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)

@@ -9,6 +9,8 @@ import pytest
 
 from siamfc.pipeline.labels import LabelTable, response_size, score_labels
 
+SIAMFC_MAP, SIAMFC_STRIDE = 17, 8  # SiamFC's 17x17 response of a 127 exemplar in a 255 search crop, stride 8
+
 
 def loop_labels(target: tuple[float, float], n: int, stride: int, radius: float) -> np.ndarray:
     """Cell (i, j) sits at ((j - centre) * stride, (i - centre) * stride); positive within radius of the target."""
@@ -21,7 +23,7 @@ def loop_labels(target: tuple[float, float], n: int, stride: int, radius: float)
 
 
 def test_siamfc_default_has_13_central_positives() -> None:
-    label, weight = score_labels()
+    label, weight = score_labels((0.0, 0.0), SIAMFC_MAP, SIAMFC_STRIDE)
     assert label.shape == weight.shape == (17, 17) and label.dtype == weight.dtype == np.float32
     assert label.sum() == 13  # cells within 2 cells of the centre: 1 + 4 + 4 + 4
     assert label[8, 8] == 1 and label[8, 10] == 1 and label[9, 9] == 1 and label[8, 11] == 0 and label[10, 9] == 0
@@ -39,20 +41,20 @@ def test_labels_match_the_cell_convention_and_weights_balance(target, n, stride,
 
 
 def test_empty_class_gives_the_other_the_whole_weight() -> None:
-    label, weight = score_labels((500.0, 500.0))
+    label, weight = score_labels((500.0, 500.0), SIAMFC_MAP, SIAMFC_STRIDE)
     assert label.sum() == 0 and weight.sum(dtype=np.float64) == pytest.approx(1.0)
 
 
 def test_response_size_for_crop_sizes() -> None:
-    assert response_size() == 17 and response_size(127, 239, 8) == 15 and response_size(127, 255, 4) == 33
+    assert response_size(127, 255, 8) == 17 and response_size(127, 239, 8) == 15 and response_size(127, 255, 4) == 33
 
 
 def test_label_table_covers_every_shift_and_is_read_only() -> None:
-    table = LabelTable(3)
+    table = LabelTable(3, SIAMFC_MAP, SIAMFC_STRIDE)
     for dx in range(-3, 4):
         for dy in range(-3, 4):
             label, weight = table.maps(dx, dy)
-            assert np.array_equal(label, loop_labels((dx, dy), 17, 8, 16.0))
+            assert np.array_equal(label, loop_labels((dx, dy), SIAMFC_MAP, SIAMFC_STRIDE, 16.0))
             assert float(weight[label > 0].sum()) == pytest.approx(0.5)
     label, _ = table.maps(0, 0)
     with pytest.raises(ValueError, match="read-only"):

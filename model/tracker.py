@@ -153,6 +153,7 @@ class SiamFCTracker:
         self.size = np.zeros(2)
         self.s_x = self.s_x0 = 0.0
         self.started = False
+        self.stage_seconds = {"crops": 0.0, "network": 0.0, "locate": 0.0}  # summed over updates, for benchmarks
         self.info: dict[str, Any] = {"backend": engine.name, "device": engine.device, "tracker": vars(config)}
 
     def init(self, image: object, box: Sequence[float] | np.ndarray) -> None:
@@ -180,11 +181,18 @@ class SiamFCTracker:
         """Locate the target in the next frame; returns its ``x, y, w, h`` box."""
         if not self.started:
             raise RuntimeError("update() before init()")
+        start = time.perf_counter()
         image = as_bgr(image)
         fill = channel_mean(image)
         cx, cy = self.centre
         crops = np.stack([crop(image, cx, cy, self.s_x * f, SEARCH_SIZE, fill) for f in self.factors])
-        best, dx, dy = locate(self.engine.responses(crops), self.config, self.engine.grid, self.window)
+        cropped = time.perf_counter()
+        responses = self.engine.responses(crops)
+        scored = time.perf_counter()
+        best, dx, dy = locate(responses, self.config, self.engine.grid, self.window)
+        t = self.stage_seconds
+        t["crops"], t["network"], t["locate"] = (t["crops"] + cropped - start, t["network"] + scored - cropped,
+                                                 t["locate"] + time.perf_counter() - scored)
         f = self.factors[best]
         self.centre = self.centre + np.array([dx, dy]) * (self.s_x * f / SEARCH_SIZE)
         damped = (1 - self.config.scale_lr) + self.config.scale_lr * f

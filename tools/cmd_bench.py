@@ -43,11 +43,13 @@ def add_options(command: str, p: argparse.ArgumentParser) -> None:
     b.add_argument("--repeat", type=int, default=3, help="runs per timing, best kept (default 3)")
     b.set_defaults(run="siamfc.tools.bench_stats:cmd_bench_stats")
 
-    b = bench.add_parser("track", help="tracker fps (3 and 5 scales, CPU and CUDA) against frame decoding")
+    b = bench.add_parser("track", help="tracker fps per backend beside the reference (siamfc-pytorch's procedure), "
+                                       "time per stage")
     b.add_argument("--dataset", help="benchmark folder (OTB, GOT-10k, ILSVRC2015); default: synthesise frames")
-    b.add_argument("--weights", help="weights to load (speed does not depend on them; default: untrained net)")
-    b.add_argument("--frames", type=int, default=60, help="frames to time (default 60)")
-    b.add_argument("--scales", type=int, nargs="+", default=[3, 5], help="scale counts (default 3 5)")
+    b.add_argument("--weights", help="weights to load (default: a hand-set template-matching net)")
+    b.add_argument("--frames", type=int, default=40, help="frames to time (default 40)")
+    b.add_argument("--scales", type=int, default=3, help="search scales (default 3)")
+    b.add_argument("--rounds", type=int, default=3, help="alternating rounds; each tracker's best counts (default 3)")
     b.add_argument("--cpu-only", action="store_true", help="skip CUDA even when present")
     b.set_defaults(run="siamfc.tools.bench_track:cmd_bench_track")
 

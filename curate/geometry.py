@@ -21,8 +21,6 @@ import numpy as np
 EXEMPLAR_SIZE = 127  # exemplar crop side (z), pixels
 SEARCH_SIZE = 255  # search crop side (x), pixels
 CONTEXT = 0.5  # context margin as a fraction of (w + h): p = CONTEXT * (w + h) / 2
-TOTAL_STRIDE = 8  # stride of the backbone: one score-map cell = 8 crop pixels
-RESPONSE_SIZE = (SEARCH_SIZE - EXEMPLAR_SIZE) // TOTAL_STRIDE + 1  # 17
 EXEMPLAR_OFFSET = (SEARCH_SIZE - EXEMPLAR_SIZE) // 2  # 64: exemplar = search[64:191, 64:191]
 JPEG_REDUCTIONS = (1, 2, 4, 8)  # scale denominators libjpeg can decode at directly
 

@@ -20,6 +20,30 @@ def test_help_lists_every_step():
         assert f"    {command} " in out, command
 
 
+def modules_loaded(*args: str) -> tuple[int, set[str]]:
+    """``(exit status, the heavy modules loaded)`` of ``siamfc ARGS`` run in a fresh interpreter."""
+    probe = ("import runpy, sys\n"
+             f"sys.argv = ['siamfc', *{list(args)!r}]\n"
+             "try:\n    runpy.run_module('siamfc.tools.cli', run_name='__main__')\n"
+             "except SystemExit as e:\n    status = e.code\n"
+             "print('LOADED', status, *[m for m in ('torch', 'matplotlib', 'joblib') if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=600)
+    words = next(line for line in done.stdout.splitlines() if line.startswith("LOADED")).split()
+    return int(words[1]), set(words[2:])
+
+
+def test_help_imports_no_torch_and_a_curation_never_does(tmp_path):
+    assert modules_loaded("--help") == (0, set())
+    for command in ("synth", "curate", "stats", "train", "track", "eval", "demo", "bench"):
+        status, loaded = modules_loaded(command, "--help")
+        assert status == 0 and "torch" not in loaded, (command, loaded)
+    vid = tmp_path / "vid"
+    assert modules_loaded("synth", str(vid), "--train-snippets", "1", "--val-snippets", "0", "--frames", "3")[0] == 0
+    status, loaded = modules_loaded("curate", str(vid), str(tmp_path / "out"), "--no-progress", "--shards", "1")
+    assert status == 0 and "joblib" in loaded and "torch" not in loaded  # it did curate, without torch
+    assert len(load_manifest(tmp_path / "out")) > 0
+
+
 def test_synth_then_curate_then_rerun(tmp_path):
     vid, out = tmp_path / "vid", tmp_path / "out"
     assert siamfc("synth", str(vid), "--train-snippets", "2", "--val-snippets", "1", "--frames", "6").returncode == 0

@@ -62,3 +62,7 @@ def add_options(command: str, p: argparse.ArgumentParser) -> None:
     b.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
                    help="mixed precision (default: on for CUDA)")
     b.set_defaults(run="siamfc.tools.bench_train:cmd_bench_train")
+
+    b = bench.add_parser("startup", help="seconds for every command to answer --help, against starting Python")
+    b.add_argument("--repeat", type=int, default=3, help="runs per command; the best counts (default 3)")
+    b.set_defaults(run="siamfc.tools.bench_startup:cmd_bench_startup")

@@ -168,8 +168,11 @@ def _tracked(tracker: Tracker, seq: EvalSequence, bar: tqdm) -> SequenceResult |
     """:func:`run_sequence`, or a :class:`Skipped` with the reason a frame could not be read."""
     try:
         return run_sequence(tracker, seq)
-    except (OSError, ValueError) as err:  # the tracker's frame reader names the frame
-        return Skipped(seq.name, str(err), seq.gt_file)
+    except (OSError, ValueError) as err:  # a frame reader's error starts with the frame's path
+        index = next((i for i, p in enumerate(seq.frames) if str(err).startswith(str(p))), None)
+        if index is None:
+            return Skipped(seq.name, str(err), seq.gt_file)
+        return Skipped(seq.name, f"frame {index}: {err}", str(seq.frames[index]))
     finally:
         bar.update(len(seq))
 

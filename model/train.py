@@ -228,7 +228,7 @@ class _Run:
             z, x, label, weight, target = to_device(batch, self.device)
             with autocast(self.device, self.amp):
                 logits = model(z, x)
-            peaks = response_peaks(logits, stride=self.model.backbone.total_stride, upsample=self.config.val_upsample)
+            peaks = response_peaks(logits, self.model.total_stride, self.config.val_upsample)
             errors = (peaks - target.float()).norm(dim=1)
             sums[0] += pair_losses(logits, label, weight).sum().item()
             sums[1] += errors.sum().item()
@@ -243,7 +243,8 @@ class _Run:
         path = save_checkpoint(
             self.out / CHECKPOINT_FILE, model=self.model.state_dict(), optimizer=self.optimizer.state_dict(),
             scheduler=self.scheduler.state_dict(), scaler=self.scaler.state_dict(), epoch=self.epoch,
-            config=self.config.to_json(), history=self.history, data=str(self.data))
+            config=self.config.to_json(), history=self.history, data=str(self.data),
+            architecture=self.model.architecture)
         if self.config.keep_every and self.epoch % self.config.keep_every == 0:
             keep = self.out / f"checkpoint-e{self.epoch:03d}.pt"
             keep.unlink(missing_ok=True)

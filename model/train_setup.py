@@ -24,7 +24,7 @@ from .train_config import TrainConfig, val_sampler
 
 def check_network(config: TrainConfig) -> None:
     """ValueError unless the sampler's stride (where its labels put the cells) is the network's total stride."""
-    stride = AlexNetBackbone.total_stride
+    stride = AlexNetBackbone.total_stride  # the network build_learner makes
     if config.sampler.stride != stride:
         raise ValueError(f"TrainConfig.sampler.stride must be {stride}, the network's stride, "
                          f"got {config.sampler.stride!r}")

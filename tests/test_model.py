@@ -192,7 +192,9 @@ def test_checkpoint_round_trip_and_atomic_failure(tmp_path) -> None:
     assert weights.keys() == model.state_dict().keys()
     assert all(torch.equal(weights[k], v) for k, v in model.state_dict().items())
     exported = save_weights(tmp_path / "weights.pt", model)
-    plain = torch.load(exported, weights_only=True)  # a plain state dict, loadable without our code
+    saved = torch.load(exported, weights_only=True)  # plain values, loadable without our code
+    assert saved["architecture"] == {"backbone": "alexnet", "out_scale": 0.001}
+    plain = saved["state_dict"]
     fresh = SiamFCNet()
     fresh.load_state_dict(plain)
     assert all(torch.equal(plain[k], v) for k, v in fresh.state_dict().items())

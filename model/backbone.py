@@ -2,7 +2,7 @@
 
 A backbone describes itself with class attributes: ``name`` (its key in :data:`BACKBONES`, recorded in weights
 files), ``total_stride`` (input pixels per feature cell), ``receptive_field`` (input pixels seen by one cell; an
-input of side ``n`` gives ``(n - receptive_field) // total_stride + 1`` cells) and ``out_channels``. The response
+input of side ``n`` gives ``(n - receptive_field) // total_stride + 1`` cells). The response
 map's size and cell spacing follow from these and the crop sizes (:meth:`siamfc.model.net.SiamFCNet.response_grid`).
 
 :class:`AlexNetBackbone` is SiamFC's AlexNet variant (Bertinetto et al. 2016, table 1). Five valid (unpadded)
@@ -33,7 +33,6 @@ class Backbone(nn.Module):
     name: str
     total_stride: int
     receptive_field: int
-    out_channels: int
 
     @classmethod
     def feature_size(cls, input_size: int) -> int:
@@ -47,7 +46,6 @@ class AlexNetBackbone(Backbone):
     name = "alexnet"
     total_stride = 8  # one feature cell = 8 input pixels
     receptive_field = 87  # input pixels seen by one feature cell: a side of n gives (n - 87) // 8 + 1 cells
-    out_channels = EMBED_CHANNELS
 
     def __init__(self) -> None:
         super().__init__()

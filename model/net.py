@@ -54,10 +54,6 @@ class SiamFCNet(nn.Module):
         b = self.backbone
         return ResponseGrid(b.feature_size(search_size) - b.feature_size(exemplar_size) + 1, b.total_stride)
 
-    def embed(self, img: torch.Tensor) -> torch.Tensor:
-        """Embedding of a batch of crops ``[B, 3, H, W]`` (raw 0..255 BGR floats)."""
-        return self.backbone(img)
-
     def forward(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.backbone(z), self.backbone(x))
 

@@ -53,7 +53,7 @@ def test_layers_are_siamfc_alexnet(net: SiamFCNet) -> None:
 def test_output_shapes(net: SiamFCNet) -> None:
     z, x = torch.rand(2, 3, 127, 127) * 255, torch.rand(2, 3, 255, 255) * 255
     with torch.no_grad():
-        assert net.embed(z).shape == (2, 256, 6, 6)
+        assert net.backbone(z).shape == (2, 256, 6, 6)
         assert net.backbone(x).shape == (2, 256, 22, 22)
         assert net(z, x).shape == (2, 1, 17, 17)
 

@@ -45,14 +45,9 @@ def _sampler_fields() -> list[dataclasses.Field]:
             and isinstance(f.default, bool | int | float | str)]
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train SiamFC on curated shards (resumable; torchrun for multi-GPU)",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_options("train", p)
-
-
 def add_options(command: str, p: argparse.ArgumentParser) -> None:
     """The options of `siamfc train` on ``p`` (what :mod:`siamfc.tools.cli` calls); ``run`` is :func:`cmd_train`."""
+    p.description, p.formatter_class = __doc__, argparse.RawDescriptionHelpFormatter
     p.add_argument("--data", help="curation folder (the shards); required unless --resume")
     p.add_argument("--out", required=True, help="run folder: checkpoints, weights.pt, logs, loss.png")
     p.add_argument("--val-data", help="curation holding the validation split (default: --data)")

@@ -10,7 +10,8 @@ functions (:mod:`siamfc.model.train_setup`), so the figures are those of ``siamf
 - loader alone: the same loader drained without training, i.e. how many pairs/s the sampler can supply.
 
 The sampler is not the bottleneck when training runs near the floor (ratio ~1), the wait share is small and the
-loader alone is many times faster than training.
+loader alone is many times faster than training. Each row also says how long the paper's schedule (50 epochs of
+50,000 pairs) would take at that speed.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from siamfc.pipeline.loader import PairLoader
 from siamfc.pipeline.ranks import DistInfo
 from siamfc.pipeline.sampler_config import SamplerConfig
 from siamfc.tools.synthetic import synthetic_curation
+
+PAPER_PAIRS = TrainConfig().epochs * SamplerConfig().pairs_per_epoch  # 50 x 50,000
 
 
 def _sync(device: torch.device) -> None:
@@ -113,7 +116,8 @@ def bench_train(data: Path, batch_size: int, steps: int, workers: list[int], dev
         print(f"workers {w}: training {r['pairs_per_s']:7.1f} pairs/s | floor (fixed batch) "
               f"{r['floor_pairs_per_s']:7.1f} pairs/s | ratio {r['ratio']:.2f}x floor | data wait "
               f"{100 * r['data_wait_share']:4.1f}% | loader alone {r['loader_pairs_per_s']:7.1f} pairs/s "
-              f"({r['headroom']:.0f}x training)")
+              f"({r['headroom']:.0f}x training) | the paper's {PAPER_PAIRS:,} pairs in "
+              f"{PAPER_PAIRS / r['pairs_per_s'] / 60:.1f} min")
     return results
 
 

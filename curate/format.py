@@ -38,6 +38,7 @@ import crc32c
 import cv2
 import numpy as np
 
+from .config_checks import check_fields
 from .config_json import from_json, to_json
 from .geometry import SEARCH_SIZE
 
@@ -84,9 +85,7 @@ class CurationSettings:
             ("context", isinstance(self.context, (int, float)) and 0 < self.context < 1e6, "a positive number"),
             ("max_reduction", self.max_reduction in (1, 2, 4, 8), "1, 2, 4 or 8"),
         ]
-        for name, ok, what in checks:
-            if not ok:
-                raise ValueError(f"{name} must be {what}, got {getattr(self, name)!r}")
+        check_fields(self, checks, prefix="")
 
     def to_json(self) -> dict:
         return to_json(self)

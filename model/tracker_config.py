@@ -5,9 +5,9 @@ Kept apart from :mod:`.tracker` so that reading it (``siamfc track --help``) doe
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, fields
 
+from siamfc.curate.config_checks import check_fields, is_finite, is_whole
 from siamfc.curate.geometry import CONTEXT
 
 BACKENDS = ("torch", "onnxruntime")  # what can run the network (siamfc.model.inference, siamfc.model.onnx_engine)
@@ -35,33 +35,23 @@ class TrackerConfig:
     max_scale: float = _option(5.0, "... nor grows beyond this multiple of it")
 
     def __post_init__(self) -> None:
-        for name, ok, what in self._checks():
-            if not ok:
-                raise ValueError(f"TrackerConfig.{name} must be {what}, got {getattr(self, name)!r}")
+        check_fields(self, self._checks())
 
     def _checks(self) -> list[tuple[str, bool, str]]:
         """``(field, valid, what a valid value is)`` for every field."""
         return [
-            ("scales", _whole(self.scales) and self.scales % 2 == 1, "a positive odd number"),
-            ("scale_step", _finite(self.scale_step) and self.scale_step > 1, "a finite number above 1"),
-            ("scale_penalty", _finite(self.scale_penalty) and 0 < self.scale_penalty <= 1, "in (0, 1]"),
-            ("scale_lr", _finite(self.scale_lr) and 0 <= self.scale_lr <= 1, "in [0, 1]"),
-            ("window_influence", _finite(self.window_influence) and 0 <= self.window_influence <= 1, "in [0, 1]"),
-            ("response_up", _whole(self.response_up), "an integer of at least 1"),
-            ("context", _finite(self.context) and self.context > 0, "a finite number above 0"),
-            ("min_scale", _finite(self.min_scale) and 0 < self.min_scale <= 1, "in (0, 1]"),
-            ("max_scale", _finite(self.max_scale) and self.max_scale >= 1, "a finite number of at least 1"),
+            ("scales", is_whole(self.scales, 1) and self.scales % 2 == 1, "a positive odd number"),
+            ("scale_step", is_finite(self.scale_step) and self.scale_step > 1, "a finite number above 1"),
+            ("scale_penalty", is_finite(self.scale_penalty) and 0 < self.scale_penalty <= 1, "in (0, 1]"),
+            ("scale_lr", is_finite(self.scale_lr) and 0 <= self.scale_lr <= 1, "in [0, 1]"),
+            ("window_influence", is_finite(self.window_influence) and 0 <= self.window_influence <= 1, "in [0, 1]"),
+            ("response_up", is_whole(self.response_up, 1), "an integer of at least 1"),
+            ("context", is_finite(self.context) and self.context > 0, "a finite number above 0"),
+            ("min_scale", is_finite(self.min_scale) and 0 < self.min_scale <= 1, "in (0, 1]"),
+            ("max_scale", is_finite(self.max_scale) and self.max_scale >= 1, "a finite number of at least 1"),
         ]
 
     @classmethod
     def options(cls) -> list[tuple[str, type, object, str]]:
         """``(field name, type, default, help)`` of every field, for building command-line options."""
         return [(f.name, type(f.default), f.default, f.metadata["help"]) for f in fields(cls)]
-
-
-def _whole(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
-def _finite(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

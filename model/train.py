@@ -27,6 +27,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from siamfc.curate.atomic import writable_folder, write_json_atomic
+from siamfc.curate.config_checks import is_whole
 from siamfc.pipeline.ranks import DistInfo, resolve_rank
 
 from . import distributed as dist
@@ -40,7 +41,7 @@ from .checkpoint import (
 )
 from .head import response_peaks
 from .loss import pair_losses
-from .train_config import CONFIG_FILE, TrainConfig, config_differences, is_whole
+from .train_config import CONFIG_FILE, TrainConfig, config_differences
 from .train_log import epoch_summary, write_logs
 from .train_setup import (
     autocast,

@@ -6,10 +6,10 @@ Importable without torch, so that the CLI can build and check a configuration be
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from siamfc.curate.config_checks import check_fields, is_finite, is_whole
 from siamfc.curate.config_json import from_json, to_json
 from siamfc.pipeline.sampler_config import AUGMENT_ON, MAX_TRANSLATE_LIMIT, SamplerConfig
 
@@ -55,19 +55,17 @@ class TrainConfig:
         return (self.lr_final / self.lr_initial) ** (1 / (self.epochs - 1)) if self.epochs > 1 else 1.0
 
     def __post_init__(self) -> None:
-        for name, ok, what in self._checks():
-            if not ok:
-                raise ValueError(f"TrainConfig.{name} must be {what}, got {getattr(self, name)!r}")
+        check_fields(self, self._checks())
 
     def _checks(self) -> list[tuple[str, bool, str]]:
         """``(field, valid, what a valid value is)`` for every option (the sampler checks its own values)."""
         return [
             ("epochs", is_whole(self.epochs, 1), "an integer of at least 1"),
             ("batch_size", is_whole(self.batch_size, 1), "an integer of at least 1"),
-            ("lr_initial", _finite(self.lr_initial) and self.lr_initial > 0, "a finite number above 0"),
-            ("lr_final", _finite(self.lr_final) and self.lr_final > 0, "a finite number above 0"),
-            ("momentum", _finite(self.momentum) and 0 <= self.momentum < 1, "in [0, 1)"),
-            ("weight_decay", _finite(self.weight_decay) and self.weight_decay >= 0, "a finite number, 0 or more"),
+            ("lr_initial", is_finite(self.lr_initial) and self.lr_initial > 0, "a finite number above 0"),
+            ("lr_final", is_finite(self.lr_final) and self.lr_final > 0, "a finite number above 0"),
+            ("momentum", is_finite(self.momentum) and 0 <= self.momentum < 1, "in [0, 1)"),
+            ("weight_decay", is_finite(self.weight_decay) and self.weight_decay >= 0, "a finite number, 0 or more"),
             ("train_splits", _names(self.train_splits), "a tuple of one or more split names"),
             ("val_splits", _names(self.val_splits), "a tuple of one or more split names"),
             ("val_pairs", is_whole(self.val_pairs, 0), "an integer, 0 or more"),
@@ -93,15 +91,6 @@ class TrainConfig:
     def from_json(cls, d: dict[str, Any]) -> TrainConfig:
         """The config :meth:`to_json` wrote (keys no longer known are ignored)."""
         return from_json(cls, d)
-
-
-def is_whole(value: Any, minimum: int) -> bool:
-    """``value`` is an int (not a bool) of at least ``minimum``."""
-    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _names(value: Any) -> bool:

@@ -10,6 +10,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from siamfc.curate.config_checks import check_fields
 from siamfc.curate.geometry import EXEMPLAR_SIZE, SEARCH_SIZE
 
 from .labels import POSITIVE_RADIUS, response_size
@@ -70,9 +71,7 @@ class SamplerConfig:
         ]
         checks += [(f.name, math.isfinite(getattr(self, f.name)), "a finite number")
                    for f in dataclasses.fields(self) if isinstance(getattr(self, f.name), float)]
-        for name, ok, what in checks:
-            if not ok:
-                raise ValueError(f"SamplerConfig.{name} must be {what}, got {getattr(self, name)!r}")
+        check_fields(self, checks)
 
     @property
     def response_size(self) -> int:

@@ -249,20 +249,21 @@ def load_tracker(weights: str | Path, config: TrackerConfig | None = None, devic
                  backend: str = "torch", name: str = "SiamFC") -> SiamFCTracker:
     """The tracker for a weights file (ours, or a public SiamFC state dict; see :mod:`.weights`) on ``backend``.
 
-    ``backend``: ``torch`` (``device``: cpu, cuda, ...; default CUDA when present) or ``onnxruntime`` (CPU; needs
-    the ``onnx`` extra). ``tracker.info`` records the weights, their format, the backend and the configuration.
+    ``backend``: ``torch`` (``device``: cpu, cuda, ...; default CUDA when present), ``onnxruntime`` or
+    ``onnxruntime-int8`` (CPU; need the ``onnx`` extra). ``tracker.info`` records the weights, their format, the
+    backend and the configuration.
     """
     from .weights import load_net
 
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     net, fmt = load_net(weights)
-    if backend == "onnxruntime":
+    if backend.startswith("onnxruntime"):
         from .onnx_engine import OnnxEngine
 
         if device not in (None, "cpu"):
-            raise ValueError(f"backend onnxruntime runs on the CPU; device {device!r} is for the torch backend")
-        engine: ResponseEngine = OnnxEngine(net)
+            raise ValueError(f"backend {backend} runs on the CPU; device {device!r} is for the torch backend")
+        engine: ResponseEngine = OnnxEngine(net, int8=backend == "onnxruntime-int8")
     else:
         engine = TorchEngine(net, device)
     tracker = SiamFCTracker(engine, config, name)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, fields
 from siamfc.curate.config_checks import check_fields, is_finite, is_whole
 from siamfc.curate.geometry import CONTEXT
 
-BACKENDS = ("torch", "onnxruntime")  # what can run the network (siamfc.model.inference, siamfc.model.onnx_engine)
+BACKENDS = ("torch", "onnxruntime", "onnxruntime-int8")  # what runs the network (model/inference.py, onnx_engine.py)
 
 
 def _option(default: float, text: str) -> float:

@@ -1,4 +1,5 @@
-"""The tracker's backends give the boxes of the float32 PyTorch path; the benchmark's reference agrees with ours.
+"""The tracker's backends give the boxes of the float32 PyTorch path (int8: its success AUC within 0.01); the
+benchmark's reference agrees with ours.
 
 The network is the real AlexNet SiamFCNet with template-matching weights (random weights give flat responses,
 whose peak float rounding may move on any backend), tracking a patch of a panned textured scene: the boxes need
@@ -69,6 +70,22 @@ def test_onnxruntime_tracks_with_the_boxes_of_the_float32_torch_path(weights):
     assert iou(fp32, gt).mean() > 0.5  # the boxes follow the patch: the comparison is not of idle trackers
     assert np.max(np.hypot(*(centres(onnx) - centres(fp32)).T)) <= 1.0
     np.testing.assert_allclose(onnx[:, 2:], fp32[:, 2:], rtol=1e-3)
+
+
+def success_auc(boxes: np.ndarray, gt: np.ndarray) -> float:
+    """OTB's success AUC, written out: the share of frames with IoU above t, averaged over t = 0, 0.05, ..., 1."""
+    overlaps = iou(boxes, gt)
+    return float(np.mean([(overlaps > t).mean() for t in np.linspace(0, 1, 21)]))
+
+
+@pytest.mark.parametrize("sequence", [panning_sequence, synthetic_sequence])
+def test_int8_keeps_the_success_auc_of_the_float32_torch_path(weights, sequence):
+    frames, gt = sequence(FRAMES * 2)
+    fp32 = run(load_tracker(weights, device="cpu"), frames, gt[0])
+    int8 = run(load_tracker(weights, backend="onnxruntime-int8"), frames, gt[0])
+    assert success_auc(fp32, gt) > 0.3  # it tracks: a lost tracker would agree with anything
+    assert abs(success_auc(int8, gt) - success_auc(fp32, gt)) <= 0.01
+    assert iou(int8, fp32).mean() > 0.85  # and it tracks the same way, not by chance to the same score
 
 
 def test_tracker_info_says_what_runs(weights):

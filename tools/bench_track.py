@@ -12,7 +12,8 @@ Only ``update`` is timed, after warm-up updates. Without ``--weights`` the netwo
 responses with a clear peak). Our tracker's time is split into crops (three search crops and
 the channel mean), network (the backbone and correlation on the backend) and locate (upsampling, penalties,
 window, peak). The boxes of each backend are compared with those of ``torch cpu`` (float32): the largest centre
-distance in pixels. A floor is printed too: reading and decoding the frames with ``cv2.imread``.
+distance in pixels, and the success AUC against the sequence's ground truth beside ``torch cpu``'s. A floor is
+printed too: reading and decoding the frames with ``cv2.imread``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from siamfc.curate.boxes import xywh_to_cxcywh
 from siamfc.curate.synth import SynthConfig, generate
 from siamfc.model.checkpoint import save_weights
 from siamfc.model.eval_sequences import EvalSequence, find_sequences
+from siamfc.model.metrics import sequence_curves
 from siamfc.model.tracker import load_tracker, read_image
 from siamfc.model.tracker_config import TrackerConfig
 
@@ -70,7 +72,8 @@ def trackers(weights: Path, config: TrackerConfig, cpu_only: bool) -> dict[str, 
     out: dict[str, object] = {"reference": ReferenceTracker(net, config),
                               "torch cpu": load_tracker(weights, config, "cpu")}
     if importlib.util.find_spec("onnxruntime") is not None:
-        out["onnxruntime"] = load_tracker(weights, config, backend="onnxruntime")
+        for backend in ("onnxruntime", "onnxruntime-int8"):
+            out[backend] = load_tracker(weights, config, backend=backend)
     else:
         print("onnxruntime not installed (pip install 'siamfc[onnx]'): that backend is not timed")
     if torch.cuda.is_available() and not cpu_only:
@@ -112,14 +115,17 @@ def bench_sequence(seq: EvalSequence, weights: Path, config: TrackerConfig, roun
                     stages[label] = {k: (v - before[k]) / n for k, v in tracker.stage_seconds.items()}
     floor = min(floor, decode_floor(paths))
     reference = best["reference"]
-    print(f"{'tracker':16} {'ms/frame':>9} {'fps':>7} {'x reference':>12} {'max centre diff vs torch cpu':>29}")
+    print(f"{'tracker':16} {'ms/frame':>9} {'fps':>7} {'x reference':>12} {'centre diff vs torch cpu':>25} "
+          f"{'success AUC':>12}")
     rows = []
     for label, seconds in best.items():
         diff = centre_error(boxes[label], boxes["torch cpu"])
+        auc = sequence_curves(boxes[label], seq.gt).auc
         rows.append({"tracker": label, "ms_per_frame": 1e3 * seconds, "fps": 1 / seconds,
-                     "fps_ratio_to_reference": reference / seconds, "max_centre_diff_px": diff,
+                     "fps_ratio_to_reference": reference / seconds, "max_centre_diff_px": diff, "auc": auc,
                      "stages_ms": {k: 1e3 * v for k, v in stages.get(label, {}).items()}})
-        print(f"{label:16} {1e3 * seconds:9.1f} {1 / seconds:7.1f} {reference / seconds:11.2f}x {diff:28.2f} px")
+        print(f"{label:16} {1e3 * seconds:9.1f} {1 / seconds:7.1f} {reference / seconds:11.2f}x {diff:21.2f} px "
+              f"{auc:12.3f}")
     print("time per stage of an update (ms): " + "; ".join(
         f"{label}: " + ", ".join(f"{k} {1e3 * v:.1f}" for k, v in split.items()) for label, split in stages.items()))
     print(f"floor, reading and decoding a frame (cv2.imread): {1e3 * floor:.1f} ms ({1 / floor:.1f} fps)")

@@ -16,8 +16,9 @@ def add_tracker_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", help="our checkpoint.pt / weights.pt, or a public SiamFC state dict (see "
                                      "siamfc.model.weights)")
     p.add_argument("--backend", choices=BACKENDS, default="torch",
-                   help="what runs the network: torch (CPU or CUDA) or onnxruntime (CPU; pip install "
-                        "'siamfc[onnx]') (default torch)")
+                   help="what runs the network: torch (CPU or CUDA), onnxruntime (CPU, float32, same boxes) or "
+                        "onnxruntime-int8 (CPU, 8-bit search branch: faster, boxes close but not equal); the "
+                        "onnxruntime ones need pip install 'siamfc[onnx]' (default torch)")
     p.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
     group = p.add_argument_group("tracker options (TrackerConfig)")
     for name, kind, default, text in TrackerConfig.options():

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -120,13 +120,33 @@ class EvalReport:
         return out
 
 
-def run_sequence(tracker: Tracker, seq: EvalSequence) -> SequenceResult:
+class FrameFiles(Sequence[str]):
+    """A sequence's frame paths, calling ``taken()`` each time the tracker, iterating over them, takes the next
+    one: a progress bar follows a tracker that knows nothing of it."""
+
+    def __init__(self, paths: Sequence[Path], taken: Callable[[], object] = lambda: None):
+        self.paths, self.taken = [str(p) for p in paths], taken
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index):  # noqa: ANN001, ANN204 - as list's
+        return self.paths[index]
+
+    def __iter__(self) -> Iterator[str]:
+        for path in self.paths:
+            yield path
+            self.taken()
+
+
+def run_sequence(tracker: Tracker, seq: EvalSequence, taken: Callable[[], object] = lambda: None) -> SequenceResult:
     """Track ``seq`` from its first ground-truth box with the tracker's own ``track`` and score the result.
 
-    The time not spent in ``init``/``update`` is counted as reading and decoding the frames.
+    ``taken`` is called after each frame the tracker has taken (for a progress bar). The time not spent in
+    ``init``/``update`` is counted as reading and decoding the frames.
     """
     start = time.perf_counter()
-    boxes, times = tracker.track([str(p) for p in seq.frames], seq.gt[0])
+    boxes, times = tracker.track(FrameFiles(seq.frames, taken), seq.gt[0])
     wall = time.perf_counter() - start
     boxes, times = np.asarray(boxes, dtype=np.float64), np.asarray(times, dtype=np.float64)
     if boxes.shape != (len(seq), 4) or times.shape != (len(seq),):
@@ -166,15 +186,22 @@ def evaluate(tracker: Tracker, sequences: list[EvalSequence], name: str, dataset
 
 def _tracked(tracker: Tracker, seq: EvalSequence, bar: tqdm) -> SequenceResult | Skipped:
     """:func:`run_sequence`, or a :class:`Skipped` with the reason a frame could not be read."""
+    done = 0
+
+    def taken() -> None:
+        nonlocal done
+        done += 1
+        bar.update()
+
     try:
-        return run_sequence(tracker, seq)
+        return run_sequence(tracker, seq, taken)
     except (OSError, ValueError) as err:  # a frame reader's error starts with the frame's path
         index = next((i for i, p in enumerate(seq.frames) if str(err).startswith(str(p))), None)
         if index is None:
             return Skipped(seq.name, str(err), seq.gt_file)
         return Skipped(seq.name, f"frame {index}: {err}", str(seq.frames[index]))
     finally:
-        bar.update(len(seq))
+        bar.update(len(seq) - done)
 
 
 def write_report(report: EvalReport, out: str | Path) -> Path:

@@ -10,9 +10,11 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from siamfc.curate.synth import SynthConfig, generate
 from siamfc.model.eval_sequences import find_sequences, read_box_file
+from siamfc.model.evaluate import evaluate
 from siamfc.model.metrics import (
     center_error,
     mean_curves,
@@ -203,3 +205,37 @@ def test_cli_eval_writes_json_boxes_and_plots(tmp_path):
                  "--name", "both"]) == 0
     assert cv2.imread(str(out / "both.png")) is not None
     assert main(["eval", "--compare", str(out / "run1.png"), "--out", str(out)]) == 2
+
+
+class ToolkitStyleTracker:
+    """A tracker written against the got10k toolkit's interface only (its base class's ``track``: PIL images,
+    enumerate over the files): it moves its box 2 px right per frame."""
+
+    name, is_deterministic = "toolkit-style", True
+
+    def init(self, image, box) -> None:
+        self.box = np.array(box, dtype=float)
+
+    def update(self, image) -> np.ndarray:
+        self.box[0] += 2
+        return self.box.copy()
+
+    def track(self, img_files, box, visualize=False):
+        boxes, times = np.zeros((len(img_files), 4)), np.zeros(len(img_files))
+        for f, img_file in enumerate(img_files):
+            image = Image.open(img_file).convert("RGB")
+            if f == 0:
+                self.init(image, box)
+                boxes[f] = box
+            else:
+                boxes[f] = self.update(image)
+        return boxes, times
+
+
+def test_evaluation_runs_any_toolkit_style_tracker_through_its_own_track(tmp_path):
+    otb_sequence(tmp_path, "Walk", {"groundtruth_rect.txt": "11,11,10,10\n13,11,10,10\n15,11,10,10\n"}, 3)
+    sequences, _ = find_sequences(tmp_path)
+    report = evaluate(ToolkitStyleTracker(), sequences, "toolkit", progress=False)
+    (result,) = report.results
+    np.testing.assert_allclose(result.boxes, [[10, 10, 10, 10], [12, 10, 10, 10], [14, 10, 10, 10]])
+    assert report.curves.auc == pytest.approx(20 / 21)  # exact boxes: IoU 1 clears every threshold but 1.0

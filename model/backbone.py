@@ -39,6 +39,12 @@ class Backbone(nn.Module):
         """Side of the feature map of a square input of side ``input_size``."""
         return (input_size - cls.receptive_field) // cls.total_stride + 1
 
+    @classmethod
+    def fits(cls, input_size: int) -> bool:
+        """Whether the feature cells tile an input of this side exactly (no pixels left over at the edge), so
+        that cells sit where :mod:`siamfc.pipeline.response_map` puts them (127 and 255 do, for AlexNet)."""
+        return input_size >= cls.receptive_field and (input_size - cls.receptive_field) % cls.total_stride == 0
+
 
 class AlexNetBackbone(Backbone):
     """conv1 11x11/2 + pool, conv2 5x5 (2 groups) + pool, conv3 3x3, conv4 3x3 (2 groups), conv5 3x3 (2 groups)."""
@@ -56,7 +62,7 @@ class AlexNetBackbone(Backbone):
         self.conv5 = nn.Conv2d(384, EMBED_CHANNELS, 3, groups=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Images ``[B, 3, H, W]`` (raw 0..255 BGR) -> features ``[B, 256, (H - 87) / 8, (W - 87) / 8]``."""
+        """Images ``[B, 3, H, W]`` (raw 0..255 BGR) -> features ``[B, 256, (H - 87) // 8 + 1, (W - 87) // 8 + 1]``."""
         return self.conv5(self.conv4(self.conv3(self.conv2(self.conv1(x)))))
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from siamfc.curate.config_checks import is_finite
 from siamfc.curate.geometry import EXEMPLAR_SIZE, SEARCH_SIZE
 from siamfc.pipeline.response_map import ResponseGrid
 
@@ -39,6 +40,9 @@ class SiamFCNet(nn.Module):
         unknown = set(architecture) - {"backbone", "out_scale"}
         if unknown:
             raise ValueError(f"{where}: unknown architecture fields {', '.join(sorted(unknown))}")
+        scale = architecture.get("out_scale", OUT_SCALE)
+        if not is_finite(scale) or scale <= 0:
+            raise ValueError(f"{where}: architecture out_scale must be a finite number above 0, got {scale!r}")
         try:
             return cls(**architecture)
         except (TypeError, ValueError) as err:

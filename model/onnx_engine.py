@@ -34,9 +34,11 @@ from .net import SiamFCNet
 
 def _runtime():  # noqa: ANN202 - the module, imported only when this backend is chosen
     try:
+        import onnx  # noqa: F401 - quantisation and the export need it too
         import onnxruntime
-    except ImportError:
-        raise ValueError("backend onnxruntime needs the onnx extra: pip install 'siamfc[onnx]'") from None
+    except ImportError as err:
+        raise ValueError(f"backend onnxruntime needs the onnx extra ({err.name} is missing): "
+                         "pip install 'siamfc[onnx]'") from None
     return onnxruntime
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -154,7 +155,7 @@ class SiamFCTracker:
         self.s_x = self.s_x0 = 0.0
         self.started = False
         self.stage_seconds = {"crops": 0.0, "network": 0.0, "locate": 0.0}  # summed over updates, for benchmarks
-        self.info: dict[str, Any] = {"backend": engine.name, "device": engine.device, "tracker": vars(config)}
+        self.info: dict[str, Any] = {"backend": engine.name, "device": engine.device, "tracker": asdict(config)}
 
     def init(self, image: object, box: Sequence[float] | np.ndarray) -> None:
         """Start tracking the ``x, y, w, h`` box of ``image``: compute the exemplar features once.

@@ -23,11 +23,18 @@ from .train_config import TrainConfig, val_sampler
 
 
 def check_network(config: TrainConfig) -> None:
-    """ValueError unless the sampler's stride (where its labels put the cells) is the network's total stride."""
-    stride = AlexNetBackbone.total_stride  # the network build_learner makes
-    if config.sampler.stride != stride:
-        raise ValueError(f"TrainConfig.sampler.stride must be {stride}, the network's stride, "
-                         f"got {config.sampler.stride!r}")
+    """ValueError unless the sampler's labels describe the network's response map: its stride is the network's
+    total stride and the network's feature cells tile both crop sizes exactly (else the map has another size, or
+    its cells are not where the labels put them)."""
+    backbone, s = AlexNetBackbone, config.sampler  # the network build_learner makes
+    if s.stride != backbone.total_stride:
+        raise ValueError(f"TrainConfig.sampler.stride must be {backbone.total_stride}, the network's stride, "
+                         f"got {s.stride!r}")
+    for name in ("exemplar_size", "search_size"):
+        if not backbone.fits(getattr(s, name)):
+            raise ValueError(f"SamplerConfig.{name} must be {backbone.receptive_field} plus a multiple of "
+                             f"{backbone.total_stride} for the {backbone.name} network (e.g. 127, 239, 255), got "
+                             f"{getattr(s, name)!r}")
 
 
 def resolve_device(name: str, info: DistInfo) -> torch.device:

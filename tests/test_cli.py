@@ -70,3 +70,10 @@ def test_demo_runs_the_chain(tmp_path):
     assert (demo / "run" / "weights.pt").is_file() and (demo / "eval" / "demo.png").is_file()
     report = json.loads((demo / "eval" / "demo.json").read_text())
     assert report["sequences"] == 2 and 0 <= report["auc"] <= 1  # the two synthetic val snippets
+
+
+def test_bench_sampler_modes_are_the_options_choices():
+    from siamfc.tools.bench_sampler import MODES
+    from siamfc.tools.cmd_bench import SAMPLER_MODES
+
+    assert set(SAMPLER_MODES) == set(MODES)

@@ -147,6 +147,11 @@ def test_config_json_round_trip_and_torch_free_import(tmp_path) -> None:
 def test_sampler_stride_must_be_the_networks(curated_jpeg, tmp_path) -> None:
     with pytest.raises(ValueError, match=r"TrainConfig\.sampler\.stride must be 8, the network's stride, got 4"):
         train(curated_jpeg, tmp_path / "run", TrainConfig(sampler=SamplerConfig(pairs_per_epoch=4, stride=4)))
+    # crop sizes the network's cells do not tile: another map size (121) or cells off the labels' grid (253)
+    for field, size in (("exemplar_size", 121), ("search_size", 253)):
+        with pytest.raises(ValueError, match=rf"SamplerConfig\.{field} must be 87 plus a multiple of 8"):
+            sampler = SamplerConfig(pairs_per_epoch=4, **{field: size})
+            train(curated_jpeg, tmp_path / "run", TrainConfig(sampler=sampler))
     assert not (tmp_path / "run").exists()
 
 

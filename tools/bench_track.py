@@ -149,9 +149,13 @@ def cmd_bench_track(args: argparse.Namespace) -> None:
                                                                            template_matching_net())
         if args.dataset:
             sequences, _ = find_sequences(args.dataset)
+            if not sequences:
+                raise ValueError(f"{args.dataset}: no sequence to benchmark on")
             seq = max(sequences[:10], key=len)
         else:
             seq = synthetic_sequence(Path(tmp) / "vid", args.frames)
         n = args.frames
         seq = EvalSequence(seq.name, seq.frames[:n], seq.gt[:n], seq.layout, seq.target, seq.gt_file)
+        if len(seq) < WARMUP + 2:
+            raise ValueError(f"{seq.name}: {len(seq)} frames; the benchmark needs at least {WARMUP + 2}")
         bench_sequence(seq, weights, config, args.rounds, args.cpu_only)

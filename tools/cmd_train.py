@@ -75,7 +75,7 @@ def add_options(command: str, p: argparse.ArgumentParser) -> None:
         else:
             group.add_argument(flag, dest=f"sampler_{f.name}", type=type(f.default), default=None,
                                metavar=f.name.upper(), help=f"default {f.default}")
-    p.set_defaults(func=cmd_train, run="siamfc.tools.cmd_train:cmd_train")
+    p.set_defaults(run="siamfc.tools.cmd_train:cmd_train")
 
 
 def option_name(field: str) -> str:
@@ -152,7 +152,10 @@ def cmd_train(args: argparse.Namespace) -> None:
     if data is None:
         raise ValueError("--data CURATION is required for a new run")
     config = build_config(args, base)
-    history = train(data, out, config, resume=args.resume, stop_after=args.stop_after, val_data=val_data)
+    try:
+        history = train(data, out, config, resume=args.resume, stop_after=args.stop_after, val_data=val_data)
+    except ValueError as err:  # the trainer's checks name config fields: say which options set them
+        raise with_option_names(err) from None
     last = history[-1] if history else {}
     if last and config.progress and resolve_rank().is_main:
         err = last.get("val_centre_error")

@@ -13,7 +13,7 @@ python - <<'PY' | tee "$out/device.txt"
 import torch
 print("torch", torch.__version__, "cuda", torch.version.cuda, "device", torch.cuda.get_device_name(0))
 PY
-workers="4 8 $(( $(nproc) > 12 ? 12 : $(nproc) ))"
+workers="4 8 12"
 python -m siamfc.tools.cli bench train --device cuda --amp --batch-size 8 --steps 300 --workers $workers \
   2>&1 | tee "$out/train-batch8.txt"
 python -m siamfc.tools.cli bench train --device cuda --amp --batch-size 64 --steps 100 --workers $workers \

@@ -5,12 +5,10 @@ threads. It does the reference's work the way the reference does it: the network
 PyTorch; each search crop made by padding the whole frame with ``cv2.copyMakeBorder`` when the crop leaves it,
 slicing and ``cv2.resize`` (bilinear); the channel mean taken once, from the first frame; each response
 upsampled with ``cv2.resize`` (bicubic). Its boxes agree with :class:`~siamfc.model.tracker.SiamFCTracker`'s
-to within the rounding of the crop corners (tests/test_bench_track.py).
+to within the rounding of the crop corners (tests/test_tracker_backends.py).
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -79,15 +77,3 @@ class ReferenceTracker:
         self.target, self.z_side, self.x_side = self.target * scale, self.z_side * scale, self.x_side * scale
         h, w = self.target
         return np.array([self.centre[1] - (w - 1) / 2, self.centre[0] - (h - 1) / 2, w, h])
-
-    def track(self, img_files: list[str | Path], box: np.ndarray) -> np.ndarray:
-        """Boxes ``[N, 4]`` over ``img_files`` (read with ``cv2.imread``) from ``box`` on the first."""
-        boxes = np.zeros((len(img_files), 4))
-        boxes[0] = box
-        for i, path in enumerate(img_files):
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if i == 0:
-                self.init(image, box)
-            else:
-                boxes[i] = self.update(image)
-        return boxes

@@ -43,6 +43,8 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 OTB_GT = re.compile(r"^groundtruth_rect(?:\.(\d+))?\.txt$")
 GOT_GT = "groundtruth.txt"
 GOT_ABSENCE = "absence.label"
+GOT_COVER, GOT_META = "cover.label", "meta_info.ini"
+COVER_CLASSES = {str(c) for c in range(9)}  # GOT-10k visible ratio classes, 0 = not visible
 OTB_FRAME_RANGES = {  # 1-based inclusive image ranges of OTB sequences whose annotation covers part of the images
     "david": (300, 770), "football1": (1, 74), "freeman3": (1, 460), "freeman4": (1, 283), "diving": (1, 215),
 }
@@ -58,6 +60,8 @@ class EvalSequence:
     layout: str  # "otb", "got10k" or "vid"
     target: str = ""  # which target when the source has several (VID: "track 3")
     gt_file: str = ""  # where the ground truth was read (VID: the snippet's annotation folder)
+    cover: np.ndarray | None = None  # GOT-10k: visible ratio class per frame, 0 (not visible) .. 8 (all)
+    resolution: tuple[int, int] | None = None  # GOT-10k: (width, height) from meta_info.ini
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -170,7 +174,30 @@ def got10k_sequence(seq_dir: Path, name: str) -> EvalSequence | Skipped:
         if isinstance(absent, str):
             return Skipped(name, absent, str(absence))
         gt[absent] = np.nan
-    return EvalSequence(name, tuple(images), gt, "got10k", gt_file=str(path))
+    cover, resolution = _read_cover(seq_dir / GOT_COVER, len(gt)), _read_resolution(seq_dir / GOT_META)
+    return EvalSequence(name, tuple(images), gt, "got10k", gt_file=str(path), cover=cover, resolution=resolution)
+
+
+def _read_cover(path: Path, frames: int) -> np.ndarray | None:
+    """GOT-10k's ``cover.label`` (one class 0..8 per frame), or None when missing or malformed (then GOT-10k's own
+    metrics are not computed for the sequence)."""
+    try:
+        flags = path.read_text().split()
+    except (OSError, ValueError):
+        return None
+    if len(flags) != frames or any(f not in COVER_CLASSES for f in flags):
+        return None
+    return np.array(flags, dtype=np.int64)
+
+
+def _read_resolution(path: Path) -> tuple[int, int] | None:
+    """``(width, height)`` from the ``resolution: (w, h)`` line of GOT-10k's ``meta_info.ini``, else None."""
+    try:
+        text = path.read_text()
+    except (OSError, ValueError):
+        return None
+    found = re.search(r"^resolution:\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)", text, re.MULTILINE)
+    return (int(found[1]), int(found[2])) if found else None
 
 
 def _read_absence(path: Path, frames: int) -> np.ndarray | str:

@@ -27,7 +27,18 @@ from tqdm import tqdm
 from siamfc.curate.atomic import atomic_write, write_json_atomic
 
 from .eval_sequences import EvalSequence, Skipped
-from .metrics import IOU_THRESHOLDS, NORM_THRESHOLDS, PIXEL_THRESHOLDS, Curves, mean_curves, sequence_curves
+from .metrics import (
+    IOU_THRESHOLDS,
+    NORM_THRESHOLDS,
+    PIXEL_THRESHOLDS,
+    Curves,
+    got10k_figures,
+    got10k_overlaps,
+    mean_curves,
+    sequence_curves,
+)
+
+TOOLKIT_FOLDERS = {"got10k": "GOT-10k", "otb": "OTB2015", "vid": "VID"}  # layout -> the toolkit's result folder
 
 
 class Tracker(Protocol):
@@ -71,6 +82,16 @@ class EvalReport:
         return mean_curves([r.curves for r in self.results])
 
     @property
+    def got10k(self) -> dict | None:
+        """GOT-10k's own figures (:func:`~.metrics.got10k_figures`) over the GOT-10k sequences with ``cover.label``
+        and ``meta_info.ini``, all their scored frames pooled as the toolkit pools them; None without any."""
+        ious = [got10k_overlaps(r.boxes, r.sequence.gt, r.sequence.cover, r.sequence.resolution)
+                for r in self.results if r.sequence.cover is not None and r.sequence.resolution is not None]
+        if not ious:
+            return None
+        return {**got10k_figures(np.concatenate(ious)), "sequences": len(ious)}
+
+    @property
     def fps(self) -> float:
         """Frames per second of the tracker alone (init + update)."""
         return self.frames / max(sum(float(r.times.sum()) for r in self.results), 1e-12)
@@ -92,6 +113,7 @@ class EvalReport:
             "norm_precision_curve": c.norm_precision.tolist(),
             "thresholds": {"iou": IOU_THRESHOLDS.tolist(), "pixels": PIXEL_THRESHOLDS.tolist(),
                            "normalised": NORM_THRESHOLDS.tolist()},
+            **({"got10k": self.got10k} if self.got10k else {}),
         }
 
     def to_json(self) -> dict:
@@ -114,6 +136,10 @@ class EvalReport:
                f"  success AUC {c.auc:.3f} | precision@20px {c.precision_20:.3f} | "
                f"normalised precision {c.norm_precision_auc:.3f}",
                f"  {self.fps:.1f} fps tracker, {self.fps_with_decoding:.1f} fps with frame decoding"]
+        got = self.got10k
+        if got:
+            out.insert(2, f"  GOT-10k (toolkit rules, {got['sequences']} sequences): AO {got['ao']:.3f} | "
+                          f"SR0.5 {got['sr50']:.3f} | SR0.75 {got['sr75']:.3f}")
         if self.skipped:
             out.append(f"  {len(self.skipped)} sequences skipped:")
             out += [f"    {s.name}: {s.reason}" for s in self.skipped]
@@ -213,6 +239,31 @@ def write_report(report: EvalReport, out: str | Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_boxes(path, r.boxes)
     return write_json_atomic(out / f"{report.name}.json", report.to_json())
+
+
+def write_toolkit_results(report: EvalReport, out: str | Path) -> Path:
+    """The boxes and times in the got10k toolkit's result layout under ``out`` (the toolkit's ``result_dir``).
+
+    GOT-10k sequences: ``GOT-10k/<name>/<seq>/<seq>_001.txt`` (boxes, 0-based as GOT-10k's own) and
+    ``<seq>_time.txt`` beside it, what ``ExperimentGOT10k.report`` and the GOT-10k server read. OTB sequences:
+    ``OTB2015/<name>/<seq>.txt`` with the boxes back in OTB's 1-based pixels and ``times/<seq>_time.txt``, as
+    ``ExperimentOTB`` writes them (rename ``OTB2015`` for another version); VID val: ``VID/<name>/...`` in the OTB
+    layout, 0-based. ``<seq>`` is the sequence folder's name. Returns ``out``.
+    """
+    for r in report.results:
+        seq = Path(r.sequence.name).name
+        root = Path(out) / TOOLKIT_FOLDERS[r.sequence.layout] / report.name
+        boxes = r.boxes.copy()
+        if r.sequence.layout == "got10k":
+            box_file, time_file = root / seq / f"{seq}_001.txt", root / seq / f"{seq}_time.txt"
+        else:
+            boxes[:, :2] += 1 if r.sequence.layout == "otb" else 0
+            box_file, time_file = root / f"{seq}.txt", root / "times" / f"{seq}_time.txt"
+        for path, values, fmt in ((box_file, boxes, "%.3f"), (time_file, r.times[:, None], "%.8f")):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_write(path, "w") as f:
+                np.savetxt(f, values, fmt=fmt, delimiter=",")
+    return Path(out)
 
 
 def write_boxes(path: str | Path, boxes: np.ndarray) -> Path:

@@ -116,3 +116,30 @@ def mean_curves(curves: list[Curves]) -> Curves:
         raise ValueError("no sequence to average")
     return Curves(*(np.mean([getattr(c, f) for c in curves], axis=0)
                     for f in ("success", "precision", "norm_precision")))
+
+
+def bounded(boxes: np.ndarray, width: float, height: float) -> np.ndarray:
+    """``x, y, w, h`` boxes cut to a ``width`` x ``height`` frame as the GOT-10k toolkit does: ``x, y`` clipped to
+    ``[0, width]`` / ``[0, height]``, then ``w, h`` to what is left of the frame."""
+    b = np.array(boxes, dtype=np.float64)
+    b[:, 0] = np.clip(b[:, 0], 0, width)
+    b[:, 1] = np.clip(b[:, 1], 0, height)
+    b[:, 2] = np.clip(b[:, 2], 0, width - b[:, 0])
+    b[:, 3] = np.clip(b[:, 3], 0, height - b[:, 1])
+    return b
+
+
+def got10k_overlaps(boxes: np.ndarray, gt: np.ndarray, cover: np.ndarray, resolution: tuple[int, int]) -> np.ndarray:
+    """The IoUs GOT-10k's toolkit scores a sequence by: the first frame left out, only frames whose ``cover``
+    class is above 0 (target visible), both boxes cut to the frame (:func:`bounded`)."""
+    w, h = resolution
+    ious = rect_iou(bounded(boxes[1:], w, h), bounded(gt[1:], w, h))
+    return ious[np.asarray(cover)[1:] > 0]
+
+
+def got10k_figures(ious: np.ndarray) -> dict[str, float]:
+    """GOT-10k's average overlap and success rates at 0.5 and 0.75 over ``ious`` (all frames weigh the same)."""
+    ious = np.asarray(ious, dtype=np.float64)
+    if not len(ious):
+        return {"ao": float("nan"), "sr50": float("nan"), "sr75": float("nan")}
+    return {"ao": float(ious.mean()), "sr50": float((ious > 0.5).mean()), "sr75": float((ious > 0.75).mean())}

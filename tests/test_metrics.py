@@ -14,7 +14,7 @@ from PIL import Image
 
 from siamfc.curate.synth import SynthConfig, generate
 from siamfc.model.eval_sequences import find_sequences, read_box_file
-from siamfc.model.evaluate import evaluate
+from siamfc.model.evaluate import evaluate, write_toolkit_results
 from siamfc.model.metrics import (
     center_error,
     mean_curves,
@@ -239,3 +239,75 @@ def test_evaluation_runs_any_toolkit_style_tracker_through_its_own_track(tmp_pat
     (result,) = report.results
     np.testing.assert_allclose(result.boxes, [[10, 10, 10, 10], [12, 10, 10, 10], [14, 10, 10, 10]])
     assert report.curves.auc == pytest.approx(20 / 21)  # exact boxes: IoU 1 clears every threshold but 1.0
+
+
+def got10k_val_tree(root: Path) -> dict[str, dict]:
+    """A GOT-10k ``val`` tree as the toolkit reads it: 2 sequences of 6 frames (64x48), with cover, absence,
+    cut_by_image labels and meta_info.ini; one frame per sequence not visible (cover 0, absent)."""
+    seqs = {
+        "GOT-10k_Val_000001": {"gt": [[10, 8, 20, 16], [12, 8, 20, 16], [14, 9, 20, 16], [16, 9, 20, 16],
+                                      [18, 10, 20, 16], [40, 30, 30, 20]], "cover": [8, 8, 5, 0, 8, 3]},
+        "GOT-10k_Val_000002": {"gt": [[30, 20, 10, 10], [31, 20, 10, 10], [32, 21, 10, 10], [0, 0, 12, 12],
+                                      [33, 22, 10, 10], [34, 22, 10, 10]], "cover": [8, 0, 8, 8, 8, 8]},
+    }
+    (root / "val").mkdir(parents=True)
+    (root / "val" / "list.txt").write_text("\n".join(seqs) + "\n")
+    for name, s in seqs.items():
+        folder = root / "val" / name
+        write_images(folder, [f"{i:08d}.jpg" for i in range(1, 7)])
+        (folder / "groundtruth.txt").write_text("\n".join(",".join(str(v) for v in b) for b in s["gt"]) + "\n")
+        (folder / "cover.label").write_text("\n".join(str(c) for c in s["cover"]) + "\n")
+        (folder / "absence.label").write_text("\n".join(str(int(c == 0)) for c in s["cover"]) + "\n")
+        (folder / "cut_by_image.label").write_text("0\n" * 6)
+        (folder / "meta_info.ini").write_text("[METAINFO]\nobject_class: dog\nresolution: (64, 48)\n")
+    return seqs
+
+
+class DriftingTracker(ToolkitStyleTracker):
+    """Moves 3 px right and grows 2 px a frame: overlaps fall, and the box leaves the 64-pixel-wide frame."""
+
+    def update(self, image) -> np.ndarray:
+        self.box += [3, 0, 2, 2]
+        return self.box.copy()
+
+
+def test_got10k_figures_follow_the_toolkit_rules(tmp_path):
+    seqs = got10k_val_tree(tmp_path / "GOT-10k")
+    sequences, _ = find_sequences(tmp_path / "GOT-10k" / "val")
+    report = evaluate(DriftingTracker(), sequences, "drift", progress=False)
+    # the toolkit's rules, written out: frames 1.. with cover > 0; both boxes clipped to the 64x48 frame
+    ious = []
+    for r in report.results:
+        s = seqs[Path(r.sequence.name).name]
+        for i in range(1, 6):
+            if s["cover"][i] > 0:
+                a, b = (np.array(v, dtype=float) for v in (r.boxes[i], s["gt"][i]))
+                for box in (a, b):
+                    box[0], box[1] = np.clip(box[0], 0, 64), np.clip(box[1], 0, 48)
+                    box[2], box[3] = np.clip(box[2], 0, 64 - box[0]), np.clip(box[3], 0, 48 - box[1])
+                ious.append(iou(a, b))
+    got = report.got10k
+    assert got["sequences"] == 2 and got["ao"] == pytest.approx(np.mean(ious))
+    assert got["sr50"] == pytest.approx(np.mean(np.array(ious) > 0.5))
+    assert got["sr75"] == pytest.approx(np.mean(np.array(ious) > 0.75))
+    assert report.summary()["got10k"] == got and any(line.startswith("  GOT-10k") for line in report.lines())
+
+    results = write_toolkit_results(report, tmp_path / "results") / "GOT-10k" / "drift"
+    for name in seqs:
+        assert (results / name / f"{name}_001.txt").is_file() and (results / name / f"{name}_time.txt").is_file()
+    experiments = pytest.importorskip("got10k.experiments")
+    toolkit = experiments.ExperimentGOT10k(str(tmp_path / "GOT-10k"), subset="val",
+                                           result_dir=str(tmp_path / "results"), report_dir=str(tmp_path / "reports"))
+    overall = toolkit.report(["drift"])["drift"]["overall"]
+    assert overall["ao"] == pytest.approx(got["ao"]) and overall["sr"] == pytest.approx(got["sr50"])
+    assert overall["succ_curve"][75] == pytest.approx(got["sr75"])
+
+
+def test_otb_results_go_back_to_one_based_pixels_in_the_toolkit_layout(tmp_path):
+    otb_sequence(tmp_path / "otb", "Walk", {"groundtruth_rect.txt": "11,11,10,10\n13,11,10,10\n15,11,10,10\n"}, 3)
+    sequences, _ = find_sequences(tmp_path / "otb")
+    report = evaluate(ToolkitStyleTracker(), sequences, "toolkit", progress=False)
+    results = write_toolkit_results(report, tmp_path / "results") / "OTB2015" / "toolkit"
+    np.testing.assert_allclose(np.loadtxt(results / "Walk.txt", delimiter=","),
+                               [[11, 11, 10, 10], [13, 11, 10, 10], [15, 11, 10, 10]])
+    assert np.loadtxt(results / "times" / "Walk_time.txt").shape == (3,)

@@ -19,7 +19,7 @@ from PIL import Image
 from siamfc.curate.atomic import writable_folder
 from siamfc.model.eval_plots import plot_runs
 from siamfc.model.eval_sequences import find_sequences, image_files
-from siamfc.model.evaluate import evaluate, load_summary, write_boxes, write_report
+from siamfc.model.evaluate import evaluate, load_summary, write_boxes, write_report, write_toolkit_results
 from siamfc.model.tracker import BoxOutsideFrameWarning, SiamFCTracker, draw_box, load_tracker, show_frame
 
 from .cmd_track import tracker_config
@@ -211,6 +211,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
                               progress=not args.no_progress)
         print("\n".join(report.lines()))
         print(f"report: {write_report(report, out)}")
+        print(f"results in the got10k toolkit's layout: {write_toolkit_results(report, out / 'results')}")
         runs.insert(0, report.summary())
     plot = plot_runs(runs, out / f"{args.name}.png", title=args.dataset or "")
     print(f"plots: {plot}")

@@ -104,7 +104,7 @@ class EvalReport:
 
     def summary(self) -> dict:
         """The figures of the run, curves included, as plain JSON-ready values."""
-        c = self.curves
+        c, got = self.curves, self.got10k
         return {
             "name": self.name, "dataset": self.dataset, "sequences": len(self.results), "frames": self.frames,
             "auc": c.auc, "precision_20": c.precision_20, "norm_precision": c.norm_precision_auc,
@@ -113,7 +113,7 @@ class EvalReport:
             "norm_precision_curve": c.norm_precision.tolist(),
             "thresholds": {"iou": IOU_THRESHOLDS.tolist(), "pixels": PIXEL_THRESHOLDS.tolist(),
                            "normalised": NORM_THRESHOLDS.tolist()},
-            **({"got10k": self.got10k} if self.got10k else {}),
+            **({"got10k": got} if got else {}),
         }
 
     def to_json(self) -> dict:

@@ -28,7 +28,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from .head import xcorr
 from .net import SiamFCNet
 
 
@@ -61,7 +60,7 @@ class _Scores(_Embedding):
         self.head = net.head
 
     def forward(self, crops: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
-        return xcorr(kernel, super().forward(crops)) * self.head.out_scale + self.head.bias
+        return self.head(kernel, super().forward(crops))
 
 
 def export(module: nn.Module, inputs: dict[str, torch.Tensor], dynamic: dict[str, dict[int, str]]) -> bytes:

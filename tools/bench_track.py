@@ -35,6 +35,7 @@ from siamfc.model.eval_sequences import EvalSequence, find_sequences
 from siamfc.model.metrics import sequence_curves
 from siamfc.model.tracker import load_tracker, read_image
 from siamfc.model.tracker_config import TrackerConfig
+from siamfc.model.weights import load_net
 
 from .reference_tracker import ReferenceTracker
 from .synthetic import template_matching_net
@@ -68,8 +69,7 @@ def run_updates(init: Callable, update: Callable, images: list[np.ndarray], box:
 
 def trackers(weights: Path, config: TrackerConfig, cpu_only: bool) -> dict[str, object]:
     """The trackers to time, by label: the reference, then ours on every backend available here."""
-    net = load_tracker(weights, config, "cpu").engine.net.to(memory_format=torch.contiguous_format)
-    out: dict[str, object] = {"reference": ReferenceTracker(net, config),
+    out: dict[str, object] = {"reference": ReferenceTracker(load_net(weights)[0], config),
                               "torch cpu": load_tracker(weights, config, "cpu")}
     if importlib.util.find_spec("onnxruntime") is not None:
         for backend in ("onnxruntime", "onnxruntime-int8"):

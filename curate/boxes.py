@@ -41,3 +41,12 @@ def cxcywh_to_xywh(box: np.ndarray) -> np.ndarray:
     """(cx, cy, w, h) -> 0-based (x, y, w, h)."""
     b = np.asarray(box, dtype=np.float64)
     return np.stack([b[..., 0] - (b[..., 2] - 1) / 2, b[..., 1] - (b[..., 3] - 1) / 2, b[..., 2], b[..., 3]], axis=-1)
+
+
+def xywh_to_xyxy(box: np.ndarray, one_based: bool = False) -> np.ndarray:
+    """(x, y, w, h) with (x, y) the top-left pixel -> ``xyxy`` inclusive 0-based (``xmax = x + w - 1``).
+
+    ``one_based``: (x, y) counts pixels from 1, as MATLAB-made files do (OTB): 1 is subtracted."""
+    b = np.asarray(box, dtype=np.float64)
+    x, y = b[..., 0] - one_based, b[..., 1] - one_based
+    return np.stack([x, y, x + b[..., 2] - 1, y + b[..., 3] - 1], axis=-1)

@@ -17,9 +17,9 @@ class BadInput(Exception):
 
 
 # Skip reasons written to skipped.jsonl and counted in the summary.
-XML_MALFORMED = "xml_malformed"  # unreadable, empty or not an ILSVRC <annotation>
+XML_MALFORMED = "xml_malformed"  # unreadable, empty or not an ILSVRC <annotation> (also a broken COCO JSON entry)
 OBJECT_MALFORMED = "object_malformed"  # <object> lacks a field, or a value is not a (finite, whole) number
-CLASS_UNKNOWN = "class_unknown"  # <name> is not one of the 30 VID WordNet ids
+CLASS_UNKNOWN = "class_unknown"  # a class the dataset does not have (VID: not one of its 30 WordNet ids)
 DUPLICATE_TRACK = "duplicate_track"  # the same trackid twice in one frame
 BOX_EMPTY = "box_empty"  # zero or negative width or height
 BOX_OUTSIDE_FRAME = "box_outside_frame"  # box reaches more than one pixel beyond the frame
@@ -27,3 +27,8 @@ FRAME_MISSING = "frame_missing"  # the JPEG named by the XML does not exist
 FRAME_CORRUPT = "frame_corrupt"  # the JPEG is truncated or does not decode
 SIZE_MISMATCH = "size_mismatch"  # the JPEG's size differs from the XML's <size>
 NOT_A_FRAME = "not_a_frame"  # a file in a snippet folder that is not a <number>.xml frame annotation
+# Text annotations (GOT-10k, LaSOT, TrackingNet); each detail names the file and, where there is one, the line.
+GT_LINE_COUNT = "gt_line_count"  # a ground-truth file with fewer or more lines than the sequence has frames
+BOX_MALFORMED = "box_malformed"  # a ground-truth line that is not 4 finite numbers (empty, NaN, text)
+LABEL_MISSING = "label_missing"  # a per-frame label file the dataset always has is missing: the sequence is skipped
+LABEL_MALFORMED = "label_malformed"  # a label file whose values or value count are not what the dataset writes

@@ -15,12 +15,17 @@ Each shard has two named databases:
   and the 255x255 BGR search crop: ``b"J"`` + JPEG bytes, or ``b"R"`` + raw uint8 HxWx3 bytes.
   The 127x127 exemplar is the crop's centre ``[64:191, 64:191]`` (see :mod:`.geometry`).
   The CRC-32C of the whole value is the manifest row's ``crc`` column.
-- ``snippets``: key ``<snippet_id>``; value = ``b"SM2"``, the uint32 CRC-32C of everything after it, a
-  uint32 header length (both little-endian), a JSON header ``{"frames", "decoded", "filtered", "skipped":
-  [...], "inputs", "id"}`` and the snippet's manifest rows as raw :data:`RECORD_DTYPE` bytes. It is written in
-  the same transaction as the snippet's crops, so its presence means the snippet is complete; resume
-  skips exactly these snippets. (Format 1 wrote ``b"SM1"`` values without CRC and rows without ``crc``;
-  they are still read.)
+- ``snippets``: key ``<snippet_id>``; value = ``b"SM3"``, the uint32 CRC-32C of everything after it, a
+  uint32 header length (both little-endian), a JSON header ``{"id", "frames", "decoded", "filtered", "skipped":
+  [...], "inputs", "classes": [names], "hidden": [[track, frame, flags], ...]}`` and the snippet's manifest rows as
+  raw :data:`RECORD_DTYPE` bytes. The rows' ``cls`` indexes the header's ``classes``; ``hidden`` lists the
+  annotated objects that were not visible, hence not cropped (flags: :data:`VISIBILITY_FLAGS`). It is written in
+  the same transaction as the snippet's crops, so its presence means the snippet is complete; resume skips
+  exactly these snippets. Older values are still read: ``b"SM2"`` rows lack ``cover`` and ``cut`` and index the
+  30 ImageNet VID classes; ``b"SM1"`` (format 1) also lacks the CRC and the ``crc`` column.
+
+A snippet is one sequence of the source (a VID snippet, a GOT-10k, LaSOT or TrackingNet video, a group of COCO
+images); its id is ``<split>/<name>``, so the split is the text before the first ``/`` (:func:`split_of`).
 
 Keys are UTF-8; a snippet id is its folder path relative to the dataset root, so any file name works
 (spaces, non-ASCII; bytes that are not UTF-8 are kept through Python's ``surrogateescape``), as long as a
@@ -42,7 +47,7 @@ from .config_checks import check_fields
 from .config_json import from_json, to_json
 from .geometry import SEARCH_SIZE
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 CROPS_DB = b"crops"
 SNIPPETS_DB = b"snippets"
 SETTINGS_FILE = "curation.json"
@@ -53,15 +58,31 @@ RECORD_DTYPE = np.dtype([
     ("xmin", np.float32), ("ymin", np.float32), ("xmax", np.float32), ("ymax", np.float32),
     ("width", np.int32), ("height", np.int32), ("s_z", np.float32),
     ("pad_z", np.float32), ("pad_x", np.float32),
-    ("occluded", np.uint8), ("generated", np.uint8), ("reduction", np.uint8),
-    ("shard", np.uint16), ("nbytes", np.uint32), ("crc", np.uint32),
+    ("occluded", np.uint8), ("generated", np.uint8), ("cover", np.uint8), ("cut", np.uint8),
+    ("reduction", np.uint8), ("shard", np.uint16), ("nbytes", np.uint32), ("crc", np.uint32),
 ])
 """Manifest row; columns are described in :mod:`siamfc.curate.manifest`."""
 
-_RECORD_DTYPE_V1 = np.dtype([(name, RECORD_DTYPE.fields[name][0]) for name in RECORD_DTYPE.names if name != "crc"])
+COVER_UNKNOWN = 255  # ``cover`` of a record whose dataset has no visible-ratio annotation
+
+# Visibility flags of an annotated object that was not cropped because it is not visible (a bit each).
+ABSENT = 1  # GOT-10k absence.label
+NO_COVER = 2  # GOT-10k cover.label 0 (fully occluded or out of the frame)
+FULL_OCCLUSION = 4  # LaSOT full_occlusion.txt
+OUT_OF_VIEW = 8  # LaSOT out_of_view.txt
+VISIBILITY_FLAGS = {"absent": ABSENT, "no_cover": NO_COVER, "full_occlusion": FULL_OCCLUSION,
+                    "out_of_view": OUT_OF_VIEW}
+
+HIDDEN_DTYPE = np.dtype([("snippet", np.int32), ("track", np.int32), ("frame", np.int32), ("flags", np.uint8)])
+"""An annotated object not cropped because it is not visible (the manifest's ``hidden`` table)."""
+
+_NEW_COLUMNS = ("cover", "cut")
+_RECORD_DTYPE_V2 = np.dtype([(n, RECORD_DTYPE.fields[n][0]) for n in RECORD_DTYPE.names if n not in _NEW_COLUMNS])
+_RECORD_DTYPE_V1 = np.dtype([(n, _RECORD_DTYPE_V2.fields[n][0]) for n in _RECORD_DTYPE_V2.names if n != "crc"])
 MAX_KEY_BYTES = 511  # LMDB's largest key (its default build)
 _TAG_JPEG, _TAG_RAW = b"J", b"R"
-_META_MAGIC, _META_MAGIC_V1 = b"SM2", b"SM1"
+_META_MAGIC = b"SM3"
+_OLD_META = {b"SM2": _RECORD_DTYPE_V2, b"SM1": _RECORD_DTYPE_V1}  # magic -> rows; SM1 has no CRC
 
 
 @dataclass(frozen=True)
@@ -73,9 +94,10 @@ class CurationSettings:
     quality: int = 90
     context: float = 0.5
     max_reduction: int = 8
-    classes: tuple[str, ...] | None = None  # WordNet ids kept; None keeps all
+    classes: tuple[str, ...] | None = None  # class names kept (the source's vocabulary); None keeps all
     skip_generated: bool = False
-    format_version: int = FORMAT_VERSION
+    source: str = "vid"  # the dataset format (``siamfc.curate.sources``); curations before format 3 are VID
+    format_version: int = FORMAT_VERSION  # the oldest format among the curation's snippet records
 
     def __post_init__(self) -> None:
         checks = [
@@ -106,6 +128,14 @@ class SnippetMeta:
     filtered: int = 0  # objects left out by the class / generated filters
     skipped: list[dict] = field(default_factory=list)  # skip report entries
     inputs: str = ""  # fingerprint of the input files the snippet was made from (see curate.snippet)
+    classes: tuple[str, ...] | None = ()  # the snippet's class names, indexed by the rows' ``cls``; None in records
+    # written before format 3, whose ``cls`` indexes ImageNet VID's classes (``sources.vid.WNIDS``)
+    hidden: list[tuple[int, int, int]] = field(default_factory=list)  # (track, frame, visibility flags)
+
+
+def split_of(snippet_id: str) -> str:
+    """The split of a snippet: its id up to the first ``/``."""
+    return snippet_id.split("/", 1)[0]
 
 
 def shard_name(index: int) -> str:
@@ -181,7 +211,8 @@ def decode_crop(value: bytes | memoryview) -> np.ndarray:
 def encode_snippet_meta(snippet_id: str, meta: SnippetMeta) -> bytes:
     """The stored snippet record; it names its snippet, so a record under a damaged key is caught."""
     header = json.dumps({"id": snippet_id, "frames": meta.frames, "decoded": meta.decoded, "filtered": meta.filtered,
-                         "skipped": meta.skipped, "inputs": meta.inputs}).encode()
+                         "skipped": meta.skipped, "inputs": meta.inputs, "classes": list(meta.classes or ()),
+                         "hidden": [list(h) for h in meta.hidden]}).encode()
     records = np.ascontiguousarray(meta.records, dtype=RECORD_DTYPE)
     body = struct.pack("<I", len(header)) + header + records.tobytes()
     return _META_MAGIC + struct.pack("<I", checksum(body)) + body
@@ -192,29 +223,42 @@ def decode_snippet_meta(value: bytes | memoryview, snippet_id: str | None = None
     the ``snippet_id`` it is stored under, when it belongs to another snippet."""
     value = bytes(value)
     magic = value[:len(_META_MAGIC)]
-    if magic == _META_MAGIC:
+    if magic in (_META_MAGIC, b"SM2"):
         (crc,) = struct.unpack_from("<I", value, len(magic))
         body = value[len(magic) + 4:]
         if checksum(body) != crc:
             raise ValueError("snippet record damaged (checksum mismatch)")
-        dtype = RECORD_DTYPE
-    elif magic == _META_MAGIC_V1:
-        body, dtype = value[len(magic):], _RECORD_DTYPE_V1
+    elif magic == b"SM1":
+        body = value[len(magic):]
     else:
         raise ValueError("not a snippet record (bad magic)")
+    dtype = _OLD_META.get(magic, RECORD_DTYPE)
     try:
         (n,) = struct.unpack_from("<I", body)
         header = json.loads(body[4:4 + n])
         rows = np.frombuffer(body[4 + n:], dtype=dtype)
-    except (struct.error, ValueError) as err:
+        hidden = [(int(t), int(f), int(flags)) for t, f, flags in header.get("hidden", [])]
+    except (struct.error, ValueError, TypeError) as err:
         raise ValueError(f"snippet record damaged ({err})") from None
     if snippet_id is not None and header.get("id", snippet_id) != snippet_id:
         raise ValueError(f"snippet record of {header['id']!r} stored under this key (damaged key?)")
-    if dtype == RECORD_DTYPE:
-        records = rows.copy()
-    else:
-        records = np.zeros(len(rows), RECORD_DTYPE)  # format 1: no crc column (left 0)
-        for name in dtype.names:
-            records[name] = rows[name]
-    return SnippetMeta(records, header["frames"], header["decoded"], header["filtered"], header["skipped"],
-                       header.get("inputs", ""))
+    return SnippetMeta(_current_rows(rows), header["frames"], header["decoded"], header["filtered"],
+                       header["skipped"], header.get("inputs", ""), _classes(header), hidden)
+
+
+def _classes(header: dict) -> tuple[str, ...] | None:
+    classes = header.get("classes")
+    if classes is not None and not (isinstance(classes, list) and all(isinstance(c, str) for c in classes)):
+        raise ValueError("snippet record damaged (classes)")
+    return None if classes is None else tuple(classes)
+
+
+def _current_rows(rows: np.ndarray) -> np.ndarray:
+    """Rows of an older format as :data:`RECORD_DTYPE` (no ``crc``: 0; no ``cover``: unknown)."""
+    if rows.dtype == RECORD_DTYPE:
+        return rows.copy()
+    records = np.zeros(len(rows), RECORD_DTYPE)
+    records["cover"] = COVER_UNKNOWN
+    for name in rows.dtype.names:
+        records[name] = rows[name]
+    return records

@@ -8,11 +8,12 @@ never used.
 Columns of ``Manifest.records`` (a numpy structured array, :data:`RECORD_DTYPE`):
 
 ==========  ======  ==================================================================
-snippet     int32   index into ``Manifest.snippets`` (snippet ids)
-track       int32   VID trackid
-frame       int32   frame index (the XML/JPEG file number)
-cls         int16   index into :data:`siamfc.curate.classes.WNIDS`
-xmin..ymax  float32 VID box, inclusive pixel indices, clipped to the frame
+snippet     int32   index into ``Manifest.snippets`` (snippet ids: ``<split>/<sequence>``)
+track       int32   track id (VID trackid; 0 for one-target datasets; COCO's annotation id)
+frame       int32   frame number (VID's file number; GOT-10k, LaSOT from 1; TrackingNet from 0; COCO's image id)
+cls         int16   index into ``Manifest.classes`` (the curation's class vocabulary)
+xmin..ymax  float32 box, 0-based inclusive pixel indices (:mod:`.boxes` ``xyxy``); VID's clipped to the frame,
+                    the others' as annotated (a target partly out of the frame keeps its whole box)
 width       int32   frame width in pixels
 height      int32   frame height in pixels
 s_z         float32 exemplar context side in frame pixels (search side = s_z * 255 / 127)
@@ -20,11 +21,16 @@ pad_z       float32 fraction of the exemplar crop that is mean padding
 pad_x       float32 fraction of the search crop that is mean padding
 occluded    uint8   VID flag
 generated   uint8   VID flag (box interpolated, not drawn)
+cover       uint8   GOT-10k visible-ratio class 1..8; 255 where the dataset has none (format.COVER_UNKNOWN)
+cut         uint8   GOT-10k cut_by_image flag
 reduction   uint8   JPEG decode reduction used (1, 2, 4 or 8)
 shard       uint16  shard number holding the crop
 nbytes      uint32  size of the stored crop value in bytes
 crc         uint32  CRC-32C of the stored crop value (0 in format-1 curations, which have none)
 ==========  ======  ==================================================================
+
+``Manifest.hidden`` lists the annotated objects that were not cropped because they are not visible
+(:data:`~siamfc.curate.format.HIDDEN_DTYPE`: snippet, track, frame and the visibility flags that say why).
 
 Shards or snippet records that cannot be read are listed in ``Manifest.damaged``; :func:`load_manifest` raises
 on them unless asked for what is intact (``intact_only=True``).
@@ -40,8 +46,9 @@ import numpy as np
 
 from .atomic import atomic_write
 from .errors import CurationError
-from .format import RECORD_DTYPE, record_key
+from .format import HIDDEN_DTYPE, RECORD_DTYPE, record_key, split_of
 from .shards import CurationLayout, ShardScan
+from .sources import source_format
 
 MANIFEST_FILE = "manifest.npz"
 
@@ -56,6 +63,10 @@ class Manifest:
     complete: bool  # False while snippets of the curation's plan are still missing
     damaged: list[str] = field(default_factory=list)  # one line per unreadable shard or snippet record
     checksums: bool = True  # records carry the CRC of their stored value (format 2 on)
+    classes: tuple[str, ...] = ()  # the class vocabulary; ``records["cls"]`` indexes it
+    hidden: np.ndarray = field(default_factory=lambda: np.zeros(0, HIDDEN_DTYPE))  # annotated, not visible
+    source: str = "vid"  # the dataset format the curation was made from
+    still_images: bool = False  # every track is one image (COCO): a pair is two augmentations of one crop
 
     def __len__(self) -> int:
         return len(self.records)
@@ -66,9 +77,13 @@ class Manifest:
         return record_key(str(self.snippets[r["snippet"]]), int(r["track"]), int(r["frame"]))
 
     def split_of(self, snippet_index: np.ndarray) -> np.ndarray:
-        """Split name ('train'/'val') of each snippet index."""
-        splits = np.array([s.split("/", 1)[0] for s in self.snippets])
+        """Split name ('train', 'val', ...) of each snippet index."""
+        splits = np.array([split_of(str(s)) for s in self.snippets])
         return splits[snippet_index]
+
+    def class_label(self, c: int) -> str:
+        """Readable name of class index ``c`` (a WordNet id's name for VID; the stored name otherwise)."""
+        return source_format(self.source).class_label(self.classes[c])
 
 
 def load_manifest(root: str | Path, use_cache: bool = True, intact_only: bool = False,
@@ -98,41 +113,56 @@ def _read_cache(layout: CurationLayout, cache: Path, token: str) -> Manifest | N
         with np.load(cache, allow_pickle=False) as z:
             if str(z["token"]) != token:
                 return None
-            records, snippets, frames = z["records"], z["snippets"], z["frames"]
-            damaged = json.loads(str(z["damaged"]))
-    except Exception:  # missing, truncated, not a zip, a bad CRC, a foreign file: rebuild it
+            records, snippets, frames, hidden = z["records"], z["snippets"], z["frames"], z["hidden"]
+            damaged, classes = json.loads(str(z["damaged"])), json.loads(str(z["classes"]))
+    except Exception:  # missing, truncated, not a zip, a bad CRC, a foreign file, an older cache: rebuild it
         return None
-    if records.dtype != RECORD_DTYPE or len(snippets) != len(frames) or not isinstance(damaged, list) or (
-            len(records) and int(records["snippet"].max()) >= len(snippets)):
+    if records.dtype != RECORD_DTYPE or hidden.dtype != HIDDEN_DTYPE or len(snippets) != len(frames) or not (
+            isinstance(damaged, list) and isinstance(classes, list)) or (
+            len(records) and (int(records["snippet"].max()) >= len(snippets)
+                              or int(records["cls"].max()) >= len(classes))):
         return None
-    return _manifest(layout, records, snippets, frames, damaged)
+    return _manifest(layout, records, snippets, frames, damaged, tuple(classes), hidden)
 
 
 def _manifest(layout: CurationLayout, records: np.ndarray, snippets: np.ndarray, frames: np.ndarray,
-              damaged: list[str]) -> Manifest:
+              damaged: list[str], classes: tuple[str, ...], hidden: np.ndarray) -> Manifest:
     # Completeness depends on plan.json, which changes without a shard commit: never cache it.
     planned = layout.planned_snippets()
     complete = planned is not None and planned <= set(snippets.tolist()) and not damaged
-    return Manifest(records, snippets, frames, complete, damaged, layout.settings.format_version >= 2)
+    fmt = source_format(layout.settings.source)
+    return Manifest(records, snippets, frames, complete, damaged, layout.settings.format_version >= 2, classes,
+                    hidden, fmt.name, fmt.still_images)
 
 
 def _gather(layout: CurationLayout, scan: ShardScan) -> Manifest:
-    ids, rows, frames = [], [], []
-    for snippet_id, meta in sorted(scan.metas.items()):
+    fmt = source_format(layout.settings.source)
+    metas = sorted(scan.metas.items())
+    found = {c for _, m in metas for c in (m.classes if m.classes is not None else fmt.known_classes)}
+    classes = fmt.known_classes + tuple(sorted(found - set(fmt.known_classes)))
+    index = {c: i for i, c in enumerate(classes)}
+    ids, rows, frames, hidden = [], [], [], []
+    for snippet_id, meta in metas:
         part = meta.records.copy()
         part["snippet"] = len(ids)
+        local = meta.classes if meta.classes is not None else fmt.known_classes  # before format 3: VID's
+        part["cls"] = np.array([index[c] for c in local], dtype=np.int16)[part["cls"]] if len(part) else 0
+        h = np.array([(len(ids), *entry) for entry in meta.hidden], dtype=HIDDEN_DTYPE)
         ids.append(snippet_id)
         rows.append(part)
+        hidden.append(h)
         frames.append(meta.frames)
     records = np.concatenate(rows) if rows else np.zeros(0, RECORD_DTYPE)
     return _manifest(layout, records, np.array(ids, dtype=str), np.array(frames, dtype=np.int64),
-                     scan.problem_lines(layout))
+                     scan.problem_lines(layout), classes,
+                     np.concatenate(hidden) if hidden else np.zeros(0, HIDDEN_DTYPE))
 
 
 def _write_cache(path: Path, manifest: Manifest, token: str) -> None:
     try:
         with atomic_write(path) as f:
             np.savez(f, records=manifest.records, snippets=manifest.snippets, frames=manifest.frames, token=token,
-                     damaged=json.dumps(manifest.damaged))
+                     damaged=json.dumps(manifest.damaged), classes=json.dumps(list(manifest.classes)),
+                     hidden=manifest.hidden)
     except OSError:
         pass  # a read-only or full disk: the cache is only an optimisation

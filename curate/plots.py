@@ -15,7 +15,6 @@ from matplotlib.figure import Figure
 
 from .atomic import atomic_write, write_text_atomic
 from .boxes import cxcywh_to_xyxy
-from .classes import WNIDS, class_name
 from .errors import CurationError
 from .format import name_text
 from .geometry import EXEMPLAR_SIZE, SEARCH_SIZE
@@ -27,6 +26,8 @@ BOX_COLOUR = (0, 255, 0)  # BGR
 _BG, _FG, _BAD = (32, 32, 32), (235, 235, 235), (40, 40, 200)
 _FONT, _FONT_SCALE, _LINE = cv2.FONT_HERSHEY_SIMPLEX, 0.42, 16
 _PAD = 6
+
+CHART_CLASSES = 40  # classes drawn at most in the per-class chart
 
 
 def histogram_png(values: np.ndarray, q: Quantity, path: Path) -> Path:
@@ -55,8 +56,11 @@ def histogram_png(values: np.ndarray, q: Quantity, path: Path) -> Path:
 
 
 def class_chart_png(figs: dict, path: Path) -> Path:
-    """Horizontal bar chart of records per class, stacked by split, all 30 classes."""
+    """Horizontal bar chart of records per class, stacked by split: every class of a small vocabulary (VID's 30),
+    the :data:`CHART_CLASSES` largest of a large one (GOT-10k's hundreds)."""
     classes = sorted(figs["classes"].values(), key=lambda c: c["records"])
+    if len(classes) > CHART_CLASSES:
+        classes = [c for c in classes if c["records"]][-CHART_CLASSES:]
     splits = list(figs["splits"])
     fig = Figure(figsize=(8, 0.28 * len(classes) + 1.6), dpi=100, layout="constrained")
     ax = fig.subplots()
@@ -127,9 +131,9 @@ def _cell(reader: ShardReader, m: Manifest, i: int) -> np.ndarray:
     r = m.records[i]
     key = name_text(m.key(i))
     width = 3 * _PAD + EXEMPLAR_SIZE + SEARCH_SIZE
-    flags = "".join(f", {f}" for f in ("occluded", "generated") if r[f])
+    flags = "".join(f", {f}" for f in ("occluded", "generated", "cut") if r[f])
     w, h = float(r["xmax"] - r["xmin"] + 1), float(r["ymax"] - r["ymin"] + 1)
-    head = [f"{class_name(WNIDS[int(r['cls'])])}{flags}", *_wrap(key, width - 2 * _PAD),
+    head = [f"{m.class_label(int(r['cls']))}{flags}", *_wrap(key, width - 2 * _PAD),
             f"box {w:.0f}x{h:.0f} px, s_z {float(r['s_z']):.0f} px"]
     top = _PAD + _LINE * len(head) + _PAD
     cell = np.full((top + SEARCH_SIZE + _PAD, width, 3), _BG, np.uint8)

@@ -1,4 +1,7 @@
-"""Running a curation: plan the snippets, fan them out to joblib workers, commit each one atomically.
+"""Running a curation: find the source's sequences, fan them out to joblib workers, commit each one atomically.
+
+The source is any layout of :mod:`.sources` (recognised by itself, or named); each of its sequences is stored as one
+snippet of the curation.
 
 Resumable by construction: a snippet is committed in one LMDB transaction with its manifest rows,
 so after any interruption (``kill -9`` included) the committed set is exact and a rerun only does
@@ -12,6 +15,7 @@ the rest. Re-running a finished curation does nothing, except:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -23,16 +27,16 @@ from joblib import delayed
 from tqdm.auto import tqdm
 
 from .atomic import atomic_write, write_json_atomic
-from .classes import VID_CLASSES, WNIDS
 from .cluster import parallel_backend
 from .config_json import to_json
 from .errors import CurationError
-from .format import CurationSettings
+from .format import CurationSettings, split_of
 from .manifest import load_manifest
 from .shards import DEFAULT_MAP_SIZE, CurationLayout, ShardScan, ShardWriter, clear_unfinished
 from .snippet import SnippetResult, curate_snippet, inputs_fingerprint
+from .sources import detect_format, source_format
+from .sources.base import Sequence, SequenceSearch, SourceFormat
 from .verify import verify
-from .vid import SPLITS, Snippet, search_snippets
 
 SKIPPED_FILE = "skipped.jsonl"
 SUMMARY_FILE = "summary.json"
@@ -40,11 +44,14 @@ SUMMARY_FILE = "summary.json"
 
 @dataclass(frozen=True)
 class CurationConfig:
-    """A curation run: where from, where to, which snippets, how many workers, what format."""
+    """A curation run: where from, where to, which snippets, how many workers, what format.
+
+    ``format`` names the source's layout (None: recognised by itself); ``settings.source`` is set from it."""
 
     source: Path
     out: Path
-    splits: tuple[str, ...] = SPLITS
+    splits: tuple[str, ...] | None = None  # None: every split of the format that can be curated
+    format: str | None = None
     max_snippets: int | None = None  # per run, after sorting by id; None = all
     workers: int = 1
     backend: str = "loky"  # "loky" (local processes) or "dask"
@@ -75,6 +82,7 @@ class CurationSummary:
     frames_decoded: int = 0
     records: int = 0
     records_filtered: int = 0
+    objects_hidden: int = 0  # annotated but not visible (absent, occluded, out of view): not cropped
     skipped: int = 0
     skipped_by_reason: dict[str, int] = field(default_factory=dict)
     bytes_written: int = 0
@@ -105,38 +113,42 @@ class CurationSummary:
             f"snippets  {self.snippets_curated} curated{redone}, {self.snippets_already_done} already done, "
             f"{self.snippets_total} planned",
             f"frames    {self.frames} read, {self.frames_decoded} decoded",
-            f"records   {self.records} written, {self.records_filtered} filtered out, "
-            f"{self.curation_records} in the curation",
+            f"records   {self.records} written, {self.records_filtered} filtered out, {self.objects_hidden} not "
+            f"visible (not cropped), {self.curation_records} in the curation",
             f"skipped   {self.skipped} ({reasons})",
             f"bytes     {self.bytes_written / 1e6:.1f} MB ({per_record / 1e3:.1f} KB/record)",
             f"time      {self.seconds:.1f} s, {self.frames_per_second:.1f} frames/s",
         ]
 
 
-def resolve_classes(names: list[str] | None) -> tuple[str, ...] | None:
-    """Class filter given as WordNet ids or readable names -> sorted WordNet ids."""
-    if not names:
-        return None
-    by_name = {v: k for k, v in VID_CLASSES.items()}
-    wnids = []
-    for name in names:
-        wnid = name if name in VID_CLASSES else by_name.get(name.replace("_", " "))
-        if wnid is None:
-            raise CurationError(f"unknown class {name!r}; use a WordNet id or one of: {', '.join(by_name)}")
-        wnids.append(wnid)
-    return tuple(sorted(set(wnids), key=WNIDS.index))
+def source_of(config: CurationConfig) -> SourceFormat:
+    """The format of ``config.source``: ``config.format``, or recognised from the tree."""
+    return source_format(config.format or detect_format(config.source))
+
+
+def find_sequences(config: CurationConfig, fmt: SourceFormat) -> SequenceSearch:
+    """The sequences of the asked splits (CurationError for a split the format has not)."""
+    splits = config.splits or fmt.splits
+    unknown = sorted(set(splits) - set(fmt.splits))
+    if unknown:
+        raise CurationError(f"{config.source}: {fmt.title} has no split {', '.join(unknown)} that can be curated; "
+                            f"choose from {', '.join(fmt.splits)}")
+    return fmt.search(Path(config.source), tuple(splits))
 
 
 def curate(config: CurationConfig) -> CurationSummary:
     """Curate ``config.source`` into ``config.out``; resumes whatever an earlier run left undone."""
-    search = search_snippets(config.source, config.splits)
-    snippets = search.snippets
+    fmt = source_of(config)
+    config = dataclasses.replace(config, splits=config.splits or fmt.splits,
+                                 settings=dataclasses.replace(config.settings, source=fmt.name))
+    search = find_sequences(config, fmt)
+    snippets = search.sequences
     if config.max_snippets is not None:
         snippets = snippets[: config.max_snippets]
     layout = CurationLayout.create(config.out, config.settings)
     lock = layout.lock()
     try:
-        in_source = {s.id for s in search.snippets} if config.max_snippets is None else None
+        in_source = {s.id for s in search.sequences} if config.max_snippets is None else None
         summary = _run(config, layout, snippets, in_source)
     finally:
         os.close(lock)
@@ -145,7 +157,7 @@ def curate(config: CurationConfig) -> CurationSummary:
     return summary
 
 
-def _run(config: CurationConfig, layout: CurationLayout, snippets: list[Snippet],
+def _run(config: CurationConfig, layout: CurationLayout, snippets: list[Sequence],
          in_source: set[str] | None) -> CurationSummary:
     """Curate ``snippets`` into ``layout``; ``in_source`` (every snippet id of the source's splits, None when only
     some were asked for) names the committed snippets whose folders are gone."""
@@ -167,7 +179,7 @@ def _run(config: CurationConfig, layout: CurationLayout, snippets: list[Snippet]
         s.id in found.damaged_snippets or layout.shard_for(s.id) in damaged for s in todo)
     reasons: Counter[str] = Counter()
     if todo:
-        n_frames = sum(len(s.xml_files()) for s in todo)
+        n_frames = sum(s.frame_count() for s in todo)
         jobs = (delayed(curate_snippet)(s, layout.settings, layout.shard_for(s.id)) for s in todo)
         bar = tqdm(total=n_frames, unit="frame", desc="curate", disable=not config.progress, smoothing=0.05)
         with parallel_backend(config.backend, config.workers, config.scheduler) as parallel, \
@@ -188,7 +200,7 @@ def _run(config: CurationConfig, layout: CurationLayout, snippets: list[Snippet]
     summary.damaged = manifest.damaged
     if in_source is not None:
         summary.snippets_gone = [s for s in manifest.snippets.tolist()
-                                 if s.split("/", 1)[0] in config.splits and s not in in_source]
+                                 if split_of(s) in (config.splits or ()) and s not in in_source]
     entries = _entries(scan)
     if skip_report_state(layout.root / SKIPPED_FILE, entries) != "agrees":  # derived: rewritten when it differs
         _write_entries(layout.root / SKIPPED_FILE, entries)
@@ -217,7 +229,7 @@ def _set_aside_damaged(layout: CurationLayout, damaged: dict[int, str], repair: 
     return [layout.set_aside(i) for i in sorted(damaged)]
 
 
-def _to_do(snippets: list[Snippet], scan: ShardScan, refresh: bool) -> tuple[list[Snippet], list[Snippet]]:
+def _to_do(snippets: list[Sequence], scan: ShardScan, refresh: bool) -> tuple[list[Sequence], list[Sequence]]:
     """(snippets to curate in this run, committed snippets among them whose inputs changed)."""
     changed = [s for s in snippets if refresh and s.id in scan.metas
                and scan.metas[s.id].inputs != inputs_fingerprint(s)]
@@ -231,6 +243,7 @@ def _add(summary: CurationSummary, reasons: Counter[str], result: SnippetResult)
     summary.frames_decoded += result.decoded
     summary.records += result.records
     summary.records_filtered += result.filtered
+    summary.objects_hidden += result.hidden
     summary.skipped += len(result.skipped)
     reasons.update(s["reason"] for s in result.skipped)
     summary.bytes_written += sum(len(v) for _, v in result.crops)

@@ -6,6 +6,7 @@ The byte format lives in :mod:`.format`; this module only moves those bytes in a
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import os
@@ -178,7 +179,8 @@ class CurationLayout:
         root = Path(root)
         if (root / SETTINGS_FILE).is_file():
             layout = cls.open(root)
-            if layout.settings != settings:
+            # the format version records the oldest snippet records present; newer code adds current ones
+            if dataclasses.replace(layout.settings, format_version=settings.format_version) != settings:
                 old, new = layout.settings.to_json(), settings.to_json()
                 diff = ", ".join(f"{k}: {old[k]!r} on disk vs {new[k]!r} asked" for k in old if old[k] != new[k])
                 raise CurationError(f"{root}: existing curation has other settings ({diff}); "

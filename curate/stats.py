@@ -10,11 +10,13 @@ as agreeing, stale or missing.
 
 :func:`curation_figures` returns one JSON-ready dict with stable keys::
 
-    version, root, complete, damaged[lines], snippets{committed, planned}, frames, tracks, records, records_filtered,
-    splits{<split>: {snippets, tracks, records, frames}},
-    classes{<wnid>: {name, records, tracks, snippets, by_split{<split>: records}}}   (all 30, official order)
+    version, root, source, complete, damaged[lines], snippets{committed, planned}, frames, tracks, records,
+    records_filtered, splits{<split>: {snippets, tracks, records, frames}},
+    classes{<class>: {name, records, tracks, snippets, by_split{<split>: records}}}   (the curation's vocabulary;
+                                                                                     VID: all 30, official order)
     distributions{<quantity>: {count, min, p5, p25, p50, p75, p95, max, mean}}       (see QUANTITIES)
-    gaps{gaps, gaps_over_1, tracks_with_gaps}, flags{occluded, generated},
+    gaps{gaps, gaps_over_1, tracks_with_gaps}, flags{occluded, generated, cut, cover{<level>: records}},
+    hidden{total, by_flag{absent, no_cover, full_occlusion, out_of_view}}            (annotated, not visible),
     frame_sizes{"WxH": records}, reductions{"f": records},
     skipped{total, by_reason{}, source, report_file}, bytes{stored, stored_per_record, disk, disk_per_record,
     file, shards{<index>: disk bytes}}
@@ -28,13 +30,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .classes import WNIDS, class_name
+from .format import COVER_UNKNOWN, VISIBILITY_FLAGS
 from .geometry import EXEMPLAR_SIZE
 from .manifest import Manifest, load_manifest
 from .run import SKIPPED_FILE, skip_report_state
 from .shards import CurationLayout
 
-FIGURES_VERSION = 1
+FIGURES_VERSION = 2
 PERCENTILES = (5, 25, 50, 75, 95)
 
 
@@ -99,7 +101,7 @@ def distributions(m: Manifest) -> dict[str, np.ndarray]:
 
 def _distributions(r: np.ndarray, starts: np.ndarray) -> dict[str, np.ndarray]:
     first = np.flatnonzero(starts)
-    w = r["xmax"].astype(np.float64) - r["xmin"] + 1  # VID boxes are inclusive pixel indices
+    w = r["xmax"].astype(np.float64) - r["xmin"] + 1  # boxes are inclusive pixel indices
     h = r["ymax"].astype(np.float64) - r["ymin"] + 1
     s_z = r["s_z"].astype(np.float64)
     return {
@@ -131,7 +133,7 @@ def manifest_figures(m: Manifest) -> dict:
     splits, split_of = snippet_splits(m)
     rec_split = split_of[r["snippet"]] if len(r) else np.zeros(0, np.int64)
     cls = r["cls"].astype(np.int64)
-    n_cls, n_split = len(WNIDS), len(splits)
+    n_cls, n_split = len(m.classes), len(splits)
     values = _distributions(r, starts)
     gaps = values["frame_gap"]
     track_has_gap = np.zeros(len(r), dtype=bool)
@@ -155,14 +157,14 @@ def manifest_figures(m: Manifest) -> dict:
             for i, name in enumerate(splits)
         },
         "classes": {
-            wnid: {
-                "name": class_name(wnid),
+            name: {
+                "name": m.class_label(c),
                 "records": int(by_cls_split[c].sum()),
                 "tracks": int(tracks_cls[c]),
                 "snippets": int(snippets_cls[c]),
                 "by_split": {name: int(by_cls_split[c, i]) for i, name in enumerate(splits)},
             }
-            for c, wnid in enumerate(WNIDS)
+            for c, name in enumerate(m.classes)
         },
         "distributions": {k: summarize(v) for k, v in values.items()},
         "gaps": {
@@ -170,7 +172,12 @@ def manifest_figures(m: Manifest) -> dict:
             "gaps_over_1": int(np.sum(gaps > 1)),
             "tracks_with_gaps": len(np.unique(track_id[track_has_gap])),
         },
-        "flags": {"occluded": int(np.count_nonzero(r["occluded"])), "generated": int(np.count_nonzero(r["generated"]))},
+        "flags": {"occluded": int(np.count_nonzero(r["occluded"])), "generated": int(np.count_nonzero(r["generated"])),
+                  "cut": int(np.count_nonzero(r["cut"])),
+                  "cover": _counts_of(r["cover"][r["cover"] != COVER_UNKNOWN])},
+        "hidden": {"total": len(m.hidden),
+                   "by_flag": {k: int(np.count_nonzero(m.hidden["flags"] & bit))
+                               for k, bit in VISIBILITY_FLAGS.items()}},
         "frame_sizes": _frame_sizes(r),
         "reductions": _counts_of(r["reduction"]),
     }
@@ -232,7 +239,8 @@ def curation_figures(root: str | Path, manifest: Manifest | None = None) -> dict
     layout = CurationLayout.open(root)
     m = manifest if manifest is not None else load_manifest(root, intact_only=True)
     planned = layout.planned_snippets()
-    figs = {"version": FIGURES_VERSION, "root": str(root), "complete": m.complete, "damaged": list(m.damaged)}
+    figs = {"version": FIGURES_VERSION, "root": str(root), "source": m.source, "complete": m.complete,
+            "damaged": list(m.damaged)}
     figs |= manifest_figures(m)
     figs["snippets"]["planned"] = len(planned) if planned is not None else None
     figs |= shard_report(layout)
@@ -240,8 +248,9 @@ def curation_figures(root: str | Path, manifest: Manifest | None = None) -> dict
     return _ordered(figs)
 
 
-_KEY_ORDER = ("version", "root", "complete", "damaged", "snippets", "frames", "tracks", "records", "records_filtered",
-              "splits", "classes", "distributions", "gaps", "flags", "frame_sizes", "reductions", "skipped", "bytes")
+_KEY_ORDER = ("version", "root", "source", "complete", "damaged", "snippets", "frames", "tracks", "records",
+              "records_filtered", "splits", "classes", "distributions", "gaps", "flags", "hidden", "frame_sizes",
+              "reductions", "skipped", "bytes")
 
 
 def _ordered(figs: dict) -> dict:
@@ -265,17 +274,17 @@ def report_lines(figs: dict) -> list[str]:
     if damaged:
         damaged.append(f"figures below are of the intact part; `siamfc curate SOURCE {figs['root']} --repair` "
                        "redoes what the damaged shards held")
-    lines = [f"curation {figs['root']}", completeness_line(figs), *damaged,
+    lines = [f"curation {figs['root']} (source: {figs['source']})", completeness_line(figs), *damaged,
              f"snippets {figs['snippets']['committed']} | tracks {figs['tracks']} | records {n} | "
              f"annotated frames {figs['frames']} | objects filtered out {figs['records_filtered']}", ""]
     lines += _table(["split", "snippets", "tracks", "records", "frames"],
                     [[k, v["snippets"], v["tracks"], v["records"], v["frames"]] for k, v in figs["splits"].items()])
     splits = list(figs["splits"])
-    rows = [[c["name"], wnid, c["records"], _pct(c["records"], n), c["tracks"], c["snippets"],
+    rows = [[c["name"], key, c["records"], _pct(c["records"], n), c["tracks"], c["snippets"],
              *(c["by_split"][s] for s in splits)]
-            for wnid, c in sorted(figs["classes"].items(), key=lambda kv: -kv[1]["records"]) if c["records"]]
+            for key, c in sorted(figs["classes"].items(), key=lambda kv: -kv[1]["records"]) if c["records"]]
     empty = [c["name"] for c in figs["classes"].values() if not c["records"]]
-    lines += [""] + _table(["class", "wnid", "records", "%", "tracks", "snippets", *splits], rows)
+    lines += [""] + _table(["class", "id", "records", "%", "tracks", "snippets", *splits], rows)
     if empty:
         lines.append(f"no records: {len(empty)} classes ({', '.join(empty)})")
     lines += [""] + _distribution_table(figs["distributions"])
@@ -284,7 +293,10 @@ def report_lines(figs: dict) -> list[str]:
               f"gaps      {gaps['gaps_over_1']} of {gaps['gaps']} in-track steps skip frames, "
               f"in {gaps['tracks_with_gaps']} of {figs['tracks']} tracks",
               f"flags     occluded {flags['occluded']} ({_pct(flags['occluded'], n)}%), "
-              f"generated {flags['generated']} ({_pct(flags['generated'], n)}%)",
+              f"generated {flags['generated']} ({_pct(flags['generated'], n)}%), "
+              f"cut by the image {flags['cut']} ({_pct(flags['cut'], n)}%)"
+              + (", cover " + _counts({f"{k}/8": v for k, v in flags["cover"].items()}, n) if flags["cover"] else ""),
+              "hidden    " + _hidden_line(figs["hidden"]),
               "frames    " + _counts(figs["frame_sizes"], n),
               "reduction " + _counts({f"1/{k}": v for k, v in figs["reductions"].items()}, n)]
     sk = figs["skipped"]
@@ -296,6 +308,11 @@ def report_lines(figs: dict) -> list[str]:
                      f"on disk {b['disk'] / 1e6:.1f} MB ({b['disk_per_record'] / 1e3:.2f} KB/record) "
                      f"in {len(b['shards'])} shard files")
     return lines
+
+
+def _hidden_line(hidden: dict) -> str:
+    flags = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in hidden["by_flag"].items() if v)
+    return f"{hidden['total']} annotated objects not visible, not cropped" + (f" ({flags})" if flags else "")
 
 
 def _pct(k: int, n: int) -> str:

@@ -15,7 +15,7 @@ the root, so an OTB root gives ``Basketball``, a GOT-10k root ``val/GOT-10k_Val_
   in ``absence.label`` (val split) are left unannotated. A test-split sequence (one box for many frames) is
   skipped: it has no ground truth to evaluate against.
 - ImageNet VID: an ILSVRC2015 root; every ``val`` snippet gives one sequence, read straight from its XML through
-  :mod:`siamfc.curate.vid`. The target is the track that appears first (ties: the longest unbroken run from its
+  :mod:`siamfc.curate.sources.vid`. The target is the track that appears first (ties: the longest unbroken run from its
   first appearance, then the lowest trackid); the sequence runs from that first appearance to the track's last
   annotated frame, and frames in between where the track is not annotated (it left the view, or its object was
   rejected as bad input) are tracked through but not scored.
@@ -37,7 +37,7 @@ from tqdm import tqdm
 
 from siamfc.curate.boxes import cxcywh_to_xywh, xyxy_to_cxcywh
 from siamfc.curate.errors import BadInput
-from siamfc.curate.vid import find_snippets, parse_frame
+from siamfc.curate.sources.vid import find_snippets, parse_frame
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 OTB_GT = re.compile(r"^groundtruth_rect(?:\.(\d+))?\.txt$")

@@ -114,11 +114,13 @@ def test_good_records_survive_bad_neighbours(synth_vid, broken, broken_curation)
 
 
 def test_missing_root_is_one_clear_error(tmp_path):
-    with pytest.raises(CurationError, match=r"no such folder; expected an ILSVRC2015 tree"):
+    with pytest.raises(CurationError, match=r"nope: no such folder$"):
         curate(CurationConfig(source=tmp_path / "nope", out=tmp_path / "out", progress=False))
     (tmp_path / "flat").mkdir()
-    with pytest.raises(CurationError, match="Annotations/VID: no such folder"):
+    with pytest.raises(CurationError, match="flat: not a dataset layout siamfc knows"):
         curate(CurationConfig(source=tmp_path / "flat", out=tmp_path / "out", progress=False))
+    with pytest.raises(CurationError, match="Annotations/VID: no such folder; expected an ILSVRC2015 tree"):
+        curate(CurationConfig(source=tmp_path / "flat", out=tmp_path / "out", progress=False, format="vid"))
 
 
 def test_cli_reports_errors_without_traceback(tmp_path):

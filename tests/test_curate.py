@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from siamfc.curate.classes import WNIDS
+from siamfc.curate.sources.vid_classes import WNIDS
 from siamfc.curate.errors import CurationError
 from siamfc.curate.format import CurationSettings, decode_crop, decode_snippet_meta, encode_crop, parse_key
 from siamfc.curate.manifest import load_manifest

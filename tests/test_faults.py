@@ -404,11 +404,11 @@ def _flip_a_snippet_key(out: Path) -> None:
     data = out / f"shard-{shard:03d}.lmdb" / "data.mdb"
     key = snippet.encode()
     d = bytearray(data.read_bytes())
-    at, flipped = d.find(key + b"SM2"), 0  # the snippet record's key, followed by its value (every copy)
+    at, flipped = d.find(key + b"SM3"), 0  # the snippet record's key, followed by its value (every copy)
     while at >= 0:
         d[at + len(key) - 1] ^= 0x02
         flipped += 1
-        at = d.find(key + b"SM2", at + 1)
+        at = d.find(key + b"SM3", at + 1)
     assert flipped
     data.write_bytes(bytes(d))
 

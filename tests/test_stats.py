@@ -3,6 +3,7 @@ independently; pictures are real PNGs; --verify catches a corrupted copy of the 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import shutil
@@ -14,12 +15,12 @@ import lmdb
 import numpy as np
 import pytest
 
-from siamfc.curate.classes import VID_CLASSES, WNIDS
 from siamfc.curate.format import CurationSettings
-from siamfc.curate.manifest import Manifest, load_manifest
+from siamfc.curate.manifest import load_manifest
 from siamfc.curate.plots import draw_target, montage_png
 from siamfc.curate.run import SKIPPED_FILE, CurationConfig, curate
 from siamfc.curate.shards import CurationLayout, read_env
+from siamfc.curate.sources.vid_classes import VID_CLASSES, WNIDS
 from siamfc.curate.stats import curation_figures, manifest_figures
 from siamfc.curate.synth import SynthConfig, SynthObject, generate
 from siamfc.curate.verify import verify
@@ -88,7 +89,8 @@ def test_counts_match_the_generator(curated, figs) -> None:
         assert c["snippets"] == len({o.snippet for o in mine})
         assert c["by_split"] == {s: sum(split(o) == s for o in mine) for s in ("train", "val")}
     assert figs["flags"] == {"occluded": sum(o.occluded for o in objects),
-                             "generated": sum(o.generated for o in objects)}
+                             "generated": sum(o.generated for o in objects), "cut": 0, "cover": {}}
+    assert figs["source"] == "vid" and figs["hidden"]["total"] == 0
     assert figs["frame_sizes"] == dict(Counter(f"{o.width}x{o.height}" for o in objects))
     assert figs["skipped"] == {"total": 0, "by_reason": {}, "source": "shards", "report_file": "agrees"}
 
@@ -147,7 +149,7 @@ def test_bytes_per_record_from_the_shards(curated, figs) -> None:
 
 def test_figures_do_not_depend_on_record_order(curated) -> None:
     m = load_manifest(curated[1])
-    shuffled = Manifest(np.random.default_rng(1).permutation(m.records), m.snippets, m.frames, m.complete)
+    shuffled = dataclasses.replace(m, records=np.random.default_rng(1).permutation(m.records))
     assert manifest_figures(shuffled) == manifest_figures(m)
 
 

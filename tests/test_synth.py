@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from siamfc.curate.classes import WNIDS
+from siamfc.curate.sources.vid_classes import WNIDS
 from siamfc.curate.synth import SynthConfig, SynthObject, generate
 
 FRAME_TAGS = ["folder", "filename", "source", "size", "object"]

@@ -21,14 +21,16 @@ from joblib import Parallel, delayed
 from siamfc.curate.format import CurationSettings, checksum
 from siamfc.curate.run import CurationConfig, curate
 from siamfc.curate.shards import CurationLayout, ShardReader
+from siamfc.curate.sources import detect_format, source_format
+from siamfc.curate.sources.base import Sequence
 from siamfc.curate.synth import SynthConfig, generate
-from siamfc.curate.vid import Snippet, find_snippets
 
 VID_TRAIN_FRAMES = 1_122_397  # ILSVRC2015 VID train
 
 
-def _frames(snippets: list[Snippet]) -> list[Path]:
-    return [s.data_dir / f"{p.stem}.JPEG" for s in snippets for p in s.xml_files()]
+def _frames(sequences: list[Sequence]) -> list[Path]:
+    """The image file of every annotated frame (with or without a visible object) of the sequences."""
+    return [f.path for s in sequences for f in s.read().frames]
 
 
 def _imread_all(paths: list[Path]) -> int:
@@ -44,13 +46,15 @@ def decode_floor(paths: list[Path], workers: int) -> tuple[float, float]:
     return time.perf_counter() - start, time.process_time() - cpu
 
 
-def pick_snippets(source: Path, max_frames: int) -> list[Snippet]:
+def pick_snippets(source: Path, max_frames: int) -> list[Sequence]:
+    """The first sequences (in id order) of the source's default splits, up to ``max_frames`` annotated frames."""
+    fmt = source_format(detect_format(source))
     chosen, n = [], 0
-    for s in find_snippets(source):
+    for s in fmt.search(source, fmt.splits).sequences:
         if n >= max_frames:
             break
         chosen.append(s)
-        n += len(s.xml_files())
+        n += s.frame_count()
     return chosen
 
 
@@ -116,7 +120,7 @@ def _checksum_seconds(root: Path) -> float:
     return time.perf_counter() - start
 
 
-def _time_curation(source: Path, snippets: list[Snippet], workers: int, max_reduction: int,
+def _time_curation(source: Path, snippets: list[Sequence], workers: int, max_reduction: int,
                    backend: str = "loky") -> tuple[float, float, object, float]:
     """(wall s, this process's CPU s, summary, s to checksum its stored values) of a real curation of exactly
     ``snippets`` (the first ones in id order) into a temporary folder."""

@@ -22,7 +22,6 @@ from pathlib import Path
 import lmdb
 import numpy as np
 
-from siamfc.curate.classes import WNIDS
 from siamfc.curate.format import (
     CROPS_DB,
     RECORD_DTYPE,
@@ -35,6 +34,7 @@ from siamfc.curate.format import (
 from siamfc.curate.geometry import CONTEXT, EXEMPLAR_SIZE, SEARCH_SIZE
 from siamfc.curate.manifest import MANIFEST_FILE, Manifest, load_manifest
 from siamfc.curate.shards import CurationLayout
+from siamfc.curate.sources.vid_classes import WNIDS
 from siamfc.curate.stats import curation_figures, manifest_figures, report_lines
 
 VID_SNIPPETS = (3862, 555)  # train, val

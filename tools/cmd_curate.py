@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import argparse
 
+# curate.sources.FORMATS, named here so --help imports no dataset code (a test ties the two)
+FORMATS = ("vid", "got10k", "lasot", "trackingnet", "coco")
+
 
 def add_curation_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--split", dest="splits", action="append", choices=["train", "val"],
-                   help="split to curate (repeatable; default: train and val)")
-    p.add_argument("--classes", nargs="+", help="keep only these classes (WordNet ids or names)")
+    p.add_argument("--format", choices=FORMATS, help="the dataset's layout (default: recognised from the tree)")
+    p.add_argument("--split", dest="splits", action="append",
+                   help="split to curate (repeatable; default: every split the format has annotations for: "
+                        "vid train, val; got10k train, val; lasot train, test; trackingnet train; coco train, val)")
+    p.add_argument("--classes", nargs="+", help="keep only these classes (the dataset's class names; "
+                                                  "VID: WordNet ids or names)")
     p.add_argument("--max-snippets", type=int, help="curate at most this many snippets (sorted by id)")
     p.add_argument("--skip-generated", action="store_true", help="leave out interpolated boxes (generated=1)")
     p.add_argument("--encoding", choices=["jpeg", "raw"], default="jpeg", help="crop encoding (default jpeg)")
@@ -39,7 +45,8 @@ def add_options(command: str, p: argparse.ArgumentParser) -> None:
         p.add_argument("--seed", type=int, default=0)
         p.set_defaults(run="siamfc.tools.run_curate:cmd_synth")
     else:
-        p.add_argument("source", help="ILSVRC2015 root (holding Annotations/VID and Data/VID)")
+        p.add_argument("source", help="dataset root: ImageNet VID, GOT-10k, LaSOT, TrackingNet or COCO 2017 "
+                                      "(see the README's formats)")
         p.add_argument("out", help="output folder for the shards; rerun the same command to resume")
         add_curation_options(p)
         p.set_defaults(run="siamfc.tools.run_curate:cmd_curate")

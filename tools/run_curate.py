@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from siamfc.curate.format import CurationSettings
-from siamfc.curate.run import CurationConfig, curate, resolve_classes
+from siamfc.curate.run import CurationConfig, curate, source_of
 from siamfc.curate.synth import SynthConfig, generate
 
 
 def curation_config(args: argparse.Namespace, source: Path, out: Path) -> CurationConfig:
+    config = CurationConfig(
+        source=source, out=out, splits=tuple(args.splits) if args.splits else None, format=args.format,
+        max_snippets=args.max_snippets, workers=args.workers, backend=args.backend, scheduler=args.scheduler,
+        progress=not args.no_progress, refresh=args.refresh, repair=args.repair,
+    )
+    fmt = source_of(config)
     settings = CurationSettings(
         shards=args.shards, encoding=args.encoding, quality=args.quality, max_reduction=args.max_reduction,
-        classes=resolve_classes(args.classes), skip_generated=args.skip_generated,
+        classes=fmt.resolve_classes(args.classes) if args.classes else None, skip_generated=args.skip_generated,
+        source=fmt.name,
     )
-    return CurationConfig(
-        source=source, out=out, splits=tuple(args.splits or ("train", "val")), max_snippets=args.max_snippets,
-        workers=args.workers, backend=args.backend, scheduler=args.scheduler, progress=not args.no_progress,
-        refresh=args.refresh, repair=args.repair, settings=settings,
-    )
+    return dataclasses.replace(config, format=fmt.name, settings=settings)
 
 
 def run_curation(args: argparse.Namespace, source: Path, out: Path) -> None:

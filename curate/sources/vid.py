@@ -1,4 +1,10 @@
-"""The ImageNet VID (ILSVRC2015) tree: finding snippets and parsing per-frame XML into records.
+"""ImageNet VID (ILSVRC2015): finding snippets and parsing per-frame XML (``--format vid``).
+
+Layout: ``Annotations/VID/<split>/.../<snippet>/<frame:06d>.xml`` beside ``Data/VID/<split>/.../<snippet>/
+<frame:06d>.JPEG``; splits ``train`` and ``val``. Box convention: ``<bndbox>`` ``xmin, ymin, xmax, ymax`` are
+0-based *inclusive* pixel indices (width ``xmax - xmin + 1``), the package's ``xyxy``; kept as they are, clipped
+when they reach at most one pixel beyond the frame. Classes: the 30 WordNet ids (:data:`VID_CLASSES`). Every
+annotated object is visible; ``occluded`` and ``generated`` are kept.
 
 Snippet ids are paths relative to ``Annotations/VID`` with ``/`` separators, e.g.
 ``train/ILSVRC2015_VID_train_0000/ILSVRC2015_train_00000000`` or ``val/ILSVRC2015_val_00000000``;
@@ -13,35 +19,43 @@ fractional ones are kept as they are (the crop geometry is continuous); non-fini
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
-import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from xml.parsers.expat import ExpatError
 
 import xmltodict
 
-from .classes import VID_CLASSES
-from .errors import (
-    BOX_EMPTY,
-    BOX_OUTSIDE_FRAME,
+from ..errors import (
     CLASS_UNKNOWN,
     DUPLICATE_TRACK,
+    NOT_A_FRAME,
     OBJECT_MALFORMED,
     XML_MALFORMED,
     BadInput,
     CurationError,
 )
-from .format import MAX_TRACK, key_fits
+from ..format import MAX_TRACK, key_fits
+from .base import (
+    Sequence,
+    SequenceRead,
+    SequenceSearch,
+    SourceFormat,
+    SourceFrame,
+    SourceObject,
+    check_box,
+    folders_where,
+)
+from .vid_classes import VID_CLASSES, WNIDS
 
 SPLITS = ("train", "val")
-BOX_TOLERANCE = 1  # pixels a box may reach beyond the frame before it counts as bad input
 
 
 @dataclass(frozen=True)
-class Snippet:
+class Snippet(Sequence):
     """One video snippet: its id, split and where its annotations and frames live."""
 
     id: str
@@ -61,6 +75,22 @@ class Snippet:
         """Every file the snippet's curation reads or reports: annotations, stray files, frames."""
         xml = self.xml_files()
         return xml + self.stray_files() + [self.frame_path(int(p.stem)) for p in xml]
+
+    def frame_count(self) -> int:
+        return len(self.xml_files())
+
+    def read(self) -> SequenceRead:
+        """Every frame's XML parsed; stray files and unusable XML files are reported."""
+        result = SequenceRead(seen=len(self.xml_files()))
+        for path in self.stray_files():
+            result.skipped.append((None, None, BadInput(NOT_A_FRAME, f"{path}: not a frame annotation "
+                                                                      "(<number>.xml); left alone")))
+        for xml_path in self.xml_files():
+            try:
+                result.frames.append(parse_frame(xml_path, self.frame_path(int(xml_path.stem))))
+            except BadInput as bad:
+                result.skipped.append((int(xml_path.stem), None, bad))
+        return result
 
     def stray_files(self) -> list[Path]:
         """Files in the snippet's annotation folder that are not frame annotations, including a second file for
@@ -86,42 +116,17 @@ class Snippet:
 _FRAME_XML = re.compile(r"[0-9]{1,9}\.xml")  # frame numbers are int32 manifest values
 
 
-@dataclass
-class SnippetSearch:
-    """The snippets found under a root, and the folders passed over (one line each, naming the folder)."""
-
-    snippets: list[Snippet] = field(default_factory=list)
-    passed_over: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class VidObject:
-    """One annotated object in one frame; box in VID ``xyxy`` (inclusive pixel indices)."""
-
-    track: int
-    wnid: str
-    box: tuple[float, float, float, float]  # whole numbers in real VID annotations
-    occluded: int
-    generated: int
-
-
-@dataclass(frozen=True)
-class VidFrame:
-    """One frame's annotation: index, size, objects, and the objects that were rejected."""
-
-    index: int
-    width: int
-    height: int
-    objects: tuple[VidObject, ...]
-    rejected: tuple[tuple[int | None, BadInput], ...]  # (trackid if known, why)
+def looks_like(root: Path) -> bool:
+    """Whether ``root`` is an ILSVRC2015 tree."""
+    return (root / "Annotations" / "VID").is_dir()
 
 
 def find_snippets(root: str | Path, splits: tuple[str, ...] = SPLITS) -> list[Snippet]:
     """All snippets of the requested splits under an ILSVRC2015 root, sorted by id (see :func:`search_snippets`)."""
-    return search_snippets(root, splits).snippets
+    return search_snippets(root, splits).sequences  # type: ignore[return-value]
 
 
-def search_snippets(root: str | Path, splits: tuple[str, ...] = SPLITS) -> SnippetSearch:
+def search_snippets(root: str | Path, splits: tuple[str, ...] = SPLITS) -> SequenceSearch:
     """All snippets of the requested splits under an ILSVRC2015 root, sorted by id, and the folders passed over.
 
     Raises CurationError naming the path when the root or its ``Annotations/VID`` and
@@ -137,49 +142,30 @@ def search_snippets(root: str | Path, splits: tuple[str, ...] = SPLITS) -> Snipp
     unknown = set(splits) - set(SPLITS)
     if unknown:
         raise CurationError(f"unknown split(s) {sorted(unknown)}; choose from {list(SPLITS)}")
-    search = SnippetSearch()
+    search = SequenceSearch()
     for split in splits:
         split_dir = ann_root / split
         if split_dir.is_dir():
-            for ann_dir in _dirs_with_xml(split_dir, search.passed_over):
+            for ann_dir in folders_where(split_dir, _holds_xml, search.passed_over):
                 rel = ann_dir.relative_to(ann_root).as_posix()
                 if key_fits(rel):
-                    search.snippets.append(Snippet(rel, split, ann_dir, data_root / rel))
+                    search.sequences.append(Snippet(rel, split, ann_dir, data_root / rel))
                 else:
                     search.passed_over.append(f"{ann_dir}: path too long for a shard key")
-    if not search.snippets:
+    if not search.sequences:
         raise CurationError(f"{ann_root}: no snippet with .xml annotations for split(s) {list(splits)}")
-    search.snippets.sort(key=lambda s: s.id)
+    search.sequences.sort(key=lambda s: s.id)
     return search
 
 
-def _dirs_with_xml(top: Path, passed_over: list[str]) -> list[Path]:
-    """Folders under ``top`` holding .xml files, following symbolic links; each real folder is visited once, by
-    its plain path when it has one under ``top`` (a link to it is passed over, whatever the names' order)."""
-    plain = {os.path.realpath(d) for d, _, _ in os.walk(top)}  # reached without following any link
-    found, seen = [], set(plain)
-    for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
-        keep = []
-        for name in sorted(dirnames):
-            path = os.path.join(dirpath, name)
-            real = os.path.realpath(path)
-            if not os.path.islink(path) and real in plain:
-                keep.append(name)
-            elif real in seen:
-                passed_over.append(f"{path}: reaches a folder found by another path ({real})")
-            else:
-                seen.add(real)
-                keep.append(name)
-        dirnames[:] = keep
-        if any(name.endswith(".xml") for name in filenames):
-            found.append(Path(dirpath))
-    return found
+def _holds_xml(_: str, __: list[str], filenames: list[str]) -> bool:
+    return any(name.endswith(".xml") for name in filenames)
 
 
-def parse_frame(xml_path: Path) -> VidFrame:
-    """Parse one frame's XML. Raises BadInput(XML_MALFORMED) for a file that is not usable at all;
-    objects with bad fields, unknown classes, duplicate track ids or bad boxes are returned in
-    ``rejected`` instead of ``objects``."""
+def parse_frame(xml_path: Path, image: Path | None = None) -> SourceFrame:
+    """Parse one frame's XML (``image``: its JPEG, default beside nothing). Raises BadInput(XML_MALFORMED) for a
+    file that is not usable at all; objects with bad fields, unknown classes, duplicate track ids or bad boxes are
+    returned in ``rejected`` instead of ``objects``."""
     try:
         ann = xmltodict.parse(xml_path.read_bytes())["annotation"]
         width, height = _whole(ann["size"]["width"]), _whole(ann["size"]["height"])
@@ -200,25 +186,26 @@ def parse_frame(xml_path: Path) -> VidFrame:
             objects.append(obj)
         except BadInput as bad:
             rejected.append((_track_of(item), bad))
-    return VidFrame(int(xml_path.stem), width, height, tuple(objects), tuple(rejected))
+    return SourceFrame(int(xml_path.stem), image if image is not None else xml_path.with_suffix(".JPEG"),
+                       tuple(objects), size=(width, height), rejected=tuple(rejected))
 
 
-def _parse_object(item: object, width: int, height: int, xml_path: Path) -> VidObject:
+def _parse_object(item: object, width: int, height: int, xml_path: Path) -> SourceObject:
     try:
         bb = item["bndbox"]  # type: ignore[index]
         box = (_coordinate(bb["xmin"]), _coordinate(bb["ymin"]), _coordinate(bb["xmax"]), _coordinate(bb["ymax"]))
-        obj = VidObject(
+        obj = SourceObject(
             track=_whole(item["trackid"]),  # type: ignore[index]
-            wnid=str(item["name"]).strip(),  # type: ignore[index]
+            cls=str(item["name"]).strip(),  # type: ignore[index]
             box=box,
             occluded=_whole(item.get("occluded") or 0, 0, 1),  # type: ignore[union-attr]
             generated=_whole(item.get("generated") or 0, 0, 1),  # type: ignore[union-attr]
         )
     except (KeyError, TypeError, ValueError) as err:
         raise BadInput(OBJECT_MALFORMED, f"{xml_path}: <object> {type(err).__name__}: {err}") from None
-    if obj.wnid not in VID_CLASSES:
-        raise BadInput(CLASS_UNKNOWN, f"{xml_path}: class {obj.wnid!r} is not an ImageNet VID class")
-    return VidObject(obj.track, obj.wnid, check_box(obj.box, width, height, xml_path), obj.occluded, obj.generated)
+    if obj.cls not in VID_CLASSES:
+        raise BadInput(CLASS_UNKNOWN, f"{xml_path}: class {obj.cls!r} is not an ImageNet VID class")
+    return dataclasses.replace(obj, box=check_box(obj.box, width, height, str(xml_path)))
 
 
 _NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
@@ -244,23 +231,33 @@ def _whole(text: object, low: int = 0, high: int = MAX_TRACK) -> int:
     return value
 
 
-def check_box(box: tuple[float, float, float, float], width: int, height: int,
-              where: Path) -> tuple[float, float, float, float]:
-    """Validate a VID box against its frame; clip it when it overshoots by at most BOX_TOLERANCE."""
-    xmin, ymin, xmax, ymax = box
-    if xmax <= xmin or ymax <= ymin:  # xmax == xmin is zero-width for every VID tool
-        raise BadInput(BOX_EMPTY, f"{where}: box {box} has zero or negative size")
-    t = BOX_TOLERANCE
-    if xmin < -t or ymin < -t or xmax > width - 1 + t or ymax > height - 1 + t:
-        raise BadInput(BOX_OUTSIDE_FRAME, f"{where}: box {box} lies outside the {width}x{height} frame")
-    clipped = (max(xmin, 0), max(ymin, 0), min(xmax, width - 1), min(ymax, height - 1))
-    if clipped[2] < clipped[0] or clipped[3] < clipped[1]:
-        raise BadInput(BOX_OUTSIDE_FRAME, f"{where}: box {box} lies outside the {width}x{height} frame")
-    return clipped
-
-
 def _track_of(item: object) -> int | None:
     try:
         return int(item["trackid"])  # type: ignore[index]
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def class_label(wnid: str) -> str:
+    """Readable name of a WordNet id; unknown ids are returned unchanged."""
+    return VID_CLASSES.get(wnid, wnid)
+
+
+def resolve_classes(names: list[str]) -> tuple[str, ...]:
+    """A class filter given as WordNet ids or readable names (``domestic_cat`` for ``domestic cat``) -> WordNet ids
+    in the official order."""
+    by_name = {v: k for k, v in VID_CLASSES.items()}
+    wnids = []
+    for name in names:
+        wnid = name if name in VID_CLASSES else by_name.get(name.replace("_", " "))
+        if wnid is None:
+            raise CurationError(f"unknown class {name!r}; use a WordNet id or one of: {', '.join(by_name)}")
+        wnids.append(wnid)
+    return tuple(sorted(set(wnids), key=WNIDS.index))
+
+
+FORMAT = SourceFormat(
+    name="vid", title="ImageNet VID (ILSVRC2015)", splits=SPLITS, looks_like=looks_like,
+    search=lambda root, splits: search_snippets(root, splits), known_classes=WNIDS, class_label=class_label,
+    resolve_classes=resolve_classes,
+)

@@ -35,7 +35,3 @@ VID_CLASSES: dict[str, str] = {
 
 WNIDS: tuple[str, ...] = tuple(VID_CLASSES)
 
-
-def class_name(wnid: str) -> str:
-    """Readable name of a WordNet id; unknown ids are returned unchanged."""
-    return VID_CLASSES.get(wnid, wnid)

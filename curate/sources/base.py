@@ -1,0 +1,163 @@
+"""The contract every dataset source meets, and the helpers sources share.
+
+A *source* reads one dataset layout. It finds the sequences of a root (:class:`SourceFormat` ``search``), and
+each :class:`Sequence` reads its own annotations into :class:`SourceFrame` objects: for each annotated frame the
+image file, the visible objects (track id, class name, box, flags) and the objects that are annotated but not
+visible (``hidden``, with :mod:`~siamfc.curate.format`'s visibility flags). Everything after a source sees only
+these objects, never a dataset's files.
+
+Boxes leave a source in the package's ``xyxy`` convention (:mod:`siamfc.curate.boxes`: 0-based inclusive pixel
+indices); each source converts its dataset's own convention, which its module docstring names.
+
+A sequence is stored as one *snippet* of the curation: its id is ``<split>/<name>`` (the split first, see
+:func:`siamfc.curate.format.split_of`), the prefix of its crops' keys.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import BOX_EMPTY, BOX_OUTSIDE_FRAME, BadInput
+from ..format import COVER_UNKNOWN
+
+BOX_TOLERANCE = 1  # pixels a box may reach beyond the frame before it counts as bad input
+
+Box = tuple[float, float, float, float]  # xmin, ymin, xmax, ymax: 0-based inclusive pixel indices
+Skip = tuple[int | None, int | None, BadInput]  # (frame, track, why); None where it concerns no single one
+
+
+@dataclass(frozen=True)
+class SourceObject:
+    """One visible object in one frame."""
+
+    track: int
+    cls: str  # class name in the source's vocabulary ("" when the dataset has none)
+    box: Box
+    occluded: int = 0  # ImageNet VID's flag
+    generated: int = 0  # ImageNet VID's flag (box interpolated between key frames)
+    cover: int = COVER_UNKNOWN  # GOT-10k's visible-ratio class 1..8
+    cut: int = 0  # GOT-10k's cut_by_image flag
+
+
+@dataclass(frozen=True)
+class SourceFrame:
+    """One annotated frame: its number, image file, visible objects and what was left out of it."""
+
+    index: int  # frame number: part of the record key
+    path: Path  # the image file
+    objects: tuple[SourceObject, ...] = ()
+    hidden: tuple[tuple[int, int], ...] = ()  # (track, visibility flags) of annotated objects not visible here
+    size: tuple[int, int] | None = None  # (width, height) when the annotation states it: checked against the JPEG
+    rejected: tuple[tuple[int | None, BadInput], ...] = ()  # (track if known, why) of objects not usable
+
+
+@dataclass
+class SequenceRead:
+    """What a sequence's annotation files hold."""
+
+    frames: list[SourceFrame] = field(default_factory=list)  # in frame order
+    skipped: list[Skip] = field(default_factory=list)  # problems not tied to one object of a listed frame
+    seen: int = 0  # annotated frames examined, those that were skipped included
+
+
+class Sequence(ABC):
+    """One sequence of a source; picklable, since workers read it."""
+
+    id: str  # ``<split>/<name>``, unique in the source
+    split: str
+
+    @abstractmethod
+    def frame_count(self) -> int:
+        """Annotated frames, cheaply (for progress bars); :attr:`SequenceRead.seen` is the exact figure."""
+
+    @abstractmethod
+    def input_files(self) -> list[Path]:
+        """Every file the sequence's curation reads: a rerun with ``--refresh`` redoes it when one changes."""
+
+    @abstractmethod
+    def read(self) -> SequenceRead:
+        """The sequence's frames; bad input is reported in the result, never raised."""
+
+
+@dataclass
+class SequenceSearch:
+    """The sequences found under a root, and the folders passed over (one line each, naming the folder)."""
+
+    sequences: list[Sequence] = field(default_factory=list)
+    passed_over: list[str] = field(default_factory=list)
+
+
+def _same(name: str) -> str:
+    return name
+
+
+def _as_given(names: list[str]) -> tuple[str, ...]:
+    return tuple(sorted(set(names)))
+
+
+@dataclass(frozen=True)
+class SourceFormat:
+    """A dataset layout: how to recognise it, find its sequences and name its classes."""
+
+    name: str  # the ``--format`` value
+    title: str  # the dataset's name
+    splits: tuple[str, ...]  # splits that can be curated, the default first
+    looks_like: Callable[[Path], bool]  # whether a root has this layout
+    search: Callable[[Path, tuple[str, ...]], SequenceSearch]  # the sequences of the given splits, sorted by id
+    still_images: bool = False  # every track is one image: a pair is two augmentations of one crop
+    known_classes: tuple[str, ...] = ()  # a fixed vocabulary, in its official order (VID); others are found
+    class_label: Callable[[str], str] = _same  # readable name of a stored class name
+    resolve_classes: Callable[[list[str]], tuple[str, ...]] = _as_given  # ``--classes`` -> stored class names
+
+
+def check_box(box: Box, width: int, height: int, where: str, tolerance: float | None = BOX_TOLERANCE) -> Box:
+    """``box`` (``xyxy``) checked against a ``width`` x ``height`` frame; BadInput when it is empty or lies outside.
+
+    With a ``tolerance`` (ImageNet VID, whose boxes are drawn inside the frame), a box may reach that many pixels
+    beyond the frame and is clipped to it. With None (datasets that annotate the whole target, part of it out of
+    view), the box is kept as annotated and only one wholly outside the frame is bad."""
+    xmin, ymin, xmax, ymax = box
+    if not xmax > xmin or not ymax > ymin:  # a one-pixel-wide VID box (xmax == xmin) is zero-width for every tool
+        raise BadInput(BOX_EMPTY, f"{where}: box {tuple(box)} has zero or negative size")
+    outside = BadInput(BOX_OUTSIDE_FRAME, f"{where}: box {tuple(box)} lies outside the {width}x{height} frame")
+    if tolerance is None:
+        if xmax < 0 or ymax < 0 or xmin > width - 1 or ymin > height - 1:
+            raise outside
+        return box
+    t = tolerance
+    if xmin < -t or ymin < -t or xmax > width - 1 + t or ymax > height - 1 + t:
+        raise outside
+    clipped = (max(xmin, 0), max(ymin, 0), min(xmax, width - 1), min(ymax, height - 1))
+    if clipped[2] < clipped[0] or clipped[3] < clipped[1]:
+        raise outside
+    return clipped
+
+
+def folders_where(top: Path, wanted: Callable[[str, list[str], list[str]], bool],
+                  passed_over: list[str]) -> list[Path]:
+    """Folders under ``top`` (itself included) for which ``wanted(path, subfolder names, file names)`` holds,
+    following symbolic links (dumps spread over disks are often linked together). Each real folder is visited
+    once, by its plain path when it has one under ``top``; a link that reaches a folder found by another path,
+    or loops back into one being walked, is listed in ``passed_over`` and not followed."""
+    plain = {os.path.realpath(d) for d, _, _ in os.walk(top)}  # reached without following any link
+    found, seen = [], set(plain)
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
+        keep = []
+        for name in sorted(dirnames):
+            path = os.path.join(dirpath, name)
+            real = os.path.realpath(path)
+            if not os.path.islink(path) and real in plain:
+                keep.append(name)
+            elif real in seen:
+                passed_over.append(f"{path}: reaches a folder found by another path ({real})")
+            else:
+                seen.add(real)
+                keep.append(name)
+        dirnames[:] = keep
+        if wanted(dirpath, dirnames, filenames):
+            found.append(Path(dirpath))
+    return sorted(found)

@@ -1,0 +1,63 @@
+"""Reading the plain-text annotations of GOT-10k, LaSOT and TrackingNet, with the file and line of every problem.
+
+Lines may end in ``\\n`` or ``\\r\\n`` (TrackingNet's files have CRLF), the file may start with a UTF-8 byte order
+mark, and a final newline is optional. A box line is 4 numbers separated by commas (tabs or spaces are accepted
+too); a flag file is one value per line, or all values on one comma-separated line (LaSOT).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+from ..errors import BOX_MALFORMED, LABEL_MALFORMED, LABEL_MISSING, BadInput
+
+_SEPARATORS = re.compile(r"[,\t ]+")
+
+
+def read_lines(path: Path) -> list[str]:
+    """The file's lines without line ends (a missing file or one that is not text: BadInput LABEL_MISSING or
+    LABEL_MALFORMED naming it)."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise BadInput(LABEL_MISSING, f"{path}: no such file") from None
+    except OSError as err:
+        raise BadInput(LABEL_MISSING, f"{path}: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise BadInput(LABEL_MALFORMED, f"{path}: not a text file") from None
+    lines = text.splitlines()
+    return lines
+
+
+def parse_box(line: str, path: Path, number: int) -> tuple[float, float, float, float]:
+    """``x, y, w, h`` of line ``number`` (1-based) of ``path``; BadInput BOX_MALFORMED naming both otherwise."""
+    fields = [f for f in _SEPARATORS.split(line.strip()) if f]
+    try:
+        values = tuple(float(f) for f in fields)
+    except ValueError:
+        values = ()
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        shown = line.strip() or "an empty line"
+        raise BadInput(BOX_MALFORMED, f"{path}, line {number}: {shown!r} is not 4 finite numbers x,y,w,h")
+    return values  # type: ignore[return-value]
+
+
+def read_flags(path: Path, allowed: frozenset[str]) -> list[str]:
+    """The values of a flag file, one per frame (one per line, or comma-separated on one line); BadInput
+    LABEL_MALFORMED naming the file and line of the first value not in ``allowed``."""
+    lines = read_lines(path)
+    values, where = [], []
+    for number, line in enumerate(lines, 1):
+        for value in line.split(",") if "," in line else [line]:
+            values.append(value.strip())
+            where.append(number)
+    while values and values[-1] == "" and where[-1] == len(lines):  # a trailing blank line or comma
+        values.pop()
+        where.pop()
+    for value, number in zip(values, where, strict=True):
+        if value not in allowed:
+            raise BadInput(LABEL_MALFORMED, f"{path}, line {number}: {value!r} is not one of "
+                                            f"{', '.join(sorted(allowed))}")
+    return values

@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import CurationError
-from . import vid
+from . import coco, got10k, lasot, trackingnet, vid
 from .base import SourceFormat
 
-FORMATS: dict[str, SourceFormat] = {m.FORMAT.name: m.FORMAT for m in (vid,)}
+FORMATS: dict[str, SourceFormat] = {m.FORMAT.name: m.FORMAT for m in (vid, got10k, lasot, trackingnet, coco)}
 
 
 def source_format(name: str) -> SourceFormat:

@@ -345,3 +345,26 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     return ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
             for r in cells]
+
+
+def sources_row(figs: dict) -> dict:
+    """One curation's headline figures, for the table of several curations."""
+    classes = sum(1 for c in figs["classes"].values() if c["records"])
+    return {"root": figs["root"], "source": figs["source"], "complete": figs["complete"],
+            "snippets": figs["snippets"]["committed"], "tracks": figs["tracks"], "records": figs["records"],
+            "hidden": figs["hidden"]["total"], "skipped": figs["skipped"]["total"], "classes": classes,
+            "splits": {k: v["records"] for k, v in figs["splits"].items()}}
+
+
+def sources_table(all_figs: list[dict]) -> list[str]:
+    """Several curations side by side: one row each, then the totals."""
+    rows = [sources_row(f) for f in all_figs]
+    total = sum(r["records"] for r in rows)
+    splits = sorted({s for r in rows for s in r["splits"]})
+    table = [[r["source"], r["root"], r["snippets"], r["tracks"], r["records"], _pct(r["records"], total),
+              *(r["splits"].get(s, 0) for s in splits), r["classes"], r["hidden"], r["skipped"]] for r in rows]
+    table.append(["all", "", *(sum(r[k] for r in rows) for k in ("snippets", "tracks", "records")), "100.0",
+                  *(sum(r["splits"].get(s, 0) for r in rows) for s in splits), "", *(sum(r[k] for r in rows)
+                                                                                    for k in ("hidden", "skipped"))])
+    return ["sources"] + _table(["source", "curation", "snippets", "tracks", "records", "%", *splits, "classes",
+                                 "not visible", "skipped"], table)

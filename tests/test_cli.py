@@ -77,3 +77,13 @@ def test_bench_sampler_modes_are_the_options_choices():
     from siamfc.tools.cmd_bench import SAMPLER_MODES
 
     assert set(SAMPLER_MODES) == set(MODES)
+
+
+def test_format_choices_follow_the_sources():
+    from siamfc.curate.sources import FORMATS
+    from siamfc.curate.synth import WRITERS
+    from siamfc.tools.cmd_curate import FORMATS as CLI_FORMATS
+
+    assert tuple(FORMATS) == CLI_FORMATS == tuple(WRITERS)
+    helps = [siamfc(*cmd, "--help").stdout for cmd in (["curate"], ["synth"], ["bench", "curate"])]
+    assert all("{" + ",".join(FORMATS) + "}" in h.replace("\n", "").replace(" ", "") for h in helps)

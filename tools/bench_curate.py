@@ -23,9 +23,11 @@ from siamfc.curate.run import CurationConfig, curate
 from siamfc.curate.shards import CurationLayout, ShardReader
 from siamfc.curate.sources import detect_format, source_format
 from siamfc.curate.sources.base import Sequence
-from siamfc.curate.synth import SynthConfig, generate
+from siamfc.curate.synth import SynthConfig, generate_format
 
-VID_TRAIN_FRAMES = 1_122_397  # ILSVRC2015 VID train
+# annotated frames of each train split, approximately (COCO: images), for the projection the benchmark prints
+TRAIN_FRAMES = {"vid": 1_122_397, "got10k": 1_402_369, "lasot": 2_824_590, "trackingnet": 14_431_266,
+                "coco": 118_287}
 
 
 def _frames(sequences: list[Sequence]) -> list[Path]:
@@ -103,9 +105,11 @@ def bench_curate(source: Path, workers: list[int], max_frames: int, max_reductio
     per_record = first["bytes"] / max(first["records"], 1)
     per_frame = first["records"] / len(paths)
     best_fps = max(results[w]["frames_per_s"] for w in workers)
-    print(f"{per_record / 1e3:.1f} KB/record, {per_frame:.2f} records/frame -> full VID train "
-          f"({VID_TRAIN_FRAMES:,} frames): {per_record * per_frame * VID_TRAIN_FRAMES / 1e9:.1f} GB, "
-          f"{VID_TRAIN_FRAMES / best_fps / 3600:.2f} h at {best_fps:.0f} frames/s")
+    fmt = detect_format(source)
+    frames_total = TRAIN_FRAMES.get(fmt)
+    print(f"{per_record / 1e3:.1f} KB/record, {per_frame:.2f} records/frame" + (
+        f" -> full {fmt} train ({frames_total:,} frames): {per_record * per_frame * frames_total / 1e9:.1f} GB, "
+        f"{frames_total / best_fps / 3600:.2f} h at {best_fps:.0f} frames/s" if frames_total else ""))
     return results
 
 
@@ -140,10 +144,13 @@ def cmd_bench_curate(args: argparse.Namespace) -> None:
     if args.source:
         bench_curate(Path(args.source), args.workers, args.max_frames, args.max_reduction, args.repeat, args.dask)
         return
-    with tempfile.TemporaryDirectory(prefix="siamfc-bench-vid-") as tmp:
-        frames = 100
+    with tempfile.TemporaryDirectory(prefix=f"siamfc-bench-{args.format}-") as tmp:
+        frames, size = (100, (1280, 720)) if args.format == "vid" else (50, (1920, 1080))
         n = max(2, -(-args.max_frames // frames))
-        print(f"no SOURCE given: synthesising {n} snippets of {frames} frames (VID-like 1280x720 frames)")
-        generate(Path(tmp), SynthConfig(train_snippets=n, val_snippets=0, frames=frames,
-                                        sizes=((1280, 720),)), progress=True)
+        print(f"no SOURCE given: synthesising a {args.format} tree of {n} sequences of {frames} frames "
+              f"({size[0]}x{size[1]}; COCO: {n * frames} images)")
+        config = SynthConfig(train_snippets=n, val_snippets=0, frames=frames, sizes=(size,))
+        if args.format == "coco":
+            config = SynthConfig(train_snippets=n * frames, val_snippets=0, frames=1, sizes=(size,))
+        generate_format(Path(tmp), args.format, config, progress=True)
         bench_curate(Path(tmp), args.workers, args.max_frames, args.max_reduction, args.repeat, args.dask)

@@ -11,7 +11,9 @@ def add_options(command: str, p: argparse.ArgumentParser) -> None:
     bench = p.add_subparsers(dest="what", required=True, metavar="WHAT")
 
     b = bench.add_parser("curate", help="curation ms/frame against plain cv2.imread of the same frames")
-    b.add_argument("source", nargs="?", help="ILSVRC2015 root (default: synthesise one)")
+    b.add_argument("source", nargs="?", help="dataset root of any format siamfc reads (default: synthesise one)")
+    b.add_argument("--format", default="vid", choices=("vid", "got10k", "lasot", "trackingnet", "coco"),
+                   help="layout of the synthetic tree (default vid); a given SOURCE's layout is recognised")
     b.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts (default 1 2)")
     b.add_argument("--max-frames", type=int, default=2000, help="frames to time (default 2000)")
     b.add_argument("--max-reduction", type=int, default=8, choices=[1, 2, 4, 8])

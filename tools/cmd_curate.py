@@ -39,9 +39,13 @@ def add_curation_options(p: argparse.ArgumentParser) -> None:
 def add_options(command: str, p: argparse.ArgumentParser) -> None:
     if command == "synth":
         p.add_argument("out", help="folder to create")
-        p.add_argument("--train-snippets", type=int, default=None, help="train snippets (default: SynthConfig's)")
-        p.add_argument("--val-snippets", type=int, default=None, help="val snippets (default: SynthConfig's)")
-        p.add_argument("--frames", type=int, default=None, help="frames per snippet (default: SynthConfig's)")
+        p.add_argument("--format", choices=FORMATS, default="vid",
+                       help="the layout to write (default vid: an ILSVRC2015 tree)")
+        p.add_argument("--train-snippets", type=int, default=None,
+                       help="training sequences (COCO: images) (default: the format's own)")
+        p.add_argument("--val-snippets", type=int, default=None,
+                       help="val or test sequences (COCO: images) (default: the format's own)")
+        p.add_argument("--frames", type=int, default=None, help="frames per sequence (default: the format's own)")
         p.add_argument("--seed", type=int, default=0)
         p.set_defaults(run="siamfc.tools.run_curate:cmd_synth")
     else:

@@ -15,12 +15,12 @@ import cv2
 import numpy as np
 import pytest
 
-from siamfc.curate.sources.vid_classes import WNIDS
 from siamfc.curate.errors import CurationError
 from siamfc.curate.format import CurationSettings, decode_crop, decode_snippet_meta, encode_crop, parse_key
 from siamfc.curate.manifest import load_manifest
 from siamfc.curate.run import CurationConfig, curate
 from siamfc.curate.shards import CurationLayout, ShardReader, read_env
+from siamfc.curate.sources.vid_classes import WNIDS
 
 from conftest import all_values, run_curation
 from crop_reference import reference_crop, siamfc_sides

@@ -75,6 +75,8 @@ class CurationConfig:
 class CurationSummary:
     """Figures of one run (this run's work, plus the state of the whole curation)."""
 
+    source: str = ""  # the dataset format read
+    splits: list[str] = field(default_factory=list)
     snippets_total: int = 0  # planned in this run
     snippets_already_done: int = 0
     snippets_curated: int = 0
@@ -110,6 +112,7 @@ class CurationSummary:
         redone = f" ({self.snippets_redone} redone, {self.snippets_changed} of them changed inputs)" \
             if self.snippets_redone else ""
         return notes + [
+            f"source    {self.source}, split(s) {', '.join(self.splits)}",
             f"snippets  {self.snippets_curated} curated{redone}, {self.snippets_already_done} already done, "
             f"{self.snippets_total} planned",
             f"frames    {self.frames} read, {self.frames_decoded} decoded",
@@ -153,6 +156,7 @@ def curate(config: CurationConfig) -> CurationSummary:
     finally:
         os.close(lock)
     summary.folders_passed_over = search.passed_over
+    summary.source, summary.splits = f"{fmt.title} ({fmt.name})", list(config.splits or ())
     write_json_atomic(layout.root / SUMMARY_FILE, to_json(summary))
     return summary
 

@@ -64,12 +64,20 @@ def test_demo_runs_the_chain(tmp_path):
     assert proc.returncode == 0, proc.stderr
     for step in ("synth", "curate", "stats", "train", "eval"):
         assert f"$ siamfc {step} " in proc.stdout
-    summary = json.loads((demo / "curation" / "summary.json").read_text())
-    assert summary["records"] > 0 and summary["skipped"] == 0
-    assert json.loads((demo / "stats" / "stats.json").read_text())["records"] == summary["records"]
+    assert "$ siamfc synth --format got10k " in proc.stdout
+    sources = {row["source"]: row for row in json.loads((demo / "stats" / "sources.json").read_text())}
+    for i, (name, crops) in enumerate((("vid", "vid-crops"), ("got10k", "got10k-crops"))):
+        summary = json.loads((demo / crops / "summary.json").read_text())
+        assert summary["records"] > 0 and summary["skipped"] == 0
+        assert sources[name]["records"] == summary["records"]
+        stats = json.loads((demo / "stats" / f"{i}-{crops}" / "stats.json").read_text())
+        assert stats["source"] == name and stats["records"] == summary["records"]
+    config = json.loads((demo / "run" / "config.json").read_text())
+    assert len(config["data"]) == 2  # trained on the mix
     assert (demo / "run" / "weights.pt").is_file() and (demo / "eval" / "demo.png").is_file()
     report = json.loads((demo / "eval" / "demo.json").read_text())
     assert report["sequences"] == 2 and 0 <= report["auc"] <= 1  # the two synthetic val snippets
+    assert (demo / "eval-got10k" / "demo.json").is_file()
 
 
 def test_bench_sampler_modes_are_the_options_choices():

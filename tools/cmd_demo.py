@@ -1,4 +1,4 @@
-"""`siamfc demo`: the whole chain on the embedded synthetic dataset, as the commands a user would type.
+"""`siamfc demo`: the whole chain on two embedded synthetic datasets, as the commands a user would type.
 
 Each step runs the real subcommand (same parser, same code) and prints its command line first, so the
 demo doubles as a walkthrough. Rerunning the demo in the same folder resumes: finished steps are cheap.
@@ -15,19 +15,28 @@ from siamfc.curate.atomic import writable_folder
 
 
 def demo_steps(root: Path, epochs: int, pairs: int, quiet: bool) -> list[list[str]]:
-    """The chain's command lines for a demo folder."""
-    source, curation, run = root / "ILSVRC2015", root / "curation", root / "run"
+    """The chain's command lines for a demo folder: two datasets (ImageNet VID and GOT-10k layouts), curated
+    separately and mixed in training."""
+    vid, got10k = root / "ILSVRC2015", root / "GOT-10k"
+    vid_crops, got10k_crops, run = root / "vid-crops", root / "got10k-crops", root / "run"
     flags = ["--no-progress"] if quiet else []
     steps = []
-    if not (source / "Data").exists():
-        steps.append(["synth", str(source)])
+    if not (vid / "Data").exists():
+        steps.append(["synth", str(vid)])
+    if not got10k.exists():
+        steps.append(["synth", "--format", "got10k", str(got10k)])
     steps += [
-        ["curate", str(source), str(curation), "--shards", "2", *flags],
-        ["stats", str(curation), "--out", str(root / "stats"), "--verify", "--workers", "1", *flags],
-        ["train", "--data", str(curation), "--out", str(run), "--epochs", str(epochs), "--pairs-per-epoch", str(pairs),
-         "--val-pairs", str(max(pairs // 2, 8)), *flags, *(["--resume"] if (run / "checkpoint.pt").exists() else [])],
-        ["eval", "--dataset", str(source), "--weights", str(run / "weights.pt"), "--out", str(root / "eval"),
+        ["curate", str(vid), str(vid_crops), "--shards", "2", *flags],
+        ["curate", str(got10k), str(got10k_crops), "--shards", "2", *flags],
+        ["stats", str(vid_crops), str(got10k_crops), "--out", str(root / "stats"), "--verify", "--workers", "1",
+         *flags],
+        ["train", "--data", str(vid_crops), "--data", f"{got10k_crops}:0.5", "--out", str(run),
+         "--epochs", str(epochs), "--pairs-per-epoch", str(pairs), "--val-pairs", str(max(pairs // 2, 8)), *flags,
+         *(["--resume"] if (run / "checkpoint.pt").exists() else [])],
+        ["eval", "--dataset", str(vid), "--weights", str(run / "weights.pt"), "--out", str(root / "eval"),
          "--name", "demo", *flags],
+        ["eval", "--dataset", str(got10k / "val"), "--weights", str(run / "weights.pt"),
+         "--out", str(root / "eval-got10k"), "--name", "demo", *flags],
     ]
     return steps
 
@@ -47,7 +56,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         status = dispatch(step)
         if status:
             return status
-    print(f"\ndemo done in {root}: curation/ (LMDB shards), stats/index.html, run/weights.pt, eval/demo.png")
+    print(f"\ndemo done in {root}: vid-crops/ and got10k-crops/ (LMDB shards), stats/*/index.html, run/weights.pt "
+          "(trained on both, VID twice as often), eval/demo.png, eval-got10k/demo.png")
     return 0
 
 

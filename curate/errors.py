@@ -15,6 +15,9 @@ class BadInput(Exception):
         self.reason = reason
         self.detail = detail
 
+    def __reduce__(self) -> tuple:  # a worker's result may carry one across processes
+        return BadInput, (self.reason, self.detail)
+
 
 # Skip reasons written to skipped.jsonl and counted in the summary.
 XML_MALFORMED = "xml_malformed"  # unreadable, empty or not an ILSVRC <annotation> (also a broken COCO JSON entry)

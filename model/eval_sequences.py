@@ -1,4 +1,4 @@
-"""Evaluation sequences: OTB, GOT-10k and ImageNet VID val read into :class:`EvalSequence` objects.
+"""Evaluation sequences: OTB, GOT-10k, LaSOT and ImageNet VID val read into :class:`EvalSequence` objects.
 
 Every ground truth is returned as ``x, y, w, h`` in the package's 0-based pixel convention
 (:mod:`siamfc.curate.boxes`), one row per frame, NaN rows where the target is not annotated.
@@ -19,10 +19,22 @@ the root, so an OTB root gives ``Basketball``, a GOT-10k root ``val/GOT-10k_Val_
   first appearance, then the lowest trackid); the sequence runs from that first appearance to the track's last
   annotated frame, and frames in between where the track is not annotated (it left the view, or its object was
   rejected as bad input) are tracked through but not scored.
+- LaSOT: a root that :mod:`siamfc.curate.sources.lasot` recognises (``<class>/<class>-<n>/img/*.jpg`` with
+  ``groundtruth.txt``, ``full_occlusion.txt``, ``out_of_view.txt``; or those folders side by side), read through that
+  module, which alone knows the layout. The benchmark is the protocol-II test split when the root's
+  ``testing_set.txt`` names videos under it, else every video. Boxes are **1-based** like OTB's (the source's
+  :data:`~siamfc.curate.sources.lasot.ONE_BASED`; results go back 1-based). Frames where the target is fully occluded
+  or out of view are tracked through but not scored (NaN rows): LaSOT's boxes there are placeholders. The toolkits
+  differ here: LaSOT's MATLAB toolkit (``utils/eval_tracker.m``, ``calc_seq_err_robust.m``) and pytracking's
+  ``extract_results`` leave those frames out of the count of successes but divide by all frames, so they count as
+  failures (a sequence's curves are ours times its share of scored frames), and got10k's ``ExperimentLaSOT`` scores
+  every frame against the placeholder boxes. A video with any bad input (a malformed or missing label file, a bad
+  box line, a line count other than the frame count) is skipped with the source's reason.
 
 A sequence that cannot be evaluated is returned as :class:`Skipped` with the file at fault and the reason, never
-fatal: a malformed ground truth (a row that is not 4 numbers, an infinite value, NaN mixed with numbers, a
-negative size, not text), an empty one, a box count other than the image count, a malformed ``absence.label``.
+fatal (LaSOT: see above): a malformed ground truth (a row that is not 4 numbers, an infinite value, NaN mixed with
+numbers, a negative size, not text), an empty one, a box count other than the image count, a malformed
+``absence.label``.
 """
 
 from __future__ import annotations
@@ -36,7 +48,8 @@ import numpy as np
 from tqdm import tqdm
 
 from siamfc.curate.boxes import cxcywh_to_xywh, xyxy_to_cxcywh
-from siamfc.curate.errors import BadInput
+from siamfc.curate.errors import BadInput, CurationError
+from siamfc.curate.sources import lasot
 from siamfc.curate.sources.vid import find_snippets, parse_frame
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
@@ -57,11 +70,12 @@ class EvalSequence:
     name: str
     frames: tuple[Path, ...]
     gt: np.ndarray  # [N, 4] float64 x, y, w, h (0-based); NaN rows where the target is not annotated
-    layout: str  # "otb", "got10k" or "vid"
+    layout: str  # "otb", "got10k", "lasot" or "vid"
     target: str = ""  # which target when the source has several (VID: "track 3")
     gt_file: str = ""  # where the ground truth was read (VID: the snippet's annotation folder)
     cover: np.ndarray | None = None  # GOT-10k: visible ratio class per frame, 0 (not visible) .. 8 (all)
     resolution: tuple[int, int] | None = None  # GOT-10k: (width, height) from meta_info.ini
+    one_based: bool = False  # the dataset's files count pixels from 1 (OTB, LaSOT): toolkit results go back so
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -143,7 +157,7 @@ def otb_sequences(seq_dir: Path, name: str) -> tuple[list[EvalSequence], list[Sk
             skipped.append(Skipped(seq_name, f"{p}: {len(gt)} boxes for {len(images)} images in {seq_dir / 'img'}",
                                    str(p)))
         else:
-            found.append(EvalSequence(seq_name, tuple(images), gt, "otb", gt_file=str(p)))
+            found.append(EvalSequence(seq_name, tuple(images), gt, "otb", gt_file=str(p), one_based=True))
     return found, skipped
 
 
@@ -249,6 +263,36 @@ def vid_sequences(root: Path, progress: bool = False) -> tuple[list[EvalSequence
     return found, skipped
 
 
+def lasot_sequences(root: Path, progress: bool = False) -> tuple[list[EvalSequence], list[Skipped]]:
+    """The benchmark videos of a LaSOT root, named ``<class>/<class>-<n>`` (see the module docstring)."""
+    try:
+        _, search = lasot.benchmark_sequences(root)
+    except CurationError as err:
+        raise ValueError(str(err)) from None
+    found, skipped = [], []
+    for video in tqdm(search.sequences, desc="reading LaSOT annotations", disable=not progress):
+        name = video.id.split("/", 1)[1]
+        read = video.read()
+        if read.skipped:
+            _, _, bad = read.skipped[0]
+            more = f" (and {len(read.skipped) - 1} more problems)" if len(read.skipped) > 1 else ""
+            skipped.append(Skipped(name, f"{bad.detail}{more}", _file_of(bad.detail)))
+            continue
+        gt = np.full((len(read.frames), 4), np.nan)
+        for i, frame in enumerate(read.frames):
+            if frame.objects:
+                gt[i] = cxcywh_to_xywh(xyxy_to_cxcywh(np.array(frame.objects[0].box, dtype=np.float64)))
+        found.append(EvalSequence(name, tuple(f.path for f in read.frames), gt, "lasot",
+                                  gt_file=str(video.folder / lasot.GROUNDTRUTH), one_based=lasot.ONE_BASED))
+    return found, skipped
+
+
+def _file_of(detail: str) -> str:
+    """The file a bad-input detail (``<path>, line <n>: ...`` or ``<path>: ...``) names."""
+    found = re.match(r"(.+?)(?:, line \d+)?: ", detail)
+    return found[1] if found else ""
+
+
 def _run_length(frames: dict[int, object]) -> int:
     """Frames in the unbroken run that starts at the first annotated frame."""
     n, start = 0, min(frames)
@@ -267,7 +311,8 @@ def layout_of(folder: Path) -> str | None:
 
 
 def find_sequences(root: str | Path, progress: bool = False) -> tuple[list[EvalSequence], list[Skipped]]:
-    """Every sequence under ``root`` (OTB, GOT-10k, or an ILSVRC2015 root for VID val) and those skipped.
+    """Every sequence under ``root`` (OTB, GOT-10k, a LaSOT root, or an ILSVRC2015 root for VID val) and those
+    skipped.
 
     Raises FileNotFoundError for a missing root and ValueError when nothing under it is a sequence.
     """
@@ -276,6 +321,8 @@ def find_sequences(root: str | Path, progress: bool = False) -> tuple[list[EvalS
         raise FileNotFoundError(f"{root}: no such folder")
     if (root / "Annotations" / "VID").is_dir():
         return vid_sequences(root, progress)
+    if lasot.looks_like(root):
+        return lasot_sequences(root, progress)
     found: list[EvalSequence] = []
     skipped: list[Skipped] = []
     for folder in _sequence_folders(root):

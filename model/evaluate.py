@@ -38,7 +38,8 @@ from .metrics import (
     sequence_curves,
 )
 
-TOOLKIT_FOLDERS = {"got10k": "GOT-10k", "otb": "OTB2015", "vid": "VID"}  # layout -> the toolkit's result folder
+TOOLKIT_FOLDERS = {"got10k": "GOT-10k", "otb": "OTB2015", "vid": "VID",
+                   "lasot": "LaSOT"}  # layout -> the toolkit's result folder
 
 
 class Tracker(Protocol):
@@ -248,7 +249,10 @@ def write_toolkit_results(report: EvalReport, out: str | Path) -> Path:
     ``<seq>_time.txt`` beside it, what ``ExperimentGOT10k.report`` and the GOT-10k server read. OTB sequences:
     ``OTB2015/<name>/<seq>.txt`` with the boxes back in OTB's 1-based pixels and ``times/<seq>_time.txt``, as
     ``ExperimentOTB`` writes them (rename ``OTB2015`` for another version); VID val: ``VID/<name>/...`` in the OTB
-    layout, 0-based. ``<seq>`` is the sequence folder's name. Returns ``out``.
+    layout, 0-based. LaSOT: ``LaSOT/<name>/<seq>.txt`` and ``times/<seq>_time.txt``, 1-based like its
+    ``groundtruth.txt``, what got10k's ``ExperimentLaSOT(root, result_dir=<out>/LaSOT).report([name])`` reads (it
+    joins no benchmark folder of its own). Boxes go back 1-based wherever the dataset's files are
+    (:attr:`EvalSequence.one_based`). ``<seq>`` is the sequence folder's name. Returns ``out``.
     """
     for r in report.results:
         seq = Path(r.sequence.name).name
@@ -257,7 +261,7 @@ def write_toolkit_results(report: EvalReport, out: str | Path) -> Path:
         if r.sequence.layout == "got10k":
             box_file, time_file = root / seq / f"{seq}_001.txt", root / seq / f"{seq}_time.txt"
         else:
-            boxes[:, :2] += 1 if r.sequence.layout == "otb" else 0
+            boxes[:, :2] += 1 if r.sequence.one_based else 0
             box_file, time_file = root / f"{seq}.txt", root / "times" / f"{seq}_time.txt"
         for path, values, fmt in ((box_file, boxes, "%.3f"), (time_file, r.times[:, None], "%.8f")):
             path.parent.mkdir(parents=True, exist_ok=True)

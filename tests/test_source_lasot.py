@@ -8,13 +8,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from source_checks import (
-    assert_crops_match_reference,
-    assert_records_match,
-    curate_quietly,
-    record_table,
-    skip_entries,
-)
 
 from siamfc.curate.errors import CurationError
 from siamfc.curate.format import FULL_OCCLUSION, OUT_OF_VIEW, CurationSettings
@@ -23,6 +16,14 @@ from siamfc.curate.run import CurationConfig, curate
 from siamfc.curate.shards import ShardReader
 from siamfc.curate.sources import FORMATS, detect_format, lasot
 from siamfc.curate.synth.lasot import generate
+
+from source_checks import (
+    assert_crops_match_reference,
+    assert_records_match,
+    curate_quietly,
+    record_table,
+    skip_entries,
+)
 
 
 @pytest.fixture(scope="session")

@@ -42,8 +42,10 @@ Bad input (each reported with the file, and the line where there is one; the res
 - a missing ``groundtruth.txt``, ``full_occlusion.txt`` or ``out_of_view.txt``: ``label_missing``, the whole sequence
   is skipped with one entry. Without the flags there is no telling which boxes are the random placeholders of
   hidden frames, so guessing "all visible" would crop garbage as the target.
-- a flag value other than 0/1: ``label_malformed``, the sequence skipped; a flag file with fewer values than the
-  frames: the frames without a value are skipped (one entry); more values: reported once.
+- a flag value other than 0/1: ``label_malformed``, the sequence skipped; a flag file whose value count agrees with
+  neither the images nor ``groundtruth.txt`` (the file that agrees with one of them is not the one at fault):
+  ``label_malformed``, one entry, the frames without a value skipped. A missing last image thus gives one
+  ``gt_line_count`` entry (its line is surplus), not one per file.
 - no ``img/`` folder or no image in it: ``frame_missing``, one entry, nothing cropped.
 """
 

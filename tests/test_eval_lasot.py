@@ -88,6 +88,8 @@ def test_results_go_back_one_based_and_score_as_the_toolkits_do(tree, tmp_path):
         np.testing.assert_allclose(matlab[-1], r.curves.success * valid.sum() / len(anno))
     assert report.curves.auc == pytest.approx(np.mean(curves))
     assert 0.2 < report.curves.auc < 0.95  # the drift makes the score informative
+    assert report.lasot["auc"] == pytest.approx(np.mean(matlab))  # the figure LaSOT papers quote
+    assert report.lasot["auc"] < report.curves.auc and report.summary()["lasot"] == report.lasot
 
 
 def test_without_testing_set_every_video_is_evaluated_and_bad_ones_skipped(tree, tmp_path):

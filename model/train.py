@@ -1,5 +1,6 @@
-"""Training SiamFC from curated LMDB shards: the loop (SGD with a geometric learning-rate decay, validation each
-epoch, a checkpoint each epoch) and exact resumption; one process (CPU or CUDA) or many under ``torchrun``.
+"""Training SiamFC from curated LMDB shards (one curation or a weighted mix of them, :mod:`siamfc.pipeline.mix`):
+the loop (SGD with a geometric learning-rate decay, validation each epoch, a checkpoint each epoch) and exact
+resumption; one process (CPU or CUDA) or many under ``torchrun``.
 
 The run folder ``out`` holds ``config.json`` (:mod:`.train_config`), ``checkpoint.pt`` (latest; see
 :mod:`.checkpoint`), ``weights.pt`` (what the tracker loads) and the logs and loss plot of :mod:`.train_log`. The
@@ -28,6 +29,7 @@ from tqdm.auto import tqdm
 
 from siamfc.curate.atomic import writable_folder, write_json_atomic
 from siamfc.curate.config_checks import is_whole
+from siamfc.pipeline.mix import Curations, CurationShare, as_shares, shares_from_json, shares_to_json
 from siamfc.pipeline.ranks import DistInfo, resolve_rank
 
 from . import distributed as dist
@@ -57,17 +59,19 @@ from .train_setup import (
 RESUME_KEYS = ("config", "history", "rng")  # what a resumed run needs beyond the checkpoint's own keys
 
 
-def train(data: str | Path, out: str | Path, config: TrainConfig | None = None, *, resume: bool = False,
-          stop_after: int | None = None, val_data: str | Path | None = None) -> list[dict[str, Any]]:
-    """Train on curation ``data`` into run folder ``out`` (``config`` default: ``TrainConfig()``); returns the
-    per-epoch log.
+def train(data: Curations, out: str | Path, config: TrainConfig | None = None, *, resume: bool = False,
+          stop_after: int | None = None, val_data: Curations | None = None) -> list[dict[str, Any]]:
+    """Train on ``data`` (a curation folder, or a mix: :class:`~siamfc.pipeline.mix.CurationShare` values) into run
+    folder ``out`` (``config`` default: ``TrainConfig()``); returns the per-epoch log.
 
     ``resume`` continues the run saved in ``out`` (its options must match ``config`` except
     :data:`~.train_config.RUNTIME_FIELDS`). ``stop_after`` ends this call once that many epochs are done in total
     (for time-limited jobs); the learning-rate schedule still spans ``config.epochs``. Validation pairs come from
-    ``val_data`` (default ``data``), splits ``config.val_splits``.
+    ``val_data`` (default ``data``, the same mix), splits ``config.val_splits``.
     """
     config = config if config is not None else TrainConfig()
+    shares = as_shares(data)
+    val_shares = as_shares(val_data) if val_data is not None else shares
     check_network(config)
     if stop_after is not None and not is_whole(stop_after, 1):
         raise ValueError(f"stop_after must be an integer of at least 1, got {stop_after!r}")
@@ -75,7 +79,7 @@ def train(data: str | Path, out: str | Path, config: TrainConfig | None = None, 
     device = resolve_device(config.device, info)
     created = dist.setup(info, device.type == "cuda")
     try:
-        return _Run(Path(data), Path(out), config, info, device, resume, Path(val_data or data)).run(stop_after)
+        return _Run(shares, Path(out), config, info, device, resume, val_shares).run(stop_after)
     finally:
         dist.teardown(created)
 
@@ -83,8 +87,8 @@ def train(data: str | Path, out: str | Path, config: TrainConfig | None = None, 
 class _Run:
     """One process's share of a training run."""
 
-    def __init__(self, data: Path, out: Path, config: TrainConfig, info: DistInfo, device: torch.device,
-                 resume: bool, val_data: Path) -> None:
+    def __init__(self, data: tuple[CurationShare, ...], out: Path, config: TrainConfig, info: DistInfo,
+                 device: torch.device, resume: bool, val_data: tuple[CurationShare, ...]) -> None:
         self.data, self.val_data, self.out, self.config, self.info = data, val_data, out, config, info
         self.device = device
         # the data first, so that a bad --data leaves no trace in the run folder
@@ -118,8 +122,9 @@ class _Run:
                                       "continue it or choose another --out")
             writable_folder(self.out, "run folder")  # before any training: each epoch ends by writing here
             if not resume:
-                write_json_atomic(self.out / CONFIG_FILE,
-                                  {"data": str(self.data), "val_data": str(self.val_data), **self.config.to_json()})
+                write_json_atomic(self.out / CONFIG_FILE, {"data": shares_to_json(self.data),
+                                                           "val_data": shares_to_json(self.val_data),
+                                                           **self.config.to_json()})
                 return None
             return self._resumable(path)
         except (OSError, ValueError) as err:
@@ -139,6 +144,12 @@ class _Run:
         if diff:
             raise ValueError(f"{path}: the run was started with other options ({'; '.join(diff)}); "
                              "resume with the same ones")
+        if "data" in checkpoint:  # folders may move; what each curation's share and gap are may not
+            mix, given = ([(s.weight, s.max_gap) for s in shares] for shares in
+                          (shares_from_json(checkpoint["data"]), self.data))
+            if mix != given:
+                raise ValueError(f"{path}: the run was started with another mix of curations ((weight, max gap) "
+                                 f"{mix} vs {given}); resume with the same --data")
         return checkpoint
 
     def _restore(self, checkpoint: dict[str, Any]) -> None:
@@ -244,7 +255,7 @@ class _Run:
         path = save_checkpoint(
             self.out / CHECKPOINT_FILE, model=self.model.state_dict(), optimizer=self.optimizer.state_dict(),
             scheduler=self.scheduler.state_dict(), scaler=self.scaler.state_dict(), epoch=self.epoch,
-            config=self.config.to_json(), history=self.history, data=str(self.data),
+            config=self.config.to_json(), history=self.history, data=shares_to_json(self.data),
             architecture=self.model.architecture)
         if self.config.keep_every and self.epoch % self.config.keep_every == 0:
             keep = self.out / f"checkpoint-e{self.epoch:03d}.pt"

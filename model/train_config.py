@@ -13,7 +13,7 @@ from siamfc.curate.config_checks import check_fields, is_finite, is_whole
 from siamfc.curate.config_json import from_json, to_json
 from siamfc.pipeline.sampler_config import AUGMENT_ON, MAX_TRANSLATE_LIMIT, SamplerConfig
 
-CONFIG_FILE = "config.json"  # in the run folder: the configuration plus the data paths, written when a run starts
+CONFIG_FILE = "config.json"  # in the run folder when a run starts: the configuration plus its curations (mix.py)
 # Options that may differ between a run and its resumption (they do not change what is computed on the CPU).
 RUNTIME_FIELDS = ("device", "amp", "num_workers", "augment_on", "log_every", "keep_every", "progress", "intact_only")
 DEVICES = ("auto", "cpu", "cuda")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import random
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -14,6 +13,7 @@ import torch
 
 from siamfc.pipeline.dataset import PairDataset
 from siamfc.pipeline.loader import PairLoader
+from siamfc.pipeline.mix import Curations
 from siamfc.pipeline.ranks import DistInfo
 
 from .backbone import AlexNetBackbone
@@ -48,9 +48,10 @@ def resolve_device(name: str, info: DistInfo) -> torch.device:
     return torch.device("cpu")
 
 
-def open_pairs(data: Path, val_data: Path, config: TrainConfig,
+def open_pairs(data: Curations, val_data: Curations, config: TrainConfig,
                info: DistInfo) -> tuple[PairDataset, PairDataset | None]:
-    """This rank's training pairs (``data``) and validation pairs (``val_data``; None when ``val_pairs`` is 0)."""
+    """This rank's training pairs (``data``: a curation or a mix of them) and validation pairs (``val_data``; None
+    when ``val_pairs`` is 0)."""
     train_set = PairDataset(data, config.sampler, splits=config.train_splits, rank=info.rank,
                             world_size=info.world_size, intact_only=config.intact_only)
     if not config.val_pairs:

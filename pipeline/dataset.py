@@ -1,4 +1,9 @@
-"""The streaming pair sampler: SiamFC training pairs from a curation's LMDB shards, as a torch IterableDataset.
+"""The streaming pair sampler: SiamFC training pairs from the LMDB shards of one curation or a mix of them, as a torch
+IterableDataset.
+
+A mix (:mod:`.mix`) is a sequence of :class:`~.mix.CurationShare`: each pair first picks a curation by weight, then
+a pair inside it as from a single curation, within that curation's ``max_gap`` (:mod:`.pairs`). Every curation keeps
+its own index and shard reader; a single curation gives the same pairs as it did before mixes.
 
 Each epoch is a stream of ``pairs_per_epoch`` pairs; pair ``i`` is fixed by ``(seed, epoch, i)`` alone (see
 :mod:`.pairs`), so the stream is exactly reproducible and sharding is a partition of indices:
@@ -24,7 +29,8 @@ Each item is a dict::
     weight  float32 [17, 17]     positives sum to 0.5, negatives to 0.5
     target  float32 [2]          (dx, dy), search-crop pixels from the crop centre
     index   int64 []             global pair index i in the epoch
-    records int64 [2]            manifest rows of the exemplar and search records
+    records int64 [2]            manifest rows of the exemplar and search records, in their curation's manifest
+    source  int64 []             the curation: its position in the mix (0 for a single curation)
 
 :meth:`PairDataset.stored_pair` gives the same pair *before* augmentation, for augmenting on the training device
 (:mod:`.batch_augment`): ``z_stored`` uint8 ``[R, R, 3]`` (the central region of the exemplar's stored crop),
@@ -38,10 +44,9 @@ from __future__ import annotations
 import math
 import multiprocessing
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.context import get_spawning_popen
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -56,8 +61,10 @@ from siamfc.curate.shards import ShardReader
 from .augment import AUGMENT_COLUMNS, U_COLUMNS, PairAugment, augment_pair, draw_augment
 from .batch_augment import exemplar_region
 from .labels import LabelTable
+from .mix import Curations, CurationShare, as_shares
 from .pairs import (
     BLOCK,
+    BlockDraw,
     PairIndex,
     build_index,
     chunk_indices,
@@ -68,6 +75,8 @@ from .pairs import (
 )
 from .ranks import resolve_rank
 from .sampler_config import SamplerConfig
+
+Source = tuple[int, bytes]  # (shard, LMDB key) of a stored crop within its curation
 
 
 class SharedEpoch:
@@ -94,42 +103,81 @@ class SharedEpoch:
 
 
 @dataclass(frozen=True)
+class CurationPairs:
+    """One curation of a dataset: its share of the mix, its pair index and its shards."""
+
+    share: CurationShare
+    index: PairIndex
+    crops: ShardReader  # LMDB handles of the reading process, reopened in each worker
+    check_crc: bool  # check each stored crop against its manifest checksum
+    description: str  # how much of the curation the pairs draw from (describe_index)
+
+    def source(self, position: int) -> Source:
+        """(shard, LMDB key) of the usable record at ``position`` of the index."""
+        return int(self.index.shard[position]), self.index.key(position)
+
+    def value(self, position: int) -> bytes:
+        """The stored crop of the usable record at ``position``, checked against its checksum when ``check_crc``."""
+        crc = int(self.index.crc[position]) if self.check_crc else None
+        return self.crops.get_in(*self.source(position), crc=crc)
+
+
+def open_curation(share: CurationShare, config: SamplerConfig, splits: tuple[str, ...], intact_only: bool,
+                  check_crc: bool) -> CurationPairs:
+    """The pairs ``config`` and ``splits`` allow in one curation; ValueError naming it when it has none."""
+    root = share.root
+    manifest = load_manifest(root, intact_only=intact_only)
+    if manifest.damaged:
+        warnings.warn(f"{root}: sampling from the intact shards only; damaged: {'; '.join(manifest.damaged)}",
+                      stacklevel=2)
+    elif not manifest.complete:
+        warnings.warn(f"{root}: curation incomplete (planned snippets missing); sampling from the committed ones",
+                      stacklevel=2)
+    gap = share.gap(config.max_gap)
+    still = manifest.still_images  # every track one record (COCO): a record is its own partner
+    index = build_index(manifest, select_records(manifest, config.record_filter(splits)), gap, same_frame=still)
+    description = describe_index(index, len(manifest), splits)
+    if index.n_tracks == 0:
+        need = "a usable record" if still else f"two usable records within {gap} frames"
+        raise ValueError(f"{root}: no track of split(s) {', '.join(splits)} has {need} after the filters "
+                         f"({description})")
+    return CurationPairs(share, index, ShardReader(root), check_crc and manifest.checksums, description)
+
+
+def describe_curations(curations: Sequence[CurationPairs], default_gap: int) -> str:
+    """One line: what a single curation's pairs draw from, or that of each curation of a mix with its weight and
+    frame gap."""
+    if len(curations) == 1:
+        return curations[0].description
+    return "; ".join(f"{c.share.describe(default_gap)}: {c.description}" for c in curations)
+
+
+@dataclass(frozen=True)
 class _Block:
     epoch: int
     number: int
-    z: np.ndarray  # exemplar positions in the index
-    x: np.ndarray  # search positions
+    draw: BlockDraw  # each pair's curation and index positions
     augment: np.ndarray  # draw_augment's table
 
 
 class PairDataset(IterableDataset):
-    """SiamFC training pairs streamed from the curation at ``root`` (see the module docstring)."""
+    """SiamFC training pairs streamed from one curation or a mix of them (see the module docstring)."""
 
-    def __init__(self, root: str | Path, config: SamplerConfig | None = None, splits: tuple[str, ...] = ("train",),
+    def __init__(self, data: Curations, config: SamplerConfig | None = None, splits: tuple[str, ...] = ("train",),
                  rank: int | None = None, world_size: int | None = None, intact_only: bool = False,
                  check_crc: bool = True):
-        """``intact_only``: sample from the intact shards of a curation with damaged ones (else CurationError
+        """``data``: a curation folder, or a :class:`~.mix.CurationShare` or a sequence of them (a mix).
+        ``intact_only``: sample from the intact shards of a curation with damaged ones (else CurationError
         naming the damage). ``check_crc``: check each stored crop against its manifest checksum when read
         (RecordDamaged naming shard and key on a mismatch). ``config``: default ``SamplerConfig()``."""
         config = config if config is not None else SamplerConfig()
-        self.root, self.config, self.splits = Path(root), config, tuple(splits)
+        self.config, self.splits = config, tuple(splits)
         place = resolve_rank(rank, world_size)
         self.rank, self.world_size = place.rank, place.world_size
-        manifest = load_manifest(self.root, intact_only=intact_only)
-        self.crops = ShardReader(self.root)  # LMDB handles of the reading process, reopened in each worker
-        self.check_crc = check_crc and manifest.checksums
-        if manifest.damaged:
-            warnings.warn(f"{self.root}: sampling from the intact shards only; damaged: {'; '.join(manifest.damaged)}",
-                          stacklevel=2)
-        elif not manifest.complete:
-            warnings.warn(f"{self.root}: curation incomplete (planned snippets missing); sampling from the "
-                          f"committed ones", stacklevel=2)
-        self.index: PairIndex = build_index(manifest, select_records(manifest, config.record_filter(self.splits)),
-                                            config.max_gap)
-        self.description = describe_index(self.index, len(manifest), self.splits)
-        if self.index.n_tracks == 0:
-            raise ValueError(f"{self.root}: no track of split(s) {', '.join(self.splits)} has two usable records "
-                             f"within {config.max_gap} frames after the filters ({self.description})")
+        self.curations = tuple(open_curation(share, config, self.splits, intact_only, check_crc)
+                               for share in as_shares(data))
+        self.weights = tuple(c.share.weight for c in self.curations)
+        self.description = describe_curations(self.curations, config.max_gap)
         self.labels = LabelTable(config.max_translate, config.response_size, config.stride, config.radius)
         self.z_region = exemplar_region(config.exemplar_size, config.exemplar_stretch)  # side of z_stored
         self._epoch = SharedEpoch(0)
@@ -178,7 +226,8 @@ class PairDataset(IterableDataset):
             crops = {"z": (torch.uint8, (3, c.exemplar_size, c.exemplar_size)),
                      "x": (torch.uint8, (3, c.search_size, c.search_size))}
         return {**crops, "label": (torch.float32, (r, r)), "weight": (torch.float32, (r, r)),
-                "target": (torch.float32, (2,)), "index": (torch.int64, ()), "records": (torch.int64, (2,))}
+                "target": (torch.float32, (2,)), "index": (torch.int64, ()), "records": (torch.int64, (2,)),
+                "source": (torch.int64, ())}
 
     def pair(self, i: int, epoch: int | None = None) -> dict[str, torch.Tensor]:
         """Pair ``i`` of ``epoch`` (default: the current one), augmented; any ``i >= 0``, the stream yields
@@ -194,20 +243,23 @@ class PairDataset(IterableDataset):
     def write_pair(self, i: int, epoch: int | None, out: dict[str, np.ndarray], j: int) -> None:
         """Write :meth:`pair` ``i`` of ``epoch`` into row ``j`` of ``out`` (arrays ``[n, *shape]`` of
         :meth:`item_spec`): how batches are filled without a per-pair copy."""
-        z_pos, x_pos, row, z_crop, x_crop = self._decoded(i, epoch)
-        aug = PairAugment.from_row(row)
+        k, z_pos, x_pos, row = self._drawn_pair(i, epoch)
+        curation, aug = self.curations[k], PairAugment.from_row(row)
+        z_crop, x_crop = decode_crop(curation.value(z_pos)), decode_crop(curation.value(x_pos))
         augment_pair(z_crop, x_crop, aug, self.config.exemplar_size, self.config.search_size,
                      out=(out["z"][j], out["x"][j]))
-        self._write_info(out, j, i, z_pos, x_pos, aug.shift)
+        self._write_info(out, j, i, k, z_pos, x_pos, aug.shift)
 
     def write_stored_pair(self, i: int, epoch: int | None, out: dict[str, np.ndarray], j: int) -> None:
         """Write :meth:`stored_pair` ``i`` of ``epoch`` into row ``j`` of ``out`` (as :meth:`write_pair`)."""
-        z_pos, x_pos, row, z_crop, x_crop = self._decoded(i, epoch)
+        k, z_pos, x_pos, row = self._drawn_pair(i, epoch)
+        curation = self.curations[k]
+        z_crop, x_crop = decode_crop(curation.value(z_pos)), decode_crop(curation.value(x_pos))
         c, h = (z_crop.shape[0] - 1) // 2, (self.z_region - 1) // 2
         out["z_stored"][j] = z_crop[c - h:c + h + 1, c - h:c + h + 1]
         out["x_stored"][j] = x_crop
         out["augment"][j] = row
-        self._write_info(out, j, i, z_pos, x_pos, PairAugment.from_row(row).shift)
+        self._write_info(out, j, i, k, z_pos, x_pos, PairAugment.from_row(row).shift)
 
     def writer(self, stored: bool) -> Callable[[int, int | None, dict[str, np.ndarray], int], None]:
         """:meth:`write_stored_pair` if ``stored``, else :meth:`write_pair`."""
@@ -219,35 +271,33 @@ class PairDataset(IterableDataset):
         self.writer(stored)(i, epoch, {k: t.numpy() for k, t in out.items()}, 0)
         return {k: t[0] for k, t in out.items()}
 
-    def _decoded(self, i: int, epoch: int | None) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray]:
-        """(exemplar position, search position, augmentation row, exemplar's stored crop, search's stored crop)
-        of pair ``i`` of ``epoch``."""
-        block, k = self._drawn(i // BLOCK, epoch), i % BLOCK
-        z_pos, x_pos = int(block.z[k]), int(block.x[k])
-        z_crop = decode_crop(self._value(z_pos))
-        x_crop = decode_crop(self._value(x_pos))
-        return z_pos, x_pos, block.augment[k], z_crop, x_crop
-
-    def _write_info(self, out: dict[str, np.ndarray], j: int, i: int, z_pos: int, x_pos: int,
+    def _write_info(self, out: dict[str, np.ndarray], j: int, i: int, k: int, z_pos: int, x_pos: int,
                     shift: tuple[int, int]) -> None:
         """The keys every pair item has besides its crops."""
+        rows = self.curations[k].index.rows
         out["label"][j], out["weight"][j] = self.labels.maps(*shift)
         out["target"][j] = shift
         out["index"][j] = i
-        out["records"][j, 0], out["records"][j, 1] = self.index.rows[z_pos], self.index.rows[x_pos]
+        out["records"][j, 0], out["records"][j, 1] = rows[z_pos], rows[x_pos]
+        out["source"][j] = k
 
-    def sources(self, i: int, epoch: int | None = None) -> tuple[tuple[int, bytes], tuple[int, bytes]]:
-        """(shard, LMDB key) of the exemplar and the search record of pair ``i`` of ``epoch`` (default: current)."""
-        block, k = self._drawn(i // BLOCK, epoch), i % BLOCK
-        return self._source(int(block.z[k])), self._source(int(block.x[k]))
+    def curation_sources(self, i: int, epoch: int | None = None) -> tuple[int, Source, Source]:
+        """(curation, (shard, LMDB key) of the exemplar, (shard, LMDB key) of the search record) of pair ``i`` of
+        ``epoch`` (default: current); the curation is its position in :attr:`curations`."""
+        k, z_pos, x_pos, _ = self._drawn_pair(i, epoch)
+        curation = self.curations[k]
+        return k, curation.source(z_pos), curation.source(x_pos)
 
-    def _source(self, position: int) -> tuple[int, bytes]:
-        return int(self.index.shard[position]), self.index.key(position)
+    def sources(self, i: int, epoch: int | None = None) -> tuple[Source, Source]:
+        """(shard, LMDB key) of the exemplar and the search record of pair ``i`` of ``epoch`` (default: current),
+        in the pair's curation (:meth:`curation_sources` names it)."""
+        return self.curation_sources(i, epoch)[1:]
 
-    def _value(self, position: int) -> bytes:
-        """The stored crop of a usable record, checked against its checksum when ``check_crc``."""
-        crc = int(self.index.crc[position]) if self.check_crc else None
-        return self.crops.get_in(*self._source(position), crc=crc)
+    def _drawn_pair(self, i: int, epoch: int | None) -> tuple[int, int, int, np.ndarray]:
+        """(curation, exemplar position, search position in that curation's index, augmentation row) of pair ``i``
+        of ``epoch``."""
+        block, j = self._drawn(i // BLOCK, epoch), i % BLOCK
+        return int(block.draw.source[j]), int(block.draw.z[j]), int(block.draw.x[j]), block.augment[j]
 
     def _drawn(self, number: int, epoch: int | None) -> _Block:
         """Block ``number`` of ``epoch`` (default: current), drawn once and kept while the stream is in it."""
@@ -255,7 +305,7 @@ class PairDataset(IterableDataset):
         b = self._block
         if b is None or b.number != number or b.epoch != epoch:
             c = self.config
-            z, x, u = draw_block(self.index, c.seed, epoch, number, U_COLUMNS)
-            b = _Block(epoch, number, z, x, draw_augment(u, c.augment_options(), c.exemplar_size))
+            draw = draw_block([cur.index for cur in self.curations], self.weights, c.seed, epoch, number, U_COLUMNS)
+            b = _Block(epoch, number, draw, draw_augment(draw.extra, c.augment_options(), c.exemplar_size))
             self._block = b
         return b

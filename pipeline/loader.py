@@ -14,7 +14,7 @@ Two costs dominate a naive DataLoader of SiamFC pairs, and both are removed here
   and decode: they ship the stored crops and each pair's augmentation row, and :func:`~.batch_augment.augment_batch`
   stretches, translates, flips and colours the whole batch on the device. With ``"workers"`` (the default on the
   CPU) workers augment each pair with OpenCV (:mod:`.augment`), which is cheaper than torch resampling on a CPU.
-  Both give the same pairs up to rounding; label, weight, target, index and records are identical.
+  Both give the same pairs up to rounding; label, weight, target, index, records and source are identical.
 
 Shared memory: each worker has ``PREFETCH + 2`` (4) chunk buffers of about ``chunk_pairs * 0.25`` MB each (255
 search crops), 32 MB per worker by default, allocated in ``/dev/shm`` when the loader is made; the loader refuses,
@@ -199,7 +199,7 @@ class PairChunks(IterableDataset):
 class PairLoader:
     """Batches of a :class:`~.dataset.PairDataset` on ``device``: dicts with ``z`` ``[B, 3, 127, 127]``, ``x``
     ``[B, 3, 255, 255]`` (``dtype``: uint8, or a float type holding 0..255), ``label`` and ``weight``
-    ``[B, 17, 17]``, ``target`` ``[B, 2]``, ``index`` ``[B]``, ``records`` ``[B, 2]``.
+    ``[B, 17, 17]``, ``target`` ``[B, 2]``, ``index`` ``[B]``, ``records`` ``[B, 2]``, ``source`` ``[B]``.
 
     ``num_workers`` DataLoader workers make the pairs (0: this process). Workers are *spawned*, not forked: a child
     forked from a process whose OpenCV thread pool has run inherits that pool's locks and can hang in its first cv2

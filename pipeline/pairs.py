@@ -11,18 +11,26 @@ The index is built once from the manifest with numpy (no per-record Python):
 
 Pair ``i`` is drawn as SiamFC's original sampler does, video first: a snippet uniformly among usable snippets, a
 track uniformly among its usable tracks, the exemplar uniformly among the track's records that have a partner, the
-search record uniformly among that exemplar's partners (another frame, ``|frame gap| <= max_gap``).
+search record uniformly among that exemplar's partners (another frame, ``|frame gap| <= max_gap``). In a curation of
+still images (every track one record) a record is its own partner: the pair is two augmentations of one crop.
+
+A mix of curations has one index per curation, each with its own ``max_gap``. Pair ``i`` first picks curation ``k``
+with probability ``weight_k / sum(weights)``, then a pair of ``k``'s index as above (:func:`draw_block`).
 
 Randomness is counter-based: pairs come in blocks of :data:`BLOCK` consecutive indices, block ``b`` of epoch ``e``
 drawing all its uniforms from ``np.random.default_rng((seed, e, b))``, a fixed number of columns per pair. So pair
 ``i`` depends only on ``(seed, e, i)``, never on which process draws it or how many processes there are, and the
 augmentation columns are drawn even when unused, so switching an augmentation on or off keeps the same record pairs.
+A mix draws the curation of each pair from a second generator, ``(seed, e, b, 1)``, and a single curation draws
+none, so its pairs are those it gave before mixes; the pairs of one curation of a mix do not move when another
+curation's gap or records change (the weights or the number of curations do move them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -76,6 +84,7 @@ class PairIndex:
     snippet_start: np.ndarray  # int64 per usable snippet: its first usable track
     snippet_count: np.ndarray  # int64 per usable snippet: its number of usable tracks
     snippet_ids: tuple[str, ...]
+    same_frame: bool = False  # still images: a record is its own partner (see build_index)
 
     @property
     def n_tracks(self) -> int:
@@ -96,6 +105,8 @@ class PairIndex:
         t = self.snippet_start[s] + _pick(u[:, 1], self.snippet_count[s])
         z = self.exemplars[self.track_start[t] + _pick(u[:, 2], self.track_count[t])]
         lo = self.lo[z]
+        if self.same_frame:
+            return z, lo + _pick(u[:, 3], self.hi[z] - lo)
         x = lo + _pick(u[:, 3], self.hi[z] - lo - 1)
         return z, x + (x >= z)  # skip the exemplar itself
 
@@ -105,8 +116,11 @@ def _pick(u: np.ndarray, n: np.ndarray | int) -> np.ndarray:
     return np.minimum(np.floor(u * n).astype(np.int64), np.asarray(n, dtype=np.int64) - 1)
 
 
-def build_index(manifest: Manifest, keep: np.ndarray, max_gap: int) -> PairIndex:
-    """The :class:`PairIndex` of the ``keep`` records of ``manifest`` for pairs at most ``max_gap`` frames apart."""
+def build_index(manifest: Manifest, keep: np.ndarray, max_gap: int, same_frame: bool = False) -> PairIndex:
+    """The :class:`PairIndex` of the ``keep`` records of ``manifest`` for pairs at most ``max_gap`` frames apart.
+
+    ``same_frame`` (still images, where every track is one record): a record is its own partner, so a pair may be
+    two augmentations of one crop (as pysot and pytracking train on COCO)."""
     rows = np.flatnonzero(keep).astype(np.int64)
     r = manifest.records[rows]
     snippet, track, frame, shard = (r[c].astype(np.int64) for c in ("snippet", "track", "frame", "shard"))
@@ -119,7 +133,7 @@ def build_index(manifest: Manifest, keep: np.ndarray, max_gap: int) -> PairIndex
     key = (run << 32) + frame  # frames are < 2**31, so windows never cross tracks
     lo = np.searchsorted(key, key - max_gap, side="left")
     hi = np.searchsorted(key, key + max_gap, side="right")
-    exemplars = np.flatnonzero(hi - lo >= 2)
+    exemplars = np.flatnonzero(hi - lo >= (1 if same_frame else 2))
     _, track_start, track_count = np.unique(run[exemplars], return_index=True, return_counts=True)
     _, snippet_start, snippet_count = np.unique(snippet[exemplars[track_start]], return_index=True,
                                                 return_counts=True)
@@ -127,16 +141,40 @@ def build_index(manifest: Manifest, keep: np.ndarray, max_gap: int) -> PairIndex
     return PairIndex(rows, snippet.astype(np.int32), track.astype(np.int32), frame.astype(np.int32),
                      shard.astype(np.int32), crc, lo, hi,
                      exemplars, track_start, track_count, snippet_start, snippet_count,
-                     tuple(str(s) for s in manifest.snippets))
+                     tuple(str(s) for s in manifest.snippets), same_frame)
 
 
-def draw_block(index: PairIndex, seed: int, epoch: int, block: int,
-               extra_columns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Block ``block`` of epoch ``epoch``: (exemplar positions, search positions, ``[BLOCK, extra_columns]`` more
-    uniforms for augmentation) of pairs ``block * BLOCK ... block * BLOCK + BLOCK - 1``."""
+class BlockDraw(NamedTuple):
+    """The records of one block of pairs: per pair its curation and positions in that curation's index."""
+
+    source: np.ndarray  # int64 index of the curation in the mix
+    z: np.ndarray  # int64 exemplar position in its curation's PairIndex
+    x: np.ndarray  # int64 search position
+    extra: np.ndarray  # [BLOCK, extra_columns] more uniforms, for augmentation
+
+
+def draw_block(indices: Sequence[PairIndex], weights: Sequence[float], seed: int, epoch: int, block: int,
+               extra_columns: int) -> BlockDraw:
+    """Block ``block`` of epoch ``epoch`` (pairs ``block * BLOCK ... block * BLOCK + BLOCK - 1``) of a mix: pair
+    ``j`` comes from curation ``k`` with probability ``weights[k] / sum(weights)``, then from ``indices[k]``."""
     u = np.random.default_rng((seed, epoch, block)).random((BLOCK, PAIR_COLUMNS + extra_columns))
-    z, x = index.draw(u[:, :PAIR_COLUMNS])
-    return z, x, u[:, PAIR_COLUMNS:]
+    source = pick_sources(weights, seed, epoch, block)
+    z, x = np.empty(BLOCK, np.int64), np.empty(BLOCK, np.int64)
+    for k, index in enumerate(indices):
+        mine = source == k
+        z[mine], x[mine] = index.draw(u[mine, :PAIR_COLUMNS])
+    return BlockDraw(source, z, x, u[:, PAIR_COLUMNS:])
+
+
+def pick_sources(weights: Sequence[float], seed: int, epoch: int, block: int) -> np.ndarray:
+    """The curation of each pair of a block, by weight, from a generator of its own: one curation takes no draw,
+    so its stream is the same as before mixes. (The key ends in 1, not 0: numpy's seeding maps a key and the
+    same key with zeros appended to one stream.)"""
+    if len(weights) == 1:
+        return np.zeros(BLOCK, np.int64)
+    edges = np.cumsum(np.asarray(weights, np.float64))
+    u = np.random.default_rng((seed, epoch, block, 1)).random(BLOCK)
+    return np.minimum(np.searchsorted(edges / edges[-1], u, side="right"), len(weights) - 1).astype(np.int64)
 
 
 def shard_indices(length: int, rank: int, world_size: int, worker: int, workers: int) -> np.ndarray:

@@ -26,7 +26,7 @@ from siamfc.pipeline.ranks import DistInfo, resolve_rank
 from siamfc.pipeline.sampler_config import SamplerConfig
 
 NO_AUGMENT = dict(exemplar_stretch=0.0, search_stretch=0.0, max_translate=0)
-KEYS = ("z", "x", "label", "weight", "target", "index", "records")
+KEYS = ("z", "x", "label", "weight", "target", "index", "records", "source")
 
 
 def same(a: dict, b: dict) -> bool:
@@ -92,17 +92,18 @@ def test_two_ranks_by_two_workers_partition_the_single_process_stream_every_epoc
 def test_forked_child_reads_with_its_own_lmdb_handles(root: Path) -> None:
     ds = PairDataset(root, SamplerConfig(pairs_per_epoch=4))
     sources = [src for i in range(4) for src in ds.sources(i)]
-    values = [ds.crops.get_in(*src) for src in sources]  # the parent's handles are open
+    crops = ds.curations[0].crops
+    values = [crops.get_in(*src) for src in sources]  # the parent's handles are open
     pid = os.fork()
     if pid == 0:  # no cv2 here: a forked child must not touch OpenCV's inherited thread pool
         try:
-            ok = [ds.crops.get_in(*src) for src in sources] == values
+            ok = [crops.get_in(*src) for src in sources] == values
         except BaseException:
             ok = False
         os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
-    assert [ds.crops.get_in(*src) for src in sources] == values  # the parent's handles still work
+    assert [crops.get_in(*src) for src in sources] == values  # the parent's handles still work
 
 
 def test_pickled_dataset_gets_a_private_epoch(root: Path) -> None:
@@ -168,8 +169,9 @@ def test_sampling_is_video_then_track_then_frames_over_the_filtered_records(root
     assert 0 < keep.sum() < len(r)
     usable = expected_draws(m, keep, gap)
     n = 60_000
-    z, x = ds.index.draw(np.random.default_rng(0).random((n, 4)))
-    z_rows, x_rows = ds.index.rows[z], ds.index.rows[x]
+    index = ds.curations[0].index
+    z, x = index.draw(np.random.default_rng(0).random((n, 4)))
+    z_rows, x_rows = index.rows[z], index.rows[x]
     by_snippet = Counter(r["snippet"][z_rows].tolist())
     assert set(by_snippet) == set(usable)
     for snippet, tracks in usable.items():
@@ -190,7 +192,7 @@ def test_loader_batches_uint8_and_float(root: Path) -> None:
     b8 = next(iter(PairLoader(ds, batch_size=4)))
     bf = next(iter(PairLoader(ds, batch_size=4, dtype=torch.float32)))
     shapes = {"z": (4, 3, 127, 127), "x": (4, 3, 255, 255), "label": (4, 17, 17), "weight": (4, 17, 17),
-              "target": (4, 2), "index": (4,), "records": (4, 2)}
+              "target": (4, 2), "index": (4,), "records": (4, 2), "source": (4,)}
     assert {k: tuple(v.shape) for k, v in b8.items()} == shapes
     assert b8["x"].dtype == torch.uint8 and bf["x"].dtype == bf["z"].dtype == torch.float32
     assert all(v.is_contiguous() for v in b8.values())
@@ -297,7 +299,7 @@ def test_device_augmentation_gives_the_worker_pairs_up_to_rounding(root: Path) -
     on_device = list(PairLoader(ds, batch_size=8, num_workers=2, augment_on="device"))  # stored crops via workers
     assert len(on_device) == 3
     for a, b in zip(on_workers, on_device, strict=True):
-        assert all(torch.equal(a[k], b[k]) for k in ("label", "weight", "target", "index", "records"))
+        assert all(torch.equal(a[k], b[k]) for k in ("label", "weight", "target", "index", "records", "source"))
         for k in ("z", "x"):
             assert a[k].shape == b[k].shape and b[k].dtype == torch.uint8
             # cv2 rounds after the resize, the gray conversion and the gain (which scales the earlier rounding)
@@ -318,7 +320,7 @@ def test_loader_errors() -> None:
 def test_loader_refuses_workers_that_would_not_fit_in_shared_memory(root: Path, monkeypatch) -> None:
     ds = PairDataset(root, SamplerConfig(pairs_per_epoch=8))
     monkeypatch.setattr(loader_module, "shared_memory_free", lambda: 40 * 2**20)  # a 64 MB docker /dev/shm, in use
-    # a chunk of 32 stored pairs: 32 x (135*135*3 + 255*255*3 + 2 label maps 17*17*4 + 88) bytes = 7.7 MiB
+    # a chunk of 32 stored pairs: 32 x (135*135*3 + 255*255*3 + 2 label maps 17*17*4 + 96) bytes = 7.7 MiB
     with pytest.raises(RuntimeError, match=r"needs 62 MiB of shared memory \(2 workers x 4 chunk buffers x 7.7 MiB"):
         PairLoader(ds, batch_size=8, num_workers=2, augment_on="device")
     assert PairLoader(ds, batch_size=8, num_workers=2, augment_on="device", chunk_pairs=8).slots is not None

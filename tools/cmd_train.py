@@ -1,5 +1,9 @@
 """`siamfc train`: SiamFC training from curated shards, resumable; run it under ``torchrun`` for several GPUs.
 
+``--data`` may be repeated to train on a mix of curations: ``--data vid --data got10k:2 --data coco:1:50`` draws
+each pair from a curation with probability weight / sum of weights (``PATH[:WEIGHT[:MAX_GAP]]``, weight 1 and the
+sampler's ``--max-gap`` by default).
+
 Every :class:`~siamfc.pipeline.sampler_config.SamplerConfig` field is an option too (``--max-gap``, ``--max-translate``,
 ...), generated from the dataclass so the command follows the sampler. With ``--resume`` every option not given
 takes the value the run was started with (``RUN/config.json``).
@@ -12,9 +16,10 @@ import dataclasses
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from siamfc.model.train_config import CONFIG_FILE, TrainConfig
+from siamfc.pipeline.mix import CurationShare, shares_from_json
 from siamfc.pipeline.sampler_config import SamplerConfig
 
 # TrainConfig field -> (flag, help); type and default come from the dataclass.
@@ -35,6 +40,7 @@ TRAIN_OPTIONS = {
     "log_every": ("--log-every", "steps between progress-bar and loss-curve updates"),
     "keep_every": ("--keep-every", "also keep checkpoint-eNNN.pt every N epochs (0: only the latest)"),
 }
+SHARE = "CURATION[:WEIGHT[:MAX_GAP]]"
 SAMPLER_SKIP = {"seed", "stride"}  # --seed sets both seeds; the stride is the network's (the trainer checks)
 OTHER_FLAGS = {"train_splits": "--train-split", "val_splits": "--val-split", "amp": "--amp",
                "sampler.seed": "--seed"}
@@ -48,9 +54,12 @@ def _sampler_fields() -> list[dataclasses.Field]:
 def add_options(command: str, p: argparse.ArgumentParser) -> None:
     """The options of `siamfc train` on ``p`` (what :mod:`siamfc.tools.cli` calls); ``run`` is :func:`cmd_train`."""
     p.description, p.formatter_class = __doc__, argparse.RawDescriptionHelpFormatter
-    p.add_argument("--data", help="curation folder (the shards); required unless --resume")
+    p.add_argument("--data", action="append", metavar=SHARE,
+                   help="curation folder (the shards), its weight in the mix (default 1) and its largest frame gap "
+                        "(default --max-gap); repeat it for a mix of curations; required unless --resume")
     p.add_argument("--out", required=True, help="run folder: checkpoints, weights.pt, logs, loss.png")
-    p.add_argument("--val-data", help="curation holding the validation split (default: --data)")
+    p.add_argument("--val-data", metavar=SHARE,
+                   help="curation holding the validation split, its frame gap too (default: --data, the same mix)")
     p.add_argument("--val-split", dest="val_splits", action="append", help="validation split (default: val)")
     p.add_argument("--train-split", dest="train_splits", action="append", help="training split (default: train)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
@@ -95,8 +104,17 @@ def with_option_names(err: ValueError) -> ValueError:
     return ValueError(re.sub(r"\bSamplerConfig\.(\w+)", lambda m: option_name(f"sampler.{m.group(1)}"), text))
 
 
-def saved_run(out: Path) -> tuple[TrainConfig, dict[str, Any]]:
-    """The configuration and the stored settings of the run in ``out``; errors name ``RUN/config.json``."""
+class SavedRun(NamedTuple):
+    """What ``RUN/config.json`` holds: the configuration and the curations (None where it names none)."""
+
+    config: TrainConfig
+    data: tuple[CurationShare, ...] | None
+    val_data: tuple[CurationShare, ...] | None
+
+
+def saved_run(out: Path) -> SavedRun:
+    """The configuration and the curations of the run in ``out`` (a plain path where the run predates mixes);
+    errors name ``RUN/config.json``."""
     saved = out / CONFIG_FILE
     if not saved.is_file():
         raise FileNotFoundError(f"{saved}: no run to resume here; start it without --resume")
@@ -104,11 +122,24 @@ def saved_run(out: Path) -> tuple[TrainConfig, dict[str, Any]]:
         stored = json.loads(saved.read_text())
         if not isinstance(stored, dict):
             raise ValueError("not a JSON object")
-        if not all(isinstance(stored.get(k), str | None) for k in ("data", "val_data")):
-            raise ValueError("data and val_data must be paths")
-        return TrainConfig.from_json(stored), stored
+        data, val_data = (shares_from_json(stored[k]) if stored.get(k) is not None else None
+                          for k in ("data", "val_data"))
+        return SavedRun(TrainConfig.from_json(stored), data, val_data)
     except (OSError, TypeError, ValueError) as err:  # JSON and UTF-8 decoding errors are ValueErrors
         raise ValueError(f"{saved}: not a usable run configuration ({err})") from None
+
+
+def parse_shares(args: argparse.Namespace) -> tuple[tuple[CurationShare, ...] | None, CurationShare | None]:
+    """The curations of ``--data`` and ``--val-data`` (None where not given); ValueError naming the option."""
+    try:
+        data = tuple(CurationShare.parse(t) for t in args.data) if args.data else None
+    except ValueError as err:
+        raise ValueError(f"--data: {err}") from None
+    try:
+        val_data = CurationShare.parse(args.val_data) if args.val_data is not None else None
+    except ValueError as err:
+        raise ValueError(f"--val-data: {err}") from None
+    return data, val_data
 
 
 def build_config(args: argparse.Namespace, base: TrainConfig) -> TrainConfig:
@@ -142,15 +173,15 @@ def cmd_train(args: argparse.Namespace) -> None:
     from siamfc.pipeline.ranks import resolve_rank
 
     out = Path(args.out)
-    base, data, val_data = TrainConfig(), args.data, args.val_data
+    base, (data, val_data) = TrainConfig(), parse_shares(args)
     if args.stop_after is not None and args.stop_after < 1:
         raise ValueError(f"--stop-after must be at least 1, got {args.stop_after}")
     if args.resume:
-        saved, stored = saved_run(out)
-        base = dataclasses.replace(saved, progress=True)
-        data, val_data = data or stored.get("data"), val_data or stored.get("val_data")
+        saved = saved_run(out)
+        base = dataclasses.replace(saved.config, progress=True)
+        data, val_data = data or saved.data, val_data or saved.val_data
     if data is None:
-        raise ValueError("--data CURATION is required for a new run")
+        raise ValueError(f"--data {SHARE} is required for a new run")
     config = build_config(args, base)
     try:
         history = train(data, out, config, resume=args.resume, stop_after=args.stop_after, val_data=val_data)

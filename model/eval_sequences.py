@@ -90,12 +90,13 @@ class Skipped:
     file: str = ""  # the file (or folder) at fault
 
 
-def read_box_file(path: Path, one_based: bool = False) -> np.ndarray:
+def read_box_file(path: Path, one_based: bool = False, negative: bool = False) -> np.ndarray:
     """Rows of 4 numbers separated by commas, tabs or spaces; a row of 4 ``NaN`` is an unannotated frame. Blank
-    lines are ignored (an empty file gives no row). Shifted to 0-based if asked.
+    lines are ignored (an empty file gives no row). Shifted to 0-based if asked; ``negative``: rows with a negative
+    width or height are kept (placeholders of frames another file marks absent) instead of refused.
 
     Raises ValueError naming the file and line for a row that is not 4 numbers, holds an infinite value, mixes
-    ``NaN`` with numbers or has a negative width or height, and for a file that is not text.
+    ``NaN`` with numbers or (unless ``negative``) has a negative width or height, and for a file that is not text.
     """
     try:
         text = Path(path).read_text()
@@ -105,14 +106,14 @@ def read_box_file(path: Path, one_based: bool = False) -> np.ndarray:
     for n, line in enumerate(text.splitlines(), 1):
         fields = [f for f in re.split(r"[,\s]+", line.strip()) if f]
         if fields:
-            rows.append(_box_row(fields, f"{path}:{n}", line))
+            rows.append(_box_row(fields, f"{path}:{n}", line, negative))
     boxes = np.array(rows, dtype=np.float64).reshape(-1, 4)
     if one_based:
         boxes[:, :2] -= 1
     return boxes
 
 
-def _box_row(fields: list[str], where: str, line: str) -> list[float]:
+def _box_row(fields: list[str], where: str, line: str, negative: bool = False) -> list[float]:
     """One ``x, y, w, h`` row; ValueError naming ``where`` (file:line) when it is not a usable one."""
     try:
         row = [float(f) for f in fields]
@@ -125,7 +126,7 @@ def _box_row(fields: list[str], where: str, line: str) -> list[float]:
         return row
     if nan.any() or not np.isfinite(row).all():
         raise ValueError(f"{where}: NaN or infinite values in a box: {line.strip()!r}")
-    if row[2] < 0 or row[3] < 0:
+    if (row[2] < 0 or row[3] < 0) and not negative:
         raise ValueError(f"{where}: negative width or height: {line.strip()!r}")
     return row
 
@@ -161,10 +162,10 @@ def otb_sequences(seq_dir: Path, name: str) -> tuple[list[EvalSequence], list[Sk
     return found, skipped
 
 
-def _read_gt(path: Path, one_based: bool = False) -> np.ndarray | str:
+def _read_gt(path: Path, one_based: bool = False, negative: bool = False) -> np.ndarray | str:
     """:func:`read_box_file`, or the reason it failed (naming the file)."""
     try:
-        return read_box_file(path, one_based)
+        return read_box_file(path, one_based, negative)
     except (OSError, ValueError) as err:
         return str(err)
 
@@ -173,7 +174,7 @@ def got10k_sequence(seq_dir: Path, name: str) -> EvalSequence | Skipped:
     """One GOT-10k folder as a sequence (absent frames unannotated), or why it cannot be evaluated."""
     images = image_files(seq_dir)
     path = seq_dir / GOT_GT
-    gt = _read_gt(path)
+    gt = _read_gt(path, negative=True)  # absent frames may hold -1,-1,-1,-1 (got10k toolkit issue #10)
     if isinstance(gt, str):
         return Skipped(name, gt, str(path))
     if len(gt) == 0:
@@ -188,6 +189,10 @@ def got10k_sequence(seq_dir: Path, name: str) -> EvalSequence | Skipped:
         if isinstance(absent, str):
             return Skipped(name, absent, str(absence))
         gt[absent] = np.nan
+    negative = np.flatnonzero((gt[:, 2] < 0) | (gt[:, 3] < 0))  # NaN compares False
+    if negative.size:
+        return Skipped(name, f"{path}: box {negative[0] + 1} has a negative width or height on a frame "
+                             f"{GOT_ABSENCE} does not mark absent", str(path))
     cover, resolution = _read_cover(seq_dir / GOT_COVER, len(gt)), _read_resolution(seq_dir / GOT_META)
     return EvalSequence(name, tuple(images), gt, "got10k", gt_file=str(path), cover=cover, resolution=resolution)
 

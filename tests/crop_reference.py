@@ -19,7 +19,7 @@ def siamfc_sides(xmin: float, ymin: float, xmax: float, ymax: float) -> tuple[fl
 def reference_crop(image: np.ndarray, cx: float, cy: float, side: float, out: int) -> np.ndarray:
     """Bilinear crop of ``side`` frame pixels centred on (cx, cy), ``out`` x ``out``, mean padding; float64."""
     img = image.astype(np.float64)
-    mean = img.reshape(-1, img.shape[2]).mean(axis=0)
+    mean = np.round(img.reshape(-1, img.shape[2]).mean(axis=0))  # a uint8 crop can only pad with whole values
     height, width = img.shape[:2]
     coords = (np.arange(out) - (out - 1) / 2) * side / out
     xs, ys = np.meshgrid(cx + coords, cy + coords)

@@ -39,8 +39,8 @@ def parse_box(line: str, path: Path, number: int) -> tuple[float, float, float, 
     except ValueError:
         values = ()
     if len(values) != 4 or not all(math.isfinite(v) for v in values):
-        shown = line.strip() or "an empty line"
-        raise BadInput(BOX_MALFORMED, f"{path}, line {number}: {shown!r} is not 4 finite numbers x,y,w,h")
+        shown = repr(line.strip()) if line.strip() else "an empty line"
+        raise BadInput(BOX_MALFORMED, f"{path}, line {number}: {shown} is not 4 finite numbers x,y,w,h")
     return values  # type: ignore[return-value]
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from source_checks import assert_crops_match_reference, assert_records_match, curate_quietly, skip_entries
 
 from siamfc.curate.errors import CurationError
 from siamfc.curate.format import CurationSettings
@@ -22,6 +21,8 @@ from siamfc.curate.shards import ShardReader
 from siamfc.curate.sources import FORMATS, detect_format
 from siamfc.curate.sources.trackingnet import Video, search
 from siamfc.curate.synth.trackingnet import generate
+
+from source_checks import assert_crops_match_reference, assert_records_match, curate_quietly, skip_entries
 
 
 @pytest.fixture(scope="session")

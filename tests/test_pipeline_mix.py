@@ -3,7 +3,8 @@ sharding, per-curation frame gaps, still images, the unchanged single-curation s
 several ``--data``.
 
 The curations are real LMDB curations of synthetic trees: ``curated_jpeg`` (3 shards), the same tree curated again
-into 2 shards, another tree (other seed, fewer snippets) in 1 shard, and a tree of one-frame snippets.
+into 2 shards, another tree (other seed, fewer snippets) in 1 shard, a tree of one-frame snippets and a COCO tree
+(still images).
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ import numpy as np
 import pytest
 import torch
 
-from siamfc.curate.format import RECORD_DTYPE
+from siamfc.curate.format import RECORD_DTYPE, CurationSettings
 from siamfc.curate.manifest import Manifest, load_manifest
+from siamfc.curate.run import CurationConfig, curate
 from siamfc.curate.shards import ShardReader
-from siamfc.curate.synth import SynthConfig, generate
+from siamfc.curate.synth import SynthConfig, generate, generate_format
 from siamfc.model.checkpoint import load_checkpoint
 from siamfc.model.train import train
 from siamfc.model.train_config import TrainConfig
-from siamfc.pipeline import dataset as dataset_module
 from siamfc.pipeline.dataset import PairDataset
 from siamfc.pipeline.loader import PairLoader
 from siamfc.pipeline.mix import CurationShare, as_shares, shares_from_json
@@ -54,8 +55,18 @@ def other(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def coco(tmp_path_factory) -> Path:
+    """A synthetic COCO 2017 tree, curated: still images, every instance a track of one record."""
+    root = tmp_path_factory.mktemp("mix") / "coco"
+    generate_format(root, "coco")
+    out = root.parent / "coco-crops"
+    curate(CurationConfig(source=root, out=out, progress=False, settings=CurationSettings(shards=1, source="coco")))
+    return out
+
+
+@pytest.fixture(scope="module")
 def stills(tmp_path_factory) -> Path:
-    """One-frame snippets: every track is one record, as in a curation of still images."""
+    """VID snippets of one frame: every track is one record, but the curation is not one of still images."""
     root = tmp_path_factory.mktemp("mix") / "vid" / "ILSVRC2015"
     generate(root, SynthConfig(train_snippets=3, val_snippets=0, frames=1, seed=2))
     return run_curation(root, root.parent.parent / "stills", shards=1)
@@ -270,18 +281,11 @@ def test_still_images_pair_a_record_with_itself() -> None:
     assert all(c / 8000 == pytest.approx(0.25, abs=4 * math.sqrt(0.25 * 0.75 / 8000)) for c in by_snippet.values())
 
 
-def test_a_still_image_curation_in_a_mix(curated_jpeg: Path, stills: Path, monkeypatch) -> None:
+def test_a_still_image_curation_in_a_mix(curated_jpeg: Path, coco: Path, stills: Path) -> None:
     with pytest.raises(ValueError, match=f"{stills}: no track of split.s. train has two usable records within"):
-        PairDataset([CurationShare(curated_jpeg), CurationShare(stills)])
-    load = dataset_module.load_manifest
-
-    def marked(root, **kw):  # the manifest flag a still-image curation carries (curate/manifest.py)
-        m = load(root, **kw)
-        m.still_images = Path(root) == stills
-        return m
-
-    monkeypatch.setattr(dataset_module, "load_manifest", marked)
-    ds = PairDataset([CurationShare(curated_jpeg), CurationShare(stills)], SamplerConfig(pairs_per_epoch=40))
+        PairDataset([CurationShare(curated_jpeg), CurationShare(stills)])  # a video curation needs two frames
+    assert load_manifest(coco).still_images
+    ds = PairDataset([CurationShare(curated_jpeg), CurationShare(coco)], SamplerConfig(pairs_per_epoch=40))
     h = (ds.z_region - 1) // 2
     from_stills = 0
     for i in range(40):

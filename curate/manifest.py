@@ -146,6 +146,9 @@ def _gather(layout: CurationLayout, scan: ShardScan) -> Manifest:
         part = meta.records.copy()
         part["snippet"] = len(ids)
         local = meta.classes if meta.classes is not None else fmt.known_classes  # before format 3: VID's
+        if len(part) and int(part["cls"].max()) >= len(local):
+            raise CurationError(f"{layout.root}: snippet {snippet_id!r} has class index {int(part['cls'].max())} "
+                                f"but {len(local)} class names; it was written by another program")
         part["cls"] = np.array([index[c] for c in local], dtype=np.int16)[part["cls"]] if len(part) else 0
         h = np.array([(len(ids), *entry) for entry in meta.hidden], dtype=HIDDEN_DTYPE)
         ids.append(snippet_id)

@@ -191,8 +191,8 @@ def got10k_sequence(seq_dir: Path, name: str) -> EvalSequence | Skipped:
         gt[absent] = np.nan
     negative = np.flatnonzero((gt[:, 2] < 0) | (gt[:, 3] < 0))  # NaN compares False
     if negative.size:
-        return Skipped(name, f"{path}: box {negative[0] + 1} has a negative width or height on a frame "
-                             f"{GOT_ABSENCE} does not mark absent", str(path))
+        return Skipped(name, f"{path}:{negative[0] + 1}: negative width or height on a frame {GOT_ABSENCE} "
+                             "does not mark absent", str(path))
     cover, resolution = _read_cover(seq_dir / GOT_COVER, len(gt)), _read_resolution(seq_dir / GOT_META)
     return EvalSequence(name, tuple(images), gt, "got10k", gt_file=str(path), cover=cover, resolution=resolution)
 

@@ -25,6 +25,7 @@ from siamfc.curate.format import (
     record_key,
 )
 from siamfc.curate.shards import CurationLayout, ShardWriter
+from siamfc.curate.sources.vid_classes import WNIDS
 from siamfc.pipeline.augment import (
     AUGMENT_COLUMNS,
     TABLE_GROUPS,
@@ -217,7 +218,8 @@ def marker_curation(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rows["crc"] = checksum(value)
     with ShardWriter(layout) as writer:
         writer.commit(SNIPPET, [(record_key(SNIPPET, 0, f), value) for f in frames],
-                      encode_snippet_meta(SNIPPET, SnippetMeta(rows, frames=len(frames), decoded=len(frames))))
+                      encode_snippet_meta(SNIPPET, SnippetMeta(rows, frames=len(frames), decoded=len(frames),
+                                                                classes=WNIDS)))
     return root
 
 

@@ -116,7 +116,8 @@ def write_fake_curation(root: Path, m: Manifest, shards: int = 8) -> None:
                     rows = m.records[bounds[j]:bounds[j + 1]].copy()
                     rows["snippet"] = 0
                     snippet_id = str(m.snippets[j])
-                    txn.put(snippet_id.encode(), encode_snippet_meta(snippet_id, SnippetMeta(rows, int(m.frames[j]))))
+                    meta = SnippetMeta(rows, int(m.frames[j]), classes=WNIDS)
+                    txn.put(snippet_id.encode(), encode_snippet_meta(snippet_id, meta))
             env.sync(True)
         finally:
             env.close()

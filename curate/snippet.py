@@ -100,7 +100,7 @@ def _curate(sequence: Sequence, settings: CurationSettings, shard: int) -> Snipp
     for frame in read.frames:
         for track, bad in frame.rejected:
             result.skipped.append(_skip(sequence.id, frame.index, track, bad))
-        hidden += [(track, frame.index, flags) for track, flags in frame.hidden]
+        hidden += [(track, frame.index, flags) for track, flags, cls in frame.hidden if keep is None or cls in keep]
         objects = [o for o in frame.objects
                    if (keep is None or o.cls in keep) and not (settings.skip_generated and o.generated)]
         result.filtered += len(frame.objects) - len(objects)

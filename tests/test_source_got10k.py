@@ -281,3 +281,13 @@ def test_box_convention_puts_the_crop_centre_on_the_target(tmp_path):
     rows, cols = np.nonzero(crop > 127.5)
     assert abs(cols.mean() - 127) < 0.3 and abs(rows.mean() - 127) < 0.3, (cols.mean(), rows.mean())
     assert 70 < cols.max() - cols.min() + 1 < 75  # 40 frame pixels at 255 / s_x = 1.82 crop pixels each
+
+
+def test_class_filter_keeps_only_that_class_records_and_hidden_objects(got10k, tmp_path):
+    root, truth = got10k
+    with_hidden = {t.cls for t in truth if not t.visible}
+    for kept in (sorted(with_hidden)[0], sorted({t.cls for t in truth} - with_hidden)[0]):
+        out = tmp_path / kept
+        curate_quietly(root, out, shards=1, classes=(kept,))
+        m = assert_records_match(out, [t for t in truth if t.cls == kept])
+        assert len(m) > 0 and (len(m.hidden) > 0) == (kept in with_hidden)

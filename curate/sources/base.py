@@ -50,7 +50,7 @@ class SourceFrame:
     index: int  # frame number: part of the record key
     path: Path  # the image file
     objects: tuple[SourceObject, ...] = ()
-    hidden: tuple[tuple[int, int], ...] = ()  # (track, visibility flags) of annotated objects not visible here
+    hidden: tuple[tuple[int, int, str], ...] = ()  # (track, visibility flags, class) of objects not visible here
     size: tuple[int, int] | None = None  # (width, height) when the annotation states it: checked against the JPEG
     rejected: tuple[tuple[int | None, BadInput], ...] = ()  # (track if known, why) of objects not usable
 

@@ -151,7 +151,7 @@ class Got10kSequence(Sequence):
         flags = ABSENT * (absent == 1) | NO_COVER * (cover == 0)
         path = self.frame_path(index)
         if flags:
-            return SourceFrame(index, path, hidden=((0, flags),))
+            return SourceFrame(index, path, hidden=((0, flags, cls),))
         box = gt_box(files[GROUNDTRUTH][index - 1], self.folder / GROUNDTRUTH, index)
         if size is not None:
             box = check_box(box, *size, f"{self.folder / GROUNDTRUTH}, line {index}", tolerance=None)

@@ -129,7 +129,7 @@ class LasotSequence(Sequence):
         for index in range(1, known + 1):
             flags = FULL_OCCLUSION * (occluded[index - 1] == "1") | OUT_OF_VIEW * (out[index - 1] == "1")
             if flags:  # the box of a hidden frame is a placeholder: not read
-                result.frames.append(SourceFrame(index, self.frame_path(index), hidden=((TRACK, flags),)))
+                result.frames.append(SourceFrame(index, self.frame_path(index), hidden=((TRACK, flags, self.cls),)))
                 continue
             try:
                 box = _box(lines[index - 1], self.folder / GROUNDTRUTH, index)

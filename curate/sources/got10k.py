@@ -60,9 +60,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..boxes import xywh_to_xyxy
 from ..errors import (
-    BOX_EMPTY,
     CLASS_UNKNOWN,
     GT_LINE_COUNT,
     LABEL_MALFORMED,
@@ -71,8 +69,8 @@ from ..errors import (
     CurationError,
 )
 from ..format import ABSENT, NO_COVER, key_fits
-from .base import Box, Sequence, SequenceRead, SequenceSearch, SourceFormat, SourceFrame, SourceObject, check_box
-from .text_files import parse_box, read_lines
+from .base import Sequence, SequenceRead, SequenceSearch, SourceFormat, SourceFrame, SourceObject, check_box
+from .text_files import content_lines, read_box, read_lines
 
 SPLITS = ("train", "val")
 GROUNDTRUTH, ABSENCE, COVER, CUT, META, LIST = (
@@ -118,7 +116,7 @@ class Got10kSequence(Sequence):
             result.skipped.append((0, None, BadInput(NOT_A_FRAME, f"{self._listing[0]}: GOT-10k numbers frames from "
                                                                    "1 (line 1 is 00000001.jpg); left alone")))
         try:
-            files = {name: _lines(self.folder / name) for name in (GROUNDTRUTH, ABSENCE, COVER, CUT)}
+            files = {name: content_lines(self.folder / name) for name in (GROUNDTRUTH, ABSENCE, COVER, CUT)}
         except BadInput as bad:
             result.skipped.append((None, None, bad))
             return result
@@ -152,7 +150,7 @@ class Got10kSequence(Sequence):
         path = self.frame_path(index)
         if flags:
             return SourceFrame(index, path, hidden=((0, flags, cls),))
-        box = gt_box(files[GROUNDTRUTH][index - 1], self.folder / GROUNDTRUTH, index)
+        box = read_box(files[GROUNDTRUTH][index - 1], self.folder / GROUNDTRUTH, index)
         if size is not None:
             box = check_box(box, *size, f"{self.folder / GROUNDTRUTH}, line {index}", tolerance=None)
         return SourceFrame(index, path, (SourceObject(0, cls, box, cover=cover, cut=cut),), size=size)
@@ -164,23 +162,6 @@ class Got10kSequence(Sequence):
         except OSError:
             return {}
         return {int(name[:8]): self.folder / name for name in sorted(names) if _FRAME.fullmatch(name)}
-
-
-def gt_box(line: str, path: Path, number: int) -> Box:
-    """Line ``number`` of ``groundtruth.txt`` as an ``xyxy`` box; BadInput (BOX_MALFORMED, BOX_EMPTY) naming both."""
-    x, y, w, h = parse_box(line, path, number)
-    if not (w > 1 and h > 1):  # xyxy needs xmax > xmin: a box at most one pixel wide has no extent
-        raise BadInput(BOX_EMPTY, f"{path}, line {number}: {line.strip()!r} has a width or height of "
-                                  f"{min(w, h):g} pixels (a box needs more than 1)")
-    return tuple(float(v) for v in xywh_to_xyxy((x, y, w, h)))  # type: ignore[return-value]
-
-
-def _lines(path: Path) -> list[str]:
-    """The lines of a per-frame file, trailing blank lines left out."""
-    lines = read_lines(path)
-    while lines and not lines[-1].strip():
-        lines.pop()
-    return lines
 
 
 def _label(path: Path, line: str, number: int) -> int:

@@ -57,9 +57,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..boxes import xywh_to_xyxy
 from ..errors import (
-    BOX_EMPTY,
     FRAME_MISSING,
     GT_LINE_COUNT,
     LABEL_MALFORMED,
@@ -68,7 +66,7 @@ from ..errors import (
 )
 from ..format import FULL_OCCLUSION, MAX_FRAME, OUT_OF_VIEW, key_fits
 from .base import Sequence, SequenceRead, SequenceSearch, SourceFormat, SourceFrame, SourceObject
-from .text_files import parse_box, read_flags, read_lines
+from .text_files import read_box, read_flags, read_lines
 
 SPLITS = ("train", "test")
 TESTING_SET = "testing_set.txt"  # the toolkit's list of the protocol-II test videos
@@ -132,7 +130,7 @@ class LasotSequence(Sequence):
                 result.frames.append(SourceFrame(index, self.frame_path(index), hidden=((TRACK, flags, self.cls),)))
                 continue
             try:
-                box = _box(lines[index - 1], self.folder / GROUNDTRUTH, index)
+                box = read_box(lines[index - 1], self.folder / GROUNDTRUTH, index, ONE_BASED)
             except BadInput as bad:
                 result.skipped.append((index, TRACK, bad))
                 continue
@@ -177,14 +175,6 @@ def _count_problems(folder: Path, frames: int, lines: int, values: tuple[int, in
 
 def _frames(first: int, last: int) -> str:
     return f"frame {first} is" if first == last else f"frames {first}-{last} are"
-
-
-def _box(line: str, path: Path, number: int) -> tuple[float, float, float, float]:
-    """Line ``number`` of ``groundtruth.txt`` as an ``xyxy`` box (BadInput naming file and line otherwise)."""
-    x, y, w, h = parse_box(line, path, number)
-    if w <= 0 or h <= 0:
-        raise BadInput(BOX_EMPTY, f"{path}, line {number}: box {line.strip()!r} has zero or negative size")
-    return tuple(float(v) for v in xywh_to_xyxy((x, y, w, h), one_based=ONE_BASED))  # type: ignore[return-value]
 
 
 def _sequence_class(folder: Path, nested: bool) -> str | None:

@@ -11,7 +11,8 @@ import math
 import re
 from pathlib import Path
 
-from ..errors import BOX_MALFORMED, LABEL_MALFORMED, LABEL_MISSING, BadInput
+from ..boxes import xywh_to_xyxy
+from ..errors import BOX_EMPTY, BOX_MALFORMED, LABEL_MALFORMED, LABEL_MISSING, BadInput
 
 _SEPARATORS = re.compile(r"[,\t ]+")
 
@@ -27,7 +28,14 @@ def read_lines(path: Path) -> list[str]:
         raise BadInput(LABEL_MISSING, f"{path}: {err.strerror}") from None
     except UnicodeDecodeError:
         raise BadInput(LABEL_MALFORMED, f"{path}: not a text file") from None
-    lines = text.splitlines()
+    return text.splitlines()
+
+
+def content_lines(path: Path) -> list[str]:
+    """:func:`read_lines` without the blank lines at the end of the file (they are no frames)."""
+    lines = read_lines(path)
+    while lines and not lines[-1].strip():
+        lines.pop()
     return lines
 
 
@@ -42,6 +50,17 @@ def parse_box(line: str, path: Path, number: int) -> tuple[float, float, float, 
         shown = repr(line.strip()) if line.strip() else "an empty line"
         raise BadInput(BOX_MALFORMED, f"{path}, line {number}: {shown} is not 4 finite numbers x,y,w,h")
     return values  # type: ignore[return-value]
+
+
+def read_box(line: str, path: Path, number: int, one_based: bool = False) -> tuple[float, float, float, float]:
+    """Line ``number`` of ``path`` as an ``xyxy`` box (:func:`parse_box`, then
+    :func:`~siamfc.curate.boxes.xywh_to_xyxy`); BadInput BOX_EMPTY naming both when the box is at most one pixel
+    wide or high (``xyxy`` needs ``xmax > xmin``: every later step would reject it as empty)."""
+    x, y, w, h = parse_box(line, path, number)
+    if not (w > 1 and h > 1):
+        raise BadInput(BOX_EMPTY, f"{path}, line {number}: box x,y,w,h {line.strip()!r} has a width or height of "
+                                  f"{min(w, h):g} pixels (a box needs more than 1)")
+    return tuple(float(v) for v in xywh_to_xyxy((x, y, w, h), one_based))  # type: ignore[return-value]
 
 
 def read_flags(path: Path, allowed: frozenset[str]) -> list[str]:

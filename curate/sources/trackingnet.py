@@ -58,9 +58,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..boxes import xywh_to_xyxy
 from ..errors import (
-    BOX_EMPTY,
     FRAME_MISSING,
     GT_LINE_COUNT,
     LABEL_MISSING,
@@ -70,7 +68,7 @@ from ..errors import (
 )
 from ..format import key_fits
 from .base import Sequence, SequenceRead, SequenceSearch, SourceFormat, SourceFrame, SourceObject
-from .text_files import parse_box, read_lines
+from .text_files import content_lines, read_box
 
 SPLITS = ("train",)
 TRACK = 0  # the one target of a video
@@ -95,7 +93,7 @@ class Video(Sequence):
     def frame_count(self) -> int:
         """Annotated frames (lines of the annotation file), or frame files when the annotation file is missing."""
         try:
-            return len(_box_lines(self.anno))
+            return len(content_lines(self.anno))  # not cached: the video travels to a worker, which reads afresh
         except BadInput:
             return len(self._files[0])
 
@@ -111,8 +109,8 @@ class Video(Sequence):
         """One frame per annotation line whose frame file exists; everything else reported (module docstring)."""
         lines = self._lines
         frames, strays = self._files
-        if isinstance(lines, tuple):  # missing or unreadable annotation file
-            bad = BadInput(*lines)
+        if isinstance(lines, BadInput):  # missing or unreadable annotation file
+            bad = lines
             if bad.reason == LABEL_MISSING and frames:
                 bad = BadInput(LABEL_MISSING, f"{bad.detail}; the {len(frames)} frames of {self.frames_dir} "
                                               "have no box and are skipped")
@@ -153,21 +151,16 @@ class Video(Sequence):
         if index not in frames:
             raise BadInput(FRAME_MISSING, f"{self.frame_path(index)}: no such file; its box is {self.anno}, "
                                           f"line {number}")
-        box = parse_box(line, self.anno, number)
-        xyxy = tuple(float(v) for v in xywh_to_xyxy(box))
-        if not (xyxy[2] > xyxy[0] and xyxy[3] > xyxy[1]):
-            raise BadInput(BOX_EMPTY, f"{self.anno}, line {number}: box x,y,w,h {line.strip()!r} is empty "
-                                      "(width and height must exceed one pixel)")
-        return SourceFrame(index, frames[index], (SourceObject(TRACK, CLASS, xyxy),))  # type: ignore[arg-type]
+        box = read_box(line, self.anno, number)
+        return SourceFrame(index, frames[index], (SourceObject(TRACK, CLASS, box),))
 
     @functools.cached_property
-    def _lines(self) -> list[str] | tuple[str, str]:
-        """The box lines of the annotation file (trailing blank lines dropped), or (reason, detail) of why it cannot
-        be read (not a BadInput: the cache travels to the workers with the video, and BadInput does not pickle)."""
+    def _lines(self) -> list[str] | BadInput:
+        """The box lines of the annotation file (trailing blank lines dropped), or why it cannot be read."""
         try:
-            return _box_lines(self.anno)
+            return content_lines(self.anno)
         except BadInput as bad:
-            return bad.reason, bad.detail
+            return bad
 
     @functools.cached_property
     def _folder_exists(self) -> bool:
@@ -187,13 +180,6 @@ class Video(Sequence):
             elif not entry.is_dir():
                 strays.append(Path(entry.path))
         return frames, strays
-
-
-def _box_lines(path: Path) -> list[str]:
-    lines = read_lines(path)
-    while lines and not lines[-1].strip():
-        lines.pop()
-    return lines
 
 
 def _chunk_name(folder: Path) -> str:

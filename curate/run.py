@@ -129,14 +129,13 @@ def source_of(config: CurationConfig) -> SourceFormat:
     return source_format(config.format or detect_format(config.source))
 
 
-def find_sequences(config: CurationConfig, fmt: SourceFormat) -> SequenceSearch:
-    """The sequences of the asked splits (CurationError for a split the format has not)."""
-    splits = config.splits or fmt.splits
+def _search(source: Path, splits: tuple[str, ...], fmt: SourceFormat) -> SequenceSearch:
+    """The sequences of ``splits`` (CurationError for a split the format has not)."""
     unknown = sorted(set(splits) - set(fmt.splits))
     if unknown:
-        raise CurationError(f"{config.source}: {fmt.title} has no split {', '.join(unknown)} that can be curated; "
+        raise CurationError(f"{source}: {fmt.title} has no split {', '.join(unknown)} that can be curated; "
                             f"choose from {', '.join(fmt.splits)}")
-    return fmt.search(Path(config.source), tuple(splits))
+    return fmt.search(Path(source), tuple(splits))
 
 
 def curate(config: CurationConfig) -> CurationSummary:
@@ -144,7 +143,7 @@ def curate(config: CurationConfig) -> CurationSummary:
     fmt = source_of(config)
     config = dataclasses.replace(config, splits=config.splits or fmt.splits,
                                  settings=dataclasses.replace(config.settings, source=fmt.name))
-    search = find_sequences(config, fmt)
+    search = _search(config.source, config.splits, fmt)
     snippets = search.sequences
     if config.max_snippets is not None:
         snippets = snippets[: config.max_snippets]
@@ -156,7 +155,7 @@ def curate(config: CurationConfig) -> CurationSummary:
     finally:
         os.close(lock)
     summary.folders_passed_over = search.passed_over
-    summary.source, summary.splits = f"{fmt.title} ({fmt.name})", list(config.splits or ())
+    summary.source, summary.splits = f"{fmt.title} ({fmt.name})", list(config.splits)
     write_json_atomic(layout.root / SUMMARY_FILE, to_json(summary))
     return summary
 
@@ -204,7 +203,7 @@ def _run(config: CurationConfig, layout: CurationLayout, snippets: list[Sequence
     summary.damaged = manifest.damaged
     if in_source is not None:
         summary.snippets_gone = [s for s in manifest.snippets.tolist()
-                                 if split_of(s) in (config.splits or ()) and s not in in_source]
+                                 if split_of(s) in config.splits and s not in in_source]
     entries = _entries(scan)
     if skip_report_state(layout.root / SKIPPED_FILE, entries) != "agrees":  # derived: rewritten when it differs
         _write_entries(layout.root / SKIPPED_FILE, entries)

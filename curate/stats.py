@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .format import COVER_UNKNOWN, VISIBILITY_FLAGS
+from .format import COVER_UNKNOWN, VISIBILITY_FLAGS, split_of
 from .geometry import EXEMPLAR_SIZE
 from .manifest import Manifest, load_manifest
 from .run import SKIPPED_FILE, skip_report_state
@@ -120,8 +120,8 @@ def _distributions(r: np.ndarray, starts: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def snippet_splits(m: Manifest) -> tuple[list[str], np.ndarray]:
-    """Split names (sorted) and each snippet's index into them (split = text before the first '/')."""
-    names = [str(s).split("/", 1)[0] for s in m.snippets]
+    """Split names (sorted) and each snippet's index into them."""
+    names = [split_of(str(s)) for s in m.snippets]
     splits = sorted(set(names))
     return splits, np.array([splits.index(n) for n in names], dtype=np.int64)
 

@@ -49,15 +49,11 @@ from tqdm import tqdm
 
 from siamfc.curate.boxes import cxcywh_to_xywh, xyxy_to_cxcywh
 from siamfc.curate.errors import BadInput, CurationError
-from siamfc.curate.sources import lasot
+from siamfc.curate.sources import got10k, lasot
 from siamfc.curate.sources.vid import find_snippets, parse_frame
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 OTB_GT = re.compile(r"^groundtruth_rect(?:\.(\d+))?\.txt$")
-GOT_GT = "groundtruth.txt"
-GOT_ABSENCE = "absence.label"
-GOT_COVER, GOT_META = "cover.label", "meta_info.ini"
-COVER_CLASSES = {str(c) for c in range(9)}  # GOT-10k visible ratio classes, 0 = not visible
 OTB_FRAME_RANGES = {  # 1-based inclusive image ranges of OTB sequences whose annotation covers part of the images
     "david": (300, 770), "football1": (1, 74), "freeman3": (1, 460), "freeman4": (1, 283), "diving": (1, 215),
 }
@@ -173,7 +169,7 @@ def _read_gt(path: Path, one_based: bool = False, negative: bool = False) -> np.
 def got10k_sequence(seq_dir: Path, name: str) -> EvalSequence | Skipped:
     """One GOT-10k folder as a sequence (absent frames unannotated), or why it cannot be evaluated."""
     images = image_files(seq_dir)
-    path = seq_dir / GOT_GT
+    path = seq_dir / got10k.GROUNDTRUTH
     gt = _read_gt(path, negative=True)  # absent frames may hold -1,-1,-1,-1 (got10k toolkit issue #10)
     if isinstance(gt, str):
         return Skipped(name, gt, str(path))
@@ -183,7 +179,7 @@ def got10k_sequence(seq_dir: Path, name: str) -> EvalSequence | Skipped:
         return Skipped(name, f"{path}: only the first frame is annotated (GOT-10k test split)", str(path))
     if len(gt) != len(images):
         return Skipped(name, f"{path}: {len(gt)} boxes for {len(images)} images", str(path))
-    absence = seq_dir / GOT_ABSENCE
+    absence = seq_dir / got10k.ABSENCE
     if absence.is_file():
         absent = _read_absence(absence, len(gt))
         if isinstance(absent, str):
@@ -191,9 +187,9 @@ def got10k_sequence(seq_dir: Path, name: str) -> EvalSequence | Skipped:
         gt[absent] = np.nan
     negative = np.flatnonzero((gt[:, 2] < 0) | (gt[:, 3] < 0))  # NaN compares False
     if negative.size:
-        return Skipped(name, f"{path}:{negative[0] + 1}: negative width or height on a frame {GOT_ABSENCE} "
+        return Skipped(name, f"{path}:{negative[0] + 1}: negative width or height on a frame {got10k.ABSENCE} "
                              "does not mark absent", str(path))
-    cover, resolution = _read_cover(seq_dir / GOT_COVER, len(gt)), _read_resolution(seq_dir / GOT_META)
+    cover, resolution = _read_cover(seq_dir / got10k.COVER, len(gt)), got10k.read_meta(seq_dir / got10k.META)[1]
     return EvalSequence(name, tuple(images), gt, "got10k", gt_file=str(path), cover=cover, resolution=resolution)
 
 
@@ -204,19 +200,9 @@ def _read_cover(path: Path, frames: int) -> np.ndarray | None:
         flags = path.read_text().split()
     except (OSError, ValueError):
         return None
-    if len(flags) != frames or any(f not in COVER_CLASSES for f in flags):
+    if len(flags) != frames or any(f not in got10k.LABELS[got10k.COVER] for f in flags):
         return None
     return np.array(flags, dtype=np.int64)
-
-
-def _read_resolution(path: Path) -> tuple[int, int] | None:
-    """``(width, height)`` from the ``resolution: (w, h)`` line of GOT-10k's ``meta_info.ini``, else None."""
-    try:
-        text = path.read_text()
-    except (OSError, ValueError):
-        return None
-    found = re.search(r"^resolution:\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)", text, re.MULTILINE)
-    return (int(found[1]), int(found[2])) if found else None
 
 
 def _read_absence(path: Path, frames: int) -> np.ndarray | str:
@@ -310,7 +296,7 @@ def layout_of(folder: Path) -> str | None:
     """``"otb"``, ``"got10k"`` or None for a folder that is not a sequence."""
     if (folder / "img").is_dir() and any(OTB_GT.match(p.name) for p in folder.iterdir()):
         return "otb"
-    if (folder / GOT_GT).is_file():
+    if (folder / got10k.GROUNDTRUTH).is_file():
         return "got10k"
     return None
 

@@ -121,6 +121,10 @@ class CurationPairs:
         crc = int(self.index.crc[position]) if self.check_crc else None
         return self.crops.get_in(*self.source(position), crc=crc)
 
+    def crops_of(self, z: int, x: int) -> tuple[np.ndarray, np.ndarray]:
+        """The decoded stored crops (BGR 255x255) of the exemplar and search records at positions ``z`` and ``x``."""
+        return decode_crop(self.value(z)), decode_crop(self.value(x))
+
 
 def open_curation(share: CurationShare, config: SamplerConfig, splits: tuple[str, ...], intact_only: bool,
                   check_crc: bool) -> CurationPairs:
@@ -244,8 +248,8 @@ class PairDataset(IterableDataset):
         """Write :meth:`pair` ``i`` of ``epoch`` into row ``j`` of ``out`` (arrays ``[n, *shape]`` of
         :meth:`item_spec`): how batches are filled without a per-pair copy."""
         k, z_pos, x_pos, row = self._drawn_pair(i, epoch)
-        curation, aug = self.curations[k], PairAugment.from_row(row)
-        z_crop, x_crop = decode_crop(curation.value(z_pos)), decode_crop(curation.value(x_pos))
+        z_crop, x_crop = self.curations[k].crops_of(z_pos, x_pos)
+        aug = PairAugment.from_row(row)
         augment_pair(z_crop, x_crop, aug, self.config.exemplar_size, self.config.search_size,
                      out=(out["z"][j], out["x"][j]))
         self._write_info(out, j, i, k, z_pos, x_pos, aug.shift)
@@ -253,8 +257,7 @@ class PairDataset(IterableDataset):
     def write_stored_pair(self, i: int, epoch: int | None, out: dict[str, np.ndarray], j: int) -> None:
         """Write :meth:`stored_pair` ``i`` of ``epoch`` into row ``j`` of ``out`` (as :meth:`write_pair`)."""
         k, z_pos, x_pos, row = self._drawn_pair(i, epoch)
-        curation = self.curations[k]
-        z_crop, x_crop = decode_crop(curation.value(z_pos)), decode_crop(curation.value(x_pos))
+        z_crop, x_crop = self.curations[k].crops_of(z_pos, x_pos)
         c, h = (z_crop.shape[0] - 1) // 2, (self.z_region - 1) // 2
         out["z_stored"][j] = z_crop[c - h:c + h + 1, c - h:c + h + 1]
         out["x_stored"][j] = x_crop

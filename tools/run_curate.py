@@ -9,7 +9,7 @@ from pathlib import Path
 from siamfc.curate.format import CurationSettings
 from siamfc.curate.run import CurationConfig, curate, source_of
 from siamfc.curate.sources import source_format
-from siamfc.curate.synth import SynthConfig, generate_format
+from siamfc.curate.synth import default_config, generate_format
 
 
 def curation_config(args: argparse.Namespace, source: Path, out: Path) -> CurationConfig:
@@ -36,7 +36,7 @@ def run_curation(args: argparse.Namespace, source: Path, out: Path) -> None:
 
 def cmd_synth(args: argparse.Namespace) -> None:
     given = {k: getattr(args, k) for k in ("train_snippets", "val_snippets", "frames") if getattr(args, k) is not None}
-    config = SynthConfig(**given, seed=args.seed) if given or args.seed else None
+    config = dataclasses.replace(default_config(args.format), **given, seed=args.seed)
     objects = generate_format(args.out, args.format, config, progress=True)
     print(f"wrote a synthetic {source_format(args.format).title} tree to {args.out}: {len(objects)} annotated "
           f"objects in {len({o.snippet for o in objects})} sequences")

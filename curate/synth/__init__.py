@@ -8,23 +8,27 @@ objects (VID: :class:`SynthObject`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 from . import coco, got10k, lasot, trackingnet, vid
 from .truth import Truth
 from .vid import SynthConfig, SynthObject, generate
 
-WRITERS: dict[str, Callable[..., list]] = {"vid": vid.generate, "got10k": got10k.generate, "lasot": lasot.generate,
-                                           "trackingnet": trackingnet.generate, "coco": coco.generate}
+WRITERS: dict[str, ModuleType] = {"vid": vid, "got10k": got10k, "lasot": lasot, "trackingnet": trackingnet,
+                                  "coco": coco}  # each with generate(root, config, progress) and DEFAULT
+
+
+def default_config(fmt: str) -> SynthConfig:
+    """The tree layout ``fmt``'s writer makes when given no config."""
+    return WRITERS[fmt].DEFAULT
 
 
 def generate_format(root: str | Path, fmt: str, config: SynthConfig | None = None,
                     progress: bool = False) -> list[SynthObject] | list[Truth]:
-    """Write a synthetic tree of layout ``fmt`` under ``root``; returns what it holds."""
-    if fmt == "vid":
-        return vid.generate(root, config or SynthConfig(), progress)
-    return WRITERS[fmt](root, config, progress)
+    """Write a synthetic tree of layout ``fmt`` under ``root`` (``config`` default: :func:`default_config`);
+    returns what it holds."""
+    return WRITERS[fmt].generate(root, config or default_config(fmt), progress)
 
 
-__all__ = ["WRITERS", "SynthConfig", "SynthObject", "Truth", "generate", "generate_format"]
+__all__ = ["WRITERS", "SynthConfig", "SynthObject", "Truth", "default_config", "generate", "generate_format"]

@@ -46,7 +46,10 @@ class SynthObject:
     height: int
 
 
-def generate(root: str | Path, config: SynthConfig = SynthConfig(), progress: bool = False) -> list[SynthObject]:
+DEFAULT = SynthConfig()
+
+
+def generate(root: str | Path, config: SynthConfig = DEFAULT, progress: bool = False) -> list[SynthObject]:
     """Write an ILSVRC2015-layout tree under root (root/Data, root/Annotations, root/ImageSets) and return
     every object written, in snippet/frame/track order. Raises FileExistsError if root/Data/VID exists."""
     root = Path(root)

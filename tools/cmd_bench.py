@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from .cmd_curate import FORMATS
+
 SAMPLER_MODES = ("workers", "shift", "device", "workers-nocrc", "device-nocrc")  # keys of bench_sampler.MODES
 
 
@@ -12,7 +14,7 @@ def add_options(command: str, p: argparse.ArgumentParser) -> None:
 
     b = bench.add_parser("curate", help="curation ms/frame against plain cv2.imread of the same frames")
     b.add_argument("source", nargs="?", help="dataset root of any format siamfc reads (default: synthesise one)")
-    b.add_argument("--format", default="vid", choices=("vid", "got10k", "lasot", "trackingnet", "coco"),
+    b.add_argument("--format", default="vid", choices=FORMATS,
                    help="layout of the synthetic tree (default vid); a given SOURCE's layout is recognised")
     b.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts (default 1 2)")
     b.add_argument("--max-frames", type=int, default=2000, help="frames to time (default 2000)")

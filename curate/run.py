@@ -94,6 +94,7 @@ class CurationSummary:
     curation_complete: bool = False
     snippets_redone: int = 0  # committed before, redone: damaged record, changed inputs or a set-aside shard
     snippets_changed: int = 0  # of those, found changed by refresh
+    classes_not_found: list[str] = field(default_factory=list)  # asked with --classes, held by no object curated
     folders_passed_over: list[str] = field(default_factory=list)  # symlink loops, aliases, over-long paths
     shards_set_aside: list[str] = field(default_factory=list)  # damaged shards renamed by repair
     damaged: list[str] = field(default_factory=list)  # what is still unreadable after the run
@@ -106,6 +107,10 @@ class CurationSummary:
         notes = [f"set aside {p} (damaged; its snippets were redone)" for p in self.shards_set_aside]
         notes += [f"passed over {line}" for line in self.folders_passed_over]
         notes += [f"DAMAGED   {line}" for line in self.damaged]
+        if self.classes_not_found:
+            names = ", ".join(map(repr, self.classes_not_found))
+            notes.append(f"classes   no object curated in this run has class {names} (asked with --classes: check "
+                         "the name against the dataset's classes)")
         if self.snippets_gone:
             notes.append(f"gone      {len(self.snippets_gone)} committed snippets are no longer in the source (e.g. "
                          f"{self.snippets_gone[0]}); they stay in the curation")
@@ -181,6 +186,7 @@ def _run(config: CurationConfig, layout: CurationLayout, snippets: list[Sequence
     summary.snippets_redone = len(changed) + sum(
         s.id in found.damaged_snippets or layout.shard_for(s.id) in damaged for s in todo)
     reasons: Counter[str] = Counter()
+    seen: set[str] = set()
     if todo:
         n_frames = sum(s.frame_count() for s in todo)
         jobs = (delayed(curate_snippet)(s, layout.settings, layout.shard_for(s.id)) for s in todo)
@@ -190,9 +196,12 @@ def _run(config: CurationConfig, layout: CurationLayout, snippets: list[Sequence
             for result in parallel(jobs):
                 writer.commit(result.snippet_id, result.crops, result.meta)
                 _add(summary, reasons, result)
+                seen |= result.classes
                 bar.update(result.frames)
                 bar.set_postfix(records=summary.records, skipped=summary.skipped, refresh=False)
     summary.skipped_by_reason = dict(reasons)
+    if todo and layout.settings.classes:
+        summary.classes_not_found = sorted(set(layout.settings.classes) - seen)
     summary.seconds = time.perf_counter() - start
     summary.frames_per_second = summary.frames / summary.seconds if summary.seconds else 0.0
     if todo:

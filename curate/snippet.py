@@ -52,6 +52,7 @@ class SnippetResult:
     filtered: int = 0
     hidden: int = 0
     skipped: list[dict] = field(default_factory=list)
+    classes: set[str] = field(default_factory=set)  # classes of the sequence's objects, before any filter
 
 
 def curate_snippet(sequence: Sequence, settings: CurationSettings, shard: int) -> SnippetResult:
@@ -101,6 +102,8 @@ def _curate(sequence: Sequence, settings: CurationSettings, shard: int) -> Snipp
         for track, bad in frame.rejected:
             result.skipped.append(_skip(sequence.id, frame.index, track, bad))
         hidden += [(track, frame.index, flags) for track, flags, cls in frame.hidden if keep is None or cls in keep]
+        result.classes.update(o.cls for o in frame.objects)
+        result.classes.update(cls for _, _, cls in frame.hidden)
         objects = [o for o in frame.objects
                    if (keep is None or o.cls in keep) and not (settings.skip_generated and o.generated)]
         result.filtered += len(frame.objects) - len(objects)

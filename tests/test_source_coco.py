@@ -311,3 +311,13 @@ def test_box_convention_on_a_drawn_rectangle(tmp_path):
     centre = (float((xs * weight).sum() / weight.sum()), float((ys * weight).sum() / weight.sum()))
     # 63 is the crop's centre pixel; half a pixel off in the frame (pysot's x + w / 2) would move it by 0.9 here
     assert np.allclose(centre, (63, 63), atol=0.15), centre
+
+
+def test_a_class_no_object_has_is_named_in_the_summary(tree, tmp_path):
+    root, truth = tree
+    kept = sorted({t.cls for t in truth})[0]
+    summary = curate_quietly(root, tmp_path / "out", shards=1, classes=(kept, "no such class"))
+    assert summary.classes_not_found == ["no such class"] and summary.records > 0
+    assert any("'no such class'" in line and "--classes" in line for line in summary.lines())
+    again = curate_quietly(root, tmp_path / "all", shards=1, classes=(kept,))
+    assert again.classes_not_found == [] and not any(line.startswith("classes") for line in again.lines())

@@ -371,23 +371,34 @@ def test_corrupted_shard_files_are_named_and_repaired(tree, clean, tmp_path, dam
     assert all_values(out) == all_values(clean) and verify(out, workers=1, progress=False).ok
 
 
+def _patch_every_copy(out: Path, snippet: str, needle: bytes, patch) -> None:  # noqa: ANN001
+    """In the data file of the shard holding ``snippet``, call ``patch(data, at)`` at every copy of ``needle`` (freed
+    pages keep old copies); it returns whether it changed that copy, and at least one must change."""
+    shard = ShardReader(out).layout.shard_for(snippet)
+    release_read_env(out / f"shard-{shard:03d}.lmdb")
+    data = out / f"shard-{shard:03d}.lmdb" / "data.mdb"
+    d = bytearray(data.read_bytes())
+    at, patched = d.find(needle), 0
+    while at >= 0:
+        patched += patch(d, at)
+        at = d.find(needle, at + 1)
+    assert patched
+    data.write_bytes(bytes(d))
+
+
 def _flip_big_value_size(out: Path) -> None:
     """Flip bit 20 of the stored size of one crop in its B-tree node (every copy of the node, as freed pages keep
     old ones): the value then claims to end 1 MiB further, beyond the end of the file."""
     key = sorted(all_values(out))[0]
-    shard = ShardReader(out).layout.shard_for(parse_key(key)[0])
-    release_read_env(out / f"shard-{shard:03d}.lmdb")
-    data = out / f"shard-{shard:03d}.lmdb" / "data.mdb"
-    d = bytearray(data.read_bytes())
-    at, flipped = d.find(key), 0
-    while at >= 0:
+
+    def flip(d: bytearray, at: int) -> bool:
         lo, hi, flags, ksize = struct.unpack_from("<HHHH", d, at - 8)
         if ksize == len(key) and flags & 0x01:  # the node of this key, holding a large value (F_BIGDATA)
             d[at - 6] ^= 0x10
-            flipped += 1
-        at = d.find(key, at + 1)
-    assert flipped
-    data.write_bytes(bytes(d))
+            return True
+        return False
+
+    _patch_every_copy(out, parse_key(key)[0], key, flip)
 
 
 def _swap_first_two_shards(out: Path) -> None:
@@ -399,18 +410,13 @@ def _swap_first_two_shards(out: Path) -> None:
 
 def _flip_a_snippet_key(out: Path) -> None:
     snippet = sorted(_snippet_values(out))[0]
-    shard = ShardReader(out).layout.shard_for(snippet)
-    release_read_env(out / f"shard-{shard:03d}.lmdb")
-    data = out / f"shard-{shard:03d}.lmdb" / "data.mdb"
     key = snippet.encode()
-    d = bytearray(data.read_bytes())
-    at, flipped = d.find(key + b"SM3"), 0  # the snippet record's key, followed by its value (every copy)
-    while at >= 0:
+
+    def flip(d: bytearray, at: int) -> bool:
         d[at + len(key) - 1] ^= 0x02
-        flipped += 1
-        at = d.find(key + b"SM3", at + 1)
-    assert flipped
-    data.write_bytes(bytes(d))
+        return True
+
+    _patch_every_copy(out, snippet, key + b"SM3", flip)  # the snippet record's key, followed by its value
 
 
 @pytest.mark.parametrize("damage, problem", [

@@ -53,6 +53,7 @@ class SnippetResult:
     hidden: int = 0
     skipped: list[dict] = field(default_factory=list)
     classes: set[str] = field(default_factory=set)  # classes of the sequence's objects, before any filter
+    notes: list[str] = field(default_factory=list)  # problems that dropped nothing (for the run's summary)
 
 
 def curate_snippet(sequence: Sequence, settings: CurationSettings, shard: int) -> SnippetResult:
@@ -95,7 +96,7 @@ def _curate(sequence: Sequence, settings: CurationSettings, shard: int) -> Snipp
     keep = set(settings.classes) if settings.classes else None
     inputs = inputs_fingerprint(sequence)  # before reading: a file changed mid-run shows up on the next refresh
     read = sequence.read()
-    result.frames = read.seen
+    result.frames, result.notes = read.seen, read.notes
     for frame, track, bad in read.skipped:
         result.skipped.append(_skip(sequence.id, frame, track, bad))
     for frame in read.frames:

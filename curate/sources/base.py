@@ -16,8 +16,9 @@ A sequence is stored as one *snippet* of the curation: its id is ``<split>/<name
 from __future__ import annotations
 
 import os
+import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +63,7 @@ class SequenceRead:
     frames: list[SourceFrame] = field(default_factory=list)  # in frame order
     skipped: list[Skip] = field(default_factory=list)  # problems not tied to one object of a listed frame
     seen: int = 0  # annotated frames examined, those that were skipped included
+    notes: list[str] = field(default_factory=list)  # problems that drop nothing (a class name that cannot be read)
 
 
 class Sequence(ABC):
@@ -82,6 +84,11 @@ class Sequence(ABC):
     def read(self) -> SequenceRead:
         """The sequence's frames; bad input is reported in the result, never raised."""
 
+    def stray_files(self) -> list[Path]:
+        """Files in the sequence's folders that are neither frames nor annotations; :meth:`read` reports each as
+        ``not_a_frame`` (the file account of a run counts them as reported)."""
+        return []
+
 
 @dataclass
 class SequenceSearch:
@@ -89,6 +96,8 @@ class SequenceSearch:
 
     sequences: list[Sequence] = field(default_factory=list)
     passed_over: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the user should know that drops nothing
+    read: list[Path] = field(default_factory=list)  # files the search itself read (split lists)
 
 
 def _same(name: str) -> str:
@@ -97,6 +106,15 @@ def _same(name: str) -> str:
 
 def _as_given(names: list[str]) -> tuple[str, ...]:
     return tuple(sorted(set(names)))
+
+
+def _nothing(root: Path, path: Path, splits: tuple[str, ...]) -> str | None:
+    return None
+
+
+def not_asked(split: str) -> str:
+    """The account's kind for the files of a split the run did not ask for."""
+    return f"split {split} (not asked for)"
 
 
 @dataclass(frozen=True)
@@ -112,6 +130,46 @@ class SourceFormat:
     known_classes: tuple[str, ...] = ()  # a fixed vocabulary, in its official order (VID); others are found
     class_label: Callable[[str], str] = _same  # readable name of a stored class name
     resolve_classes: Callable[[list[str]], tuple[str, ...]] = _as_given  # ``--classes`` -> stored class names
+    # (root, file, the run's splits) -> why the run leaves the file alone by design (another split, a file the layout
+    # does not read), or None; the file account (:mod:`.account`) counts each file under that kind
+    outside: Callable[[Path, Path, tuple[str, ...]], str | None] = _nothing
+
+
+FRAME_SUFFIXES = frozenset({".jpg", ".jpeg"})  # frame files, matched whatever their case (``.JPG`` too)
+
+
+@dataclass
+class FrameFiles:
+    """The files of a frame folder: frames by number, and the strays (neither a frame nor a known file)."""
+
+    frames: dict[int, Path] = field(default_factory=dict)
+    strays: list[Path] = field(default_factory=list)
+
+
+def list_frame_files(folder: Path, number: re.Pattern[str], known: Collection[str] = (),
+                     preferred: Callable[[str], bool] = lambda name: True) -> FrameFiles:
+    """Every file of ``folder``: ``<number><suffix>`` (``number`` the pattern of a frame number, the suffix one of
+    :data:`FRAME_SUFFIXES` in any case) is a frame; names in ``known`` (a sequence's annotation files) are left
+    alone; every other file is a stray, and so is a second file of the same frame number (the name for which
+    ``preferred`` holds wins, then the first in sorted order). Subfolders are not listed; a missing or unreadable
+    folder has no files."""
+    found = FrameFiles()
+    try:
+        with os.scandir(folder) as it:
+            entries = [(e.name, e.is_dir()) for e in it]
+    except OSError:
+        return found
+    for name, is_dir in sorted(entries, key=lambda e: (not preferred(e[0]), e[0])):
+        if is_dir or name in known:
+            continue
+        stem, suffix = os.path.splitext(name)
+        if suffix.lower() in FRAME_SUFFIXES and number.fullmatch(stem) and int(stem) not in found.frames:
+            found.frames[int(stem)] = folder / name
+        else:
+            found.strays.append(folder / name)
+    found.frames = dict(sorted(found.frames.items()))
+    found.strays.sort()
+    return found
 
 
 def check_box(box: Box, width: int, height: int, where: str, tolerance: float | None = BOX_TOLERANCE) -> Box:

@@ -72,7 +72,17 @@ from ..errors import (
     CurationError,
 )
 from ..format import MAX_FRAME, MAX_TRACK
-from .base import Box, Sequence, SequenceRead, SequenceSearch, SourceFormat, SourceFrame, SourceObject, check_box
+from .base import (
+    Box,
+    Sequence,
+    SequenceRead,
+    SequenceSearch,
+    SourceFormat,
+    SourceFrame,
+    SourceObject,
+    check_box,
+    not_asked,
+)
 
 SPLITS = ("train", "val")
 GROUP_SIZE = 1000  # images per snippet; read when searching (tests lower it to get several groups from a few images)
@@ -358,5 +368,18 @@ def _relative(name: str) -> bool:
     return bool(name.strip()) and not path.is_absolute() and ".." not in path.parts and "\\" not in name
 
 
+def outside(root: Path, path: Path, splits: tuple[str, ...]) -> str | None:
+    """Files the run leaves alone by design: other annotations, unannotated images, a split not asked for."""
+    parts = path.relative_to(root).parts
+    for split in SPLITS:
+        if parts[0] == f"{split}2017" or parts[-1] == f"instances_{split}2017.json":
+            return not_asked(split) if split not in splits else None
+    if parts[0] == "annotations":
+        return "other COCO annotations (captions, keypoints, ...)"
+    if parts[0] in ("test2017", "unlabeled2017"):
+        return "images without annotations (test2017, unlabeled2017)"
+    return None
+
+
 FORMAT = SourceFormat(name="coco", title="COCO 2017", splits=SPLITS, looks_like=looks_like, search=search,
-                      still_images=True)
+                      still_images=True, outside=outside)

@@ -25,18 +25,20 @@ it; the maintainers call boxes beyond the frame inconsistent annotations, toolki
 little beyond it are kept as annotated (the crop geometry is continuous); only a box wholly outside the frame is
 bad input.
 
-Frames: the number in the file name (``00000001.jpg`` is frame 1, GOT-10k counts from 1); line ``n`` of each
-per-frame file belongs to frame ``n`` (pytracking opens ``{n + 1:08}.jpg`` for row ``n`` counted from 0). Files
-that are not ``<8 digits>.jpg`` are not frames and are left alone; ``00000000.jpg`` is reported (GOT-10k has no
-frame 0: a dump numbered from 0 has every box one frame off).
+Frames: the number in the file name (``00000001.jpg`` is frame 1, GOT-10k counts from 1; the suffix ``.jpg``
+or ``.jpeg`` in any case, :func:`~.base.list_frame_files`); line ``n`` of each per-frame file belongs to frame ``n``
+(pytracking opens ``{n + 1:08}.jpg`` for row ``n`` counted from 0). Any other file beside the annotation files
+(``notes.txt``, ``00000003 (copy).jpg``) is reported as ``not_a_frame`` and left alone; so is ``00000000.jpg``
+(GOT-10k has no frame 0: a dump numbered from 0 has every box one frame off).
 
 Visibility (as pytracking's ``_read_target_visible``): the target is visible when ``absence`` is 0 and ``cover``
 above 0. Visible frames give one record with ``cover`` (1..8) and ``cut`` (cut_by_image) kept; the others are
 listed as hidden with the flags ABSENT and/or NO_COVER, and their box line is not read (GOT-10k writes
 placeholders there: ``-1,-1,-1,-1`` or zero sizes). Class: ``meta_info.ini``'s ``object_class`` (e.g.
-``crocodilian reptile``), as found; a missing ``meta_info.ini`` or ``object_class`` gives class ``""`` and one
-report line (the boxes do not depend on it). Frame size: ``meta_info.ini``'s ``resolution`` is the size of the
-video the boxes were drawn on (the toolkit bounds every box by it), so it is the frames' stated size: boxes are
+``crocodilian reptile``), as found; a missing ``meta_info.ini`` or ``object_class`` gives class ``""`` (shown as
+``(none)``) and one note in the run's summary, not a skip: the boxes do not depend on it and nothing is dropped.
+Frame size: ``meta_info.ini``'s ``resolution`` is the size of the video the boxes were drawn on (the toolkit
+bounds every box by it), so it is the frames' stated size: boxes are
 checked against it here and each JPEG against it when decoded (SIZE_MISMATCH: e.g. a resized copy of the dataset
 whose boxes no longer fit its frames); without a resolution the JPEG decides.
 
@@ -69,7 +71,18 @@ from ..errors import (
     CurationError,
 )
 from ..format import ABSENT, NO_COVER, key_fits
-from .base import Sequence, SequenceRead, SequenceSearch, SourceFormat, SourceFrame, SourceObject, check_box
+from .base import (
+    FrameFiles,
+    Sequence,
+    SequenceRead,
+    SequenceSearch,
+    SourceFormat,
+    SourceFrame,
+    SourceObject,
+    check_box,
+    list_frame_files,
+    not_asked,
+)
 from .text_files import content_lines, read_box, read_lines
 
 SPLITS = ("train", "val")
@@ -77,7 +90,8 @@ GROUNDTRUTH, ABSENCE, COVER, CUT, META, LIST = (
     "groundtruth.txt", "absence.label", "cover.label", "cut_by_image.label", "meta_info.ini", "list.txt")
 LABELS = {ABSENCE: frozenset("01"), COVER: frozenset("012345678"), CUT: frozenset("01")}  # file -> values
 NAME_SPLITS = {"GOT-10k_Train_": "train", "GOT-10k_Val_": "val", "GOT-10k_Test_": "test"}  # name prefix -> split
-_FRAME = re.compile(r"[0-9]{8}\.jpg")
+ANNOTATIONS = frozenset({GROUNDTRUTH, ABSENCE, COVER, CUT, META})  # the files of a sequence folder beside its frames
+_FRAME = re.compile(r"[0-9]{8}")  # a frame file's name without its suffix
 _RESOLUTION = re.compile(r"\(\s*([0-9]+)\s*,\s*([0-9]+)\s*\)")
 
 
@@ -107,7 +121,8 @@ class Got10kSequence(Sequence):
         """The annotation files, then every frame file from 1 to the last (a missing one included: its
         appearance changes the fingerprint) and a frame 0 file when there is one."""
         notes = [self.folder / name for name in (GROUNDTRUTH, ABSENCE, COVER, CUT, META)]
-        return notes + [self.frame_path(i) for i in range(0 if 0 in self._listing else 1, self.last_frame() + 1)]
+        frames = [self.frame_path(i) for i in range(0 if 0 in self._listing else 1, self.last_frame() + 1)]
+        return notes + frames + self.stray_files()
 
     def read(self) -> SequenceRead:
         last = self.last_frame()
@@ -115,14 +130,17 @@ class Got10kSequence(Sequence):
         if 0 in self._listing:
             result.skipped.append((0, None, BadInput(NOT_A_FRAME, f"{self._listing[0]}: GOT-10k numbers frames from "
                                                                    "1 (line 1 is 00000001.jpg); left alone")))
+        for path in self.stray_files():
+            result.skipped.append((None, None, BadInput(NOT_A_FRAME, f"{path}: not a frame (<8 digits>.jpg) nor a "
+                                                                     "GOT-10k annotation file; left alone")))
         try:
             files = {name: content_lines(self.folder / name) for name in (GROUNDTRUTH, ABSENCE, COVER, CUT)}
         except BadInput as bad:
             result.skipped.append((None, None, bad))
             return result
         cls, size, problem = read_meta(self.folder / META)
-        if problem is not None:
-            result.skipped.append((None, None, problem))
+        if problem is not None:  # the boxes do not depend on it: nothing is dropped
+            result.notes.append(problem.detail)
         for name, lines in files.items():
             if len(lines) > last:
                 reason = GT_LINE_COUNT if name == GROUNDTRUTH else LABEL_MALFORMED
@@ -155,13 +173,17 @@ class Got10kSequence(Sequence):
             box = check_box(box, *size, f"{self.folder / GROUNDTRUTH}, line {index}", tolerance=None)
         return SourceFrame(index, path, (SourceObject(0, cls, box, cover=cover, cut=cut),), size=size)
 
-    @functools.cached_property
+    def stray_files(self) -> list[Path]:
+        """Files in the folder that are neither ``<8 digits>.jpg`` frames nor the sequence's annotation files."""
+        return self._files.strays
+
+    @property
     def _listing(self) -> dict[int, Path]:
-        try:
-            names = os.listdir(self.folder)
-        except OSError:
-            return {}
-        return {int(name[:8]): self.folder / name for name in sorted(names) if _FRAME.fullmatch(name)}
+        return self._files.frames
+
+    @functools.cached_property
+    def _files(self) -> FrameFiles:
+        return list_frame_files(self.folder, _FRAME, known=ANNOTATIONS)
 
 
 def _label(path: Path, line: str, number: int) -> int:
@@ -178,10 +200,10 @@ def read_meta(path: Path) -> tuple[str, tuple[int, int] | None, BadInput | None]
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
-        return "", None, BadInput(CLASS_UNKNOWN, f"{path}: no such file; the sequence's records get class ''")
+        return "", None, BadInput(CLASS_UNKNOWN, f"{path}: no such file; the sequence's records have no class")
     except (OSError, UnicodeDecodeError) as err:
         why = err.strerror if isinstance(err, OSError) else "not a text file"
-        return "", None, BadInput(CLASS_UNKNOWN, f"{path}: {why}; the sequence's records get class ''")
+        return "", None, BadInput(CLASS_UNKNOWN, f"{path}: {why}; the sequence's records have no class")
     fields: dict[str, str] = {}
     for line in text.splitlines():
         key, sep, value = line.partition(":")
@@ -191,8 +213,8 @@ def read_meta(path: Path) -> tuple[str, tuple[int, int] | None, BadInput | None]
     size = (int(found[1]), int(found[2])) if found and int(found[1]) > 0 and int(found[2]) > 0 else None
     cls = fields.get("object_class", "")
     if not cls:
-        return "", size, BadInput(CLASS_UNKNOWN, f"{path}: no object_class line; the sequence's records get "
-                                                 "class ''")
+        return "", size, BadInput(CLASS_UNKNOWN, f"{path}: no object_class line; the sequence's records have "
+                                                 "no class")
     return cls, size, None
 
 
@@ -253,6 +275,7 @@ def _split_folder(folder: Path, split_of: Callable[[str], str | None], splits: t
     with_gt = [name for name in subfolders if (folder / name / GROUNDTRUTH).is_file()]
     listed = None
     if (folder / LIST).is_file():
+        found.read.append(folder / LIST)
         try:
             listed = list(dict.fromkeys(line.strip() for line in read_lines(folder / LIST) if line.strip()))
         except BadInput as bad:
@@ -289,5 +312,14 @@ def _split_folder(folder: Path, split_of: Callable[[str], str | None], splits: t
             found.sequences.append(Got10kSequence(f"{split}/{name}", split, path))
 
 
+def outside(root: Path, path: Path, splits: tuple[str, ...]) -> str | None:
+    """Files the run leaves alone by design: the test split (first boxes only), a split not asked for."""
+    parts = path.relative_to(root).parts
+    split = parts[0] if len(parts) > 1 and parts[0] in NAME_SPLITS.values() else _split_of_name(path.parent.name)
+    if split == "test":
+        return "test split (first box only)"
+    return not_asked(split) if split is not None and split not in splits else None
+
+
 FORMAT = SourceFormat(name="got10k", title="GOT-10k", splits=SPLITS, looks_like=looks_like,
-                      search=lambda root, splits: search(root, splits))
+                      search=lambda root, splits: search(root, splits), outside=outside)

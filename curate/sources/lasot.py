@@ -61,12 +61,23 @@ from ..errors import (
     FRAME_MISSING,
     GT_LINE_COUNT,
     LABEL_MALFORMED,
+    NOT_A_FRAME,
     BadInput,
     CurationError,
 )
-from ..format import FULL_OCCLUSION, MAX_FRAME, OUT_OF_VIEW, key_fits
-from .base import Sequence, SequenceRead, SequenceSearch, SourceFormat, SourceFrame, SourceObject
-from .text_files import read_box, read_flags, read_lines
+from ..format import FULL_OCCLUSION, OUT_OF_VIEW, key_fits
+from .base import (
+    FrameFiles,
+    Sequence,
+    SequenceRead,
+    SequenceSearch,
+    SourceFormat,
+    SourceFrame,
+    SourceObject,
+    list_frame_files,
+    not_asked,
+)
+from .text_files import content_lines, read_box, read_flags, read_lines
 
 SPLITS = ("train", "test")
 TESTING_SET = "testing_set.txt"  # the toolkit's list of the protocol-II test videos
@@ -75,9 +86,10 @@ GROUNDTRUTH, FULL_OCCLUSION_FILE, OUT_OF_VIEW_FILE, IMAGES = (
 ONE_BASED = True  # groundtruth.txt counts pixels from 1 (see the module docstring); results go back the same way
 TRACK = 0  # one target per video
 _NAME = re.compile(r"(.+)-([0-9]+)")
-_IMAGE = re.compile(r"([0-9]{1,9})\.jpg", re.IGNORECASE)
+_IMAGE = re.compile(r"0*[1-9][0-9]{0,8}")  # an image's name without its suffix: frame numbers start at 1
 _FLAGS = frozenset({"0", "1"})
 _LOOK_AT = 64  # folders of a root looks_like examines
+_NAMED = 10  # split-list names matching no video named one per line; the rest counted
 
 
 @dataclass(frozen=True)
@@ -105,14 +117,16 @@ class LasotSequence(Sequence):
         return max(self._images, default=0)
 
     def input_files(self) -> list[Path]:
-        return self.label_files() + [self._images[i] for i in sorted(self._images)]
+        return self.label_files() + [self._images[i] for i in sorted(self._images)] + self.stray_files()
 
     def read(self) -> SequenceRead:
         """Every frame 1 .. N with its box or its visibility flags; problems reported, never raised."""
         frames = self.frame_count()
         result = SequenceRead(seen=frames)
+        result.skipped += [(None, None, BadInput(NOT_A_FRAME, f"{path}: not a frame image (<number>.jpg); left "
+                                                              "alone")) for path in self.stray_files()]
         try:
-            lines = read_lines(self.folder / GROUNDTRUTH)
+            lines = content_lines(self.folder / GROUNDTRUTH)
             occluded, out = (read_flags(path, _FLAGS) for path in self.label_files()[1:])
         except BadInput as bad:
             result.skipped.append((None, None, bad))
@@ -137,19 +151,18 @@ class LasotSequence(Sequence):
             result.frames.append(SourceFrame(index, self.frame_path(index), (SourceObject(TRACK, self.cls, box),)))
         return result
 
-    @functools.cached_property
+    def stray_files(self) -> list[Path]:
+        return self._files.strays
+
+    @property
     def _images(self) -> dict[int, Path]:
-        """Frame number -> image file in ``img/`` (listed once per sequence; the 8-digit name wins a tie)."""
-        found: dict[int, Path] = {}
-        try:
-            names = sorted(os.listdir(self.folder / IMAGES), key=lambda n: (len(n) != 12, n))
-        except OSError:
-            return found
-        for name in names:
-            m = _IMAGE.fullmatch(name)
-            if m and 0 < int(m[1]) <= MAX_FRAME:
-                found.setdefault(int(m[1]), self.folder / IMAGES / name)
-        return found
+        return self._files.frames
+
+    @functools.cached_property
+    def _files(self) -> FrameFiles:
+        """Frame number -> image file in ``img/``, and the strays (listed once per sequence; the 8-digit name wins
+        a tie)."""
+        return list_frame_files(self.folder / IMAGES, _IMAGE, preferred=lambda name: len(name.split(".")[0]) == 8)
 
 
 def _count_problems(folder: Path, frames: int, lines: int, values: tuple[int, int]) -> list[BadInput]:
@@ -178,11 +191,25 @@ def _frames(first: int, last: int) -> str:
 
 
 def _sequence_class(folder: Path, nested: bool) -> str | None:
-    """The class of a sequence folder (None when it is not one): ``<class>-<n>``, under ``<class>/`` if nested."""
+    """The class of a sequence folder (None when it is not one): ``<class>-<n>``, under ``<class>/`` (in any case)
+    if nested."""
     m = _NAME.fullmatch(folder.name)
-    if not m or (nested and folder.parent.name != m[1]):
+    if not m or (nested and folder.parent.name.lower() != m[1].lower()):
         return None
-    return m[1] if (folder / GROUNDTRUTH).is_file() or (folder / IMAGES).is_dir() else None
+    return m[1] if _video_like(folder) else None
+
+
+def _video_like(folder: Path) -> bool:
+    return (folder / GROUNDTRUTH).is_file() or (folder / IMAGES).is_dir()
+
+
+def _not_taken(folder: Path) -> str:
+    """Why a folder holding ``groundtruth.txt`` or ``img/`` is not a video of the layout (a passed-over line)."""
+    m = _NAME.fullmatch(folder.name)
+    if m is None:
+        return f"{folder}: holds {GROUNDTRUTH} or {IMAGES}/ but its name is not <class>-<n>; not curated"
+    return (f"{folder}: video of class {m[1]!r} in the folder of class {folder.parent.name!r}; move it to "
+            f"{m[1]}/ to curate it")
 
 
 def _complete(folder: Path) -> bool:
@@ -230,8 +257,15 @@ def _discover(root: Path, passed_over: list[str]) -> list[tuple[Path, str]]:
         cls = _sequence_class(child, nested=False)
         if cls is not None:
             candidates.append((child, cls))
-        else:
-            candidates += [(p, c) for p in _subfolders(child) if (c := _sequence_class(p, nested=True)) is not None]
+            continue
+        if _video_like(child):
+            passed_over.append(_not_taken(child))
+            continue
+        for p in _subfolders(child):
+            if (c := _sequence_class(p, nested=True)) is not None:
+                candidates.append((p, c))
+            elif _video_like(p):
+                passed_over.append(_not_taken(p))
     found, seen = [], {}
     for folder, cls in candidates:
         real = os.path.realpath(folder)
@@ -244,14 +278,35 @@ def _discover(root: Path, passed_over: list[str]) -> list[tuple[Path, str]]:
 
 
 def testing_set(root: Path) -> set[str] | None:
-    """The video names of ``<root>/testing_set.txt``, or None without that file (CurationError if unreadable)."""
-    path = Path(root) / TESTING_SET
-    if not path.is_file():
-        return None
+    """The video names of the ``testing_set.txt`` that applies to ``root`` (:func:`split_list`), or None."""
+    path = split_list(Path(root))
+    return None if path is None else set(_listed(path))
+
+
+def split_list(root: Path) -> Path | None:
+    """The ``testing_set.txt`` that applies to ``root``: its own, else that of the dataset root it lies in (a class
+    folder or a video folder given as the root), else None."""
+    for folder in (root, root.parent, root.parent.parent):
+        if (folder / TESTING_SET).is_file():
+            return folder / TESTING_SET
+        if folder == root and _NAME.fullmatch(root.name) is None and not _subfolders_named_like(root):
+            break  # a dataset root of its own (not a class or video folder): a list above it is another dataset's
+    return None
+
+
+def _subfolders_named_like(folder: Path) -> bool:
+    """Whether ``folder`` is a class folder: its videos are named ``<its name>-<n>``."""
+    return any(_NAME.fullmatch(p.name) and p.name.lower().startswith(folder.name.lower() + "-")
+               for p in _subfolders(folder)[:_LOOK_AT])
+
+
+def _listed(path: Path) -> dict[str, int]:
+    """Video name -> line number of a ``testing_set.txt`` (CurationError if unreadable)."""
     try:
-        return {line.strip() for line in read_lines(path) if line.strip()}
+        lines = read_lines(path)
     except BadInput as bad:
         raise CurationError(bad.detail) from None
+    return {line.strip(): n for n, line in reversed(list(enumerate(lines, 1))) if line.strip()}
 
 
 def search(root: str | Path, splits: tuple[str, ...] = SPLITS) -> SequenceSearch:
@@ -266,9 +321,23 @@ def search(root: str | Path, splits: tuple[str, ...] = SPLITS) -> SequenceSearch
     if unknown:
         raise CurationError(f"unknown split(s) {sorted(unknown)}; choose from {list(SPLITS)}")
     result = SequenceSearch()
-    test = testing_set(root)
+    listing = split_list(root)
+    test = None if listing is None else _listed(listing)
+    videos = _discover(root, result.passed_over)
+    if listing is not None:
+        result.read.append(listing)
+    if listing is not None and listing.parent != root:
+        result.notes.append(f"{root}: lies inside the dataset root {listing.parent}, whose {TESTING_SET} sets the "
+                            "split of its videos")
+    elif test is not None:
+        names = {folder.name for folder, _ in videos}
+        unmatched = [(n, name) for name, n in sorted(test.items(), key=lambda i: i[1]) if name not in names]
+        result.passed_over += [f"{listing}, line {n}: {name!r} names no video under {root} (a misspelt name puts "
+                               "its video in train)" for n, name in unmatched[:_NAMED]]
+        if len(unmatched) > _NAMED:
+            result.passed_over.append(f"{listing}: {len(unmatched) - _NAMED} more names match no video under {root}")
     found = {split: 0 for split in SPLITS}
-    for folder, cls in _discover(root, result.passed_over):
+    for folder, cls in videos:
         split = "test" if test is not None and folder.name in test else "train"
         found[split] += 1
         if split not in splits:
@@ -299,5 +368,27 @@ def benchmark_sequences(root: str | Path) -> tuple[str, SequenceSearch]:
     return "all", search(root, SPLITS)
 
 
+def outside(root: Path, path: Path, splits: tuple[str, ...]) -> str | None:
+    """Files the run leaves alone by design: language files, the other split list, the videos of a split not
+    asked for."""
+    if path.name == "nlp.txt":
+        return "language descriptions (nlp.txt)"
+    if path.name == "training_set.txt":
+        return "training_set.txt (the split follows testing_set.txt)"
+    video = next((f for f in (path.parent, path.parent.parent) if _NAME.fullmatch(f.name)), None)
+    if video is not None and len(splits) < len(SPLITS):
+        split = "test" if video.name in _test_names(os.fspath(root)) else "train"
+        return not_asked(split) if split not in splits else None
+    return None
+
+
+@functools.lru_cache(maxsize=4)
+def _test_names(root: str) -> frozenset[str]:
+    try:
+        return frozenset(testing_set(Path(root)) or ())
+    except CurationError:
+        return frozenset()
+
+
 FORMAT = SourceFormat(name="lasot", title="LaSOT", splits=SPLITS, looks_like=looks_like,
-                      search=search)
+                      search=search, outside=outside)

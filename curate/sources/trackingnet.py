@@ -9,9 +9,11 @@ Layout (as the TrackingNet devkit, github.com/SilvioGiancola/TrackingNet-devkit,
 ``k`` is 0..11. The split that can be curated is ``train``; a video's snippet id keeps its chunk,
 ``train/TRAIN_<k>/<video>``. The root may also be one chunk folder itself (``<root>`` named ``TRAIN_<k>`` with
 ``anno`` and ``frames`` in it): its videos get the same ids as in the whole tree, so the keys of a curation do not
-depend on which of the two was given. Chunk folders are found by name (``TRAIN_`` and a number, upper case as the
-devkit writes them); a chunk that reaches the same folder as another (a link) is passed over, as is one holding
-neither ``anno`` nor ``frames`` (zips not extracted). Names starting with ``.`` are not videos.
+depend on which of the two was given. Chunk folders are found by name (``TRAIN_`` and a number, in any case:
+``train_1`` is ``TRAIN_1`` in the ids, as the devkit writes it); a chunk that reaches the same folder as another (a
+link) is passed over, as is one holding neither ``anno`` nor ``frames`` (zips not extracted) and a folder that looks
+meant as a chunk but is not one (``TRAIN``, ``TRAIN_1_old``: named, not read). Names starting with ``.`` are not
+videos.
 
 Box convention: ``x, y`` is the 0-based top-left pixel and ``w, h`` the size in pixels, like the got10k toolkit's
 ``xywh``; converted with :func:`siamfc.curate.boxes.xywh_to_xyxy` (``one_based=False``): ``xmax = x + w - 1``.
@@ -46,8 +48,9 @@ matched by number, never by sorted position. Bad input, each reported once with 
 - a missing annotation file beside a frame folder: ``label_missing``, once, and the video's frames are skipped
   (TrackingNet's only annotation is that file: without it no frame has a box); a missing frame folder beside an
   annotation file: ``frame_missing``, once;
-- a file in a frame folder that is not ``<number>.jpg`` as the devkit names frames (``007.jpg``, ``1.JPG``,
-  ``notes.txt``): ``not_a_frame``, left alone.
+- a file in a frame folder that is not ``<number>.jpg`` as the devkit names frames (``007.jpg``, ``notes.txt``;
+  the suffix may be ``.jpg`` or ``.jpeg`` in any case, :func:`~.base.list_frame_files`): ``not_a_frame``, left
+  alone.
 """
 
 from __future__ import annotations
@@ -67,14 +70,23 @@ from ..errors import (
     CurationError,
 )
 from ..format import key_fits
-from .base import Sequence, SequenceRead, SequenceSearch, SourceFormat, SourceFrame, SourceObject
+from .base import (
+    Sequence,
+    SequenceRead,
+    SequenceSearch,
+    SourceFormat,
+    SourceFrame,
+    SourceObject,
+    list_frame_files,
+)
 from .text_files import content_lines, read_box
 
 SPLITS = ("train",)
 TRACK = 0  # the one target of a video
 CLASS = ""  # TrackingNet's training set has no classes
-_CHUNK = re.compile(r"TRAIN_[0-9]+")
-_FRAME_FILE = re.compile(r"(0|[1-9][0-9]{0,8})\.jpg")  # as the devkit names them: no zero padding
+_CHUNK = re.compile(r"TRAIN_[0-9]+", re.IGNORECASE)  # named in upper case in ids, whatever the folder's case
+_CHUNK_LIKE = re.compile(r"TRAIN.*", re.IGNORECASE)  # a folder that may be meant as a chunk: named if not one
+_FRAME_NUMBER = re.compile(r"0|[1-9][0-9]{0,8}")  # as the devkit names frames: no zero padding
 
 
 @dataclass(frozen=True)
@@ -166,25 +178,19 @@ class Video(Sequence):
     def _folder_exists(self) -> bool:
         return self.frames_dir.is_dir()
 
+    def stray_files(self) -> list[Path]:
+        return self._files[1]
+
     @functools.cached_property
     def _files(self) -> tuple[dict[int, Path], list[Path]]:
         """(frame number -> file, stray files) of the frame folder, listed once (empty when it is missing)."""
-        frames, strays = {}, []
-        try:
-            entries = sorted(os.scandir(self.frames_dir), key=lambda e: e.name)
-        except OSError:
-            return {}, []
-        for entry in entries:
-            if _FRAME_FILE.fullmatch(entry.name):
-                frames[int(entry.name[:-4])] = Path(entry.path)
-            elif not entry.is_dir():
-                strays.append(Path(entry.path))
-        return frames, strays
+        listing = list_frame_files(self.frames_dir, _FRAME_NUMBER)
+        return listing.frames, listing.strays
 
 
 def _chunk_name(folder: Path) -> str:
-    """The folder's own name, also when it is given as ``.`` or ``..``."""
-    return os.path.basename(os.path.abspath(folder))
+    """The chunk's name as the devkit writes it (``TRAIN_<k>``, upper case), also for a folder given as ``.``."""
+    return os.path.basename(os.path.abspath(folder)).upper()
 
 
 def _is_chunk(folder: Path) -> bool:
@@ -197,7 +203,7 @@ def looks_like(root: Path) -> bool:
     if _is_chunk(root):
         return True
     try:
-        children = [p for p in root.iterdir() if _CHUNK.fullmatch(p.name) or p.name == "TEST"]
+        children = [p for p in root.iterdir() if _CHUNK.fullmatch(p.name) or p.name.upper() == "TEST"]
     except OSError:
         return False
     return any((p / "anno").is_dir() or (p / "frames").is_dir() for p in children)
@@ -217,8 +223,7 @@ def search(root: str | Path, splits: tuple[str, ...] = SPLITS) -> SequenceSearch
         why = "; TEST has only the first frame's box, so it cannot be curated" if "test" in unknown else ""
         raise CurationError(f"unknown split(s) {sorted(unknown)}; choose from {list(SPLITS)}{why}")
     result = SequenceSearch()
-    chunks = [root] if _is_chunk(root) else sorted(p for p in root.iterdir() if _CHUNK.fullmatch(p.name)
-                                                   and p.is_dir())
+    chunks = [root] if _is_chunk(root) else _chunks(root, result.passed_over)
     seen: dict[str, Path] = {}
     for chunk in chunks:
         real = os.path.realpath(chunk)
@@ -235,6 +240,22 @@ def search(root: str | Path, splits: tuple[str, ...] = SPLITS) -> SequenceSearch
                             "TRAIN_<k>/frames/<video>/) found")
     result.sequences.sort(key=lambda s: s.id)
     return result
+
+
+def _chunks(root: Path, passed_over: list[str]) -> list[Path]:
+    """The ``TRAIN_<k>`` folders of ``root`` (any case); folders that look meant as chunks but are not are named
+    (``TRAIN``, ``TRAIN_1_old``: not a chunk name)."""
+    chunks, names = [], {}
+    for p in sorted(p for p in root.iterdir() if p.is_dir()):
+        if _CHUNK.fullmatch(p.name):
+            if _chunk_name(p) in names:
+                passed_over.append(f"{p}: the same chunk as {names[_chunk_name(p)]} (names differ in case only)")
+                continue
+            names[_chunk_name(p)] = p
+            chunks.append(p)
+        elif _CHUNK_LIKE.fullmatch(p.name):
+            passed_over.append(f"{p}: not a chunk name (TRAIN_<k>); rename it to curate its videos")
+    return chunks
 
 
 def _chunk_videos(chunk: Path, passed_over: list[str]) -> list[Video]:
@@ -255,4 +276,11 @@ def _chunk_videos(chunk: Path, passed_over: list[str]) -> list[Video]:
     return videos
 
 
-FORMAT = SourceFormat(name="trackingnet", title="TrackingNet", splits=SPLITS, looks_like=looks_like, search=search)
+def outside(root: Path, path: Path, splits: tuple[str, ...]) -> str | None:
+    """Files the layout leaves alone by design: the TEST chunk (first boxes only)."""
+    parts = path.relative_to(root).parts
+    return "TEST split (first box only)" if len(parts) > 1 and parts[0].upper() == "TEST" else None
+
+
+FORMAT = SourceFormat(name="trackingnet", title="TrackingNet", splits=SPLITS, looks_like=looks_like, search=search,
+                      outside=outside)

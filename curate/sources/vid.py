@@ -40,6 +40,7 @@ from ..errors import (
 )
 from ..format import MAX_TRACK, key_fits
 from .base import (
+    FrameFiles,
     Sequence,
     SequenceRead,
     SequenceSearch,
@@ -48,6 +49,8 @@ from .base import (
     SourceObject,
     check_box,
     folders_where,
+    list_frame_files,
+    not_asked,
 )
 from .vid_classes import VID_CLASSES, WNIDS
 
@@ -68,8 +71,9 @@ class Snippet(Sequence):
         return self._listing[0]
 
     def frame_path(self, index: int) -> Path:
-        """The JPEG of frame ``index``."""
-        return self.data_dir / f"{index:06d}.JPEG"
+        """The JPEG of frame ``index`` (``.JPEG``, or another case of ``.jpg``/``.jpeg``; its expected name when
+        missing)."""
+        return self._data.frames.get(index) or self.data_dir / f"{index:06d}.JPEG"
 
     def input_files(self) -> list[Path]:
         """Every file the snippet's curation reads or reports: annotations, stray files, frames."""
@@ -82,9 +86,12 @@ class Snippet(Sequence):
     def read(self) -> SequenceRead:
         """Every frame's XML parsed; stray files and unusable XML files are reported."""
         result = SequenceRead(seen=len(self.xml_files()))
-        for path in self.stray_files():
+        for path in self._listing[1]:
             result.skipped.append((None, None, BadInput(NOT_A_FRAME, f"{path}: not a frame annotation "
                                                                       "(<number>.xml); left alone")))
+        for path in self._data.strays:
+            result.skipped.append((None, None, BadInput(NOT_A_FRAME, f"{path}: not a frame image "
+                                                                      "(<number>.JPEG); left alone")))
         for xml_path in self.xml_files():
             try:
                 result.frames.append(parse_frame(xml_path, self.frame_path(int(xml_path.stem))))
@@ -95,7 +102,12 @@ class Snippet(Sequence):
     def stray_files(self) -> list[Path]:
         """Files in the snippet's annotation folder that are not frame annotations, including a second file for
         a frame number (``1.xml`` beside ``000001.xml``: the zero-padded name is the frame's)."""
-        return self._listing[1]
+        return self._listing[1] + self._data.strays
+
+    @functools.cached_property
+    def _data(self) -> FrameFiles:
+        """The frame images of the snippet's data folder, and the files there that are not frames."""
+        return list_frame_files(self.data_dir, _NUMBER_NAME, preferred=lambda name: len(name) == 11)
 
     @functools.cached_property
     def _listing(self) -> tuple[list[Path], list[Path]]:
@@ -114,6 +126,7 @@ class Snippet(Sequence):
 
 
 _FRAME_XML = re.compile(r"[0-9]{1,9}\.xml")  # frame numbers are int32 manifest values
+_NUMBER_NAME = re.compile(r"[0-9]{1,9}")  # a frame image's name without its suffix
 
 
 def looks_like(root: Path) -> bool:
@@ -256,8 +269,23 @@ def resolve_classes(names: list[str]) -> tuple[str, ...]:
     return tuple(sorted(set(wnids), key=WNIDS.index))
 
 
+def outside(root: Path, path: Path, splits: tuple[str, ...]) -> str | None:
+    """Files the run leaves alone by design: split lists, ImageNet DET, the test split, a split not asked for."""
+    parts = path.relative_to(root).parts
+    if parts[0] == "ImageSets":
+        return "split lists (ImageSets)"
+    if len(parts) > 2 and parts[0] in ("Annotations", "Data") and parts[1] == "DET":
+        return "ImageNet DET (still images)"
+    if len(parts) > 3 and parts[0] in ("Annotations", "Data") and parts[1] == "VID":
+        if parts[2] == "test":
+            return "test split (not annotated)"
+        if parts[2] in SPLITS and parts[2] not in splits:
+            return not_asked(parts[2])
+    return None
+
+
 FORMAT = SourceFormat(
     name="vid", title="ImageNet VID (ILSVRC2015)", splits=SPLITS, looks_like=looks_like,
     search=lambda root, splits: search_snippets(root, splits), known_classes=WNIDS, class_label=class_label,
-    resolve_classes=resolve_classes,
+    resolve_classes=resolve_classes, outside=outside,
 )

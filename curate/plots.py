@@ -20,7 +20,7 @@ from .format import name_text
 from .geometry import EXEMPLAR_SIZE, SEARCH_SIZE
 from .manifest import Manifest
 from .shards import ShardReader
-from .stats import QUANTITIES, Quantity, completeness_line, distributions, report_lines
+from .stats import QUANTITIES, Quantity, class_name, completeness_line, distributions, report_lines
 
 BOX_COLOUR = (0, 255, 0)  # BGR
 _BG, _FG, _BAD = (32, 32, 32), (235, 235, 235), (40, 40, 200)
@@ -133,7 +133,7 @@ def _cell(reader: ShardReader, m: Manifest, i: int) -> np.ndarray:
     width = 3 * _PAD + EXEMPLAR_SIZE + SEARCH_SIZE
     flags = "".join(f", {f}" for f in ("occluded", "generated", "cut") if r[f])
     w, h = float(r["xmax"] - r["xmin"] + 1), float(r["ymax"] - r["ymin"] + 1)
-    head = [f"{m.class_label(int(r['cls']))}{flags}", *_wrap(key, width - 2 * _PAD),
+    head = [f"{class_name(m, int(r['cls']))}{flags}", *_wrap(key, width - 2 * _PAD),
             f"box {w:.0f}x{h:.0f} px, s_z {float(r['s_z']):.0f} px"]
     top = _PAD + _LINE * len(head) + _PAD
     cell = np.full((top + SEARCH_SIZE + _PAD, width, 3), _BG, np.uint8)

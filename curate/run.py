@@ -32,6 +32,7 @@ from .config_json import to_json
 from .errors import CurationError
 from .format import CurationSettings, split_of
 from .manifest import load_manifest
+from .prune import prune_gone
 from .shards import DEFAULT_MAP_SIZE, CurationLayout, ShardScan, ShardWriter, clear_unfinished
 from .snippet import SnippetResult, curate_snippet, inputs_fingerprint
 from .sources import detect_format, source_format
@@ -60,11 +61,15 @@ class CurationConfig:
     progress: bool = True
     refresh: bool = False  # redo committed snippets whose input files changed since their commit
     repair: bool = False  # set damaged shards aside and redo their snippets (otherwise a damaged shard stops the run)
+    prune: bool = False  # drop the committed snippets of ``splits`` whose folders are gone from the source
     settings: CurationSettings = field(default_factory=CurationSettings)
 
     def __post_init__(self) -> None:
         if self.max_snippets is not None and self.max_snippets < 1:
             raise ValueError(f"max_snippets must be at least 1, got {self.max_snippets}")
+        if self.prune and self.max_snippets is not None:
+            raise ValueError("prune cannot go with max_snippets: a run limited to some snippets cannot tell which "
+                             "committed ones are gone from the source")
         if self.workers < 1:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
         if self.map_size < 1 << 16:
@@ -99,6 +104,7 @@ class CurationSummary:
     shards_set_aside: list[str] = field(default_factory=list)  # damaged shards renamed by repair
     damaged: list[str] = field(default_factory=list)  # what is still unreadable after the run
     snippets_gone: list[str] = field(default_factory=list)  # committed, but no longer in the source tree
+    snippets_pruned: int = 0  # of those, dropped from the curation (prune)
 
     def lines(self) -> list[str]:
         """Human-readable summary."""
@@ -111,7 +117,11 @@ class CurationSummary:
             names = ", ".join(map(repr, self.classes_not_found))
             notes.append(f"classes   no object curated in this run has class {names} (asked with --classes: check "
                          "the name against the dataset's classes)")
-        if self.snippets_gone:
+        if self.snippets_pruned:
+            example = f" (e.g. {self.snippets_gone[0]})" if self.snippets_gone else ""
+            notes.append(f"pruned    {self.snippets_pruned} committed snippets no longer in the source{example}: "
+                         "their records are dropped from the curation")
+        elif self.snippets_gone:
             notes.append(f"gone      {len(self.snippets_gone)} committed snippets are no longer in the source (e.g. "
                          f"{self.snippets_gone[0]}); they stay in the curation")
         redone = f" ({self.snippets_redone} redone, {self.snippets_changed} of them changed inputs)" \
@@ -213,6 +223,12 @@ def _run(config: CurationConfig, layout: CurationLayout, snippets: list[Sequence
     if in_source is not None:
         summary.snippets_gone = [s for s in manifest.snippets.tolist()
                                  if split_of(s) in config.splits and s not in in_source]
+        if config.prune:  # drop them (and planned ones gone too); what follows is of the curation left
+            summary.snippets_pruned = prune_gone(layout, config.splits, in_source, summary.snippets_gone)
+            scan = layout.scan() if summary.snippets_pruned else scan
+            manifest = load_manifest(layout.root, intact_only=True, scan=scan)
+            summary.curation_records, summary.curation_complete = len(manifest), manifest.complete
+            summary.damaged = manifest.damaged
     entries = _entries(scan)
     if skip_report_state(layout.root / SKIPPED_FILE, entries) != "agrees":  # derived: rewritten when it differs
         _write_entries(layout.root / SKIPPED_FILE, entries)

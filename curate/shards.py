@@ -359,7 +359,7 @@ class ShardWriter:
             while True:
                 try:
                     with env.begin(write=True) as txn:
-                        _drop_snippet(txn, snippet_id, crops_db, snippets_db)
+                        drop_snippet(txn, snippet_id, crops_db, snippets_db)
                         for key, value in crops:
                             txn.put(key, value, db=crops_db)
                         txn.put(name_bytes(snippet_id), meta, db=snippets_db)
@@ -418,7 +418,7 @@ def clear_unfinished(path: Path) -> bool:
     return False
 
 
-def _drop_snippet(txn: lmdb.Transaction, snippet_id: str, crops_db: object, snippets_db: object) -> None:
+def drop_snippet(txn: lmdb.Transaction, snippet_id: str, crops_db: object, snippets_db: object) -> None:
     """Delete a committed snippet's record and crops (its crop keys start with ``<snippet_id>/``)."""
     if txn.get(name_bytes(snippet_id), db=snippets_db) is None:
         return

@@ -38,6 +38,7 @@ from .shards import CurationLayout
 
 FIGURES_VERSION = 2
 PERCENTILES = (5, 25, 50, 75, 95)
+NO_CLASS = "(none)"  # shown for the class "" of records without one (TrackingNet; GOT-10k without object_class)
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,11 @@ def snippet_splits(m: Manifest) -> tuple[list[str], np.ndarray]:
     return splits, np.array([splits.index(n) for n in names], dtype=np.int64)
 
 
+def class_name(m: Manifest, c: int) -> str:
+    """Readable name of class index ``c``: :meth:`Manifest.class_label`, :data:`NO_CLASS` for the empty class."""
+    return m.class_label(c) or NO_CLASS
+
+
 def manifest_figures(m: Manifest) -> dict:
     """Counts, per-split and per-class tables and distribution summaries of a manifest."""
     r = sorted_records(m.records)
@@ -158,7 +164,7 @@ def manifest_figures(m: Manifest) -> dict:
         },
         "classes": {
             name: {
-                "name": m.class_label(c),
+                "name": class_name(m, c),
                 "records": int(by_cls_split[c].sum()),
                 "tracks": int(tracks_cls[c]),
                 "snippets": int(snippets_cls[c]),
@@ -280,7 +286,7 @@ def report_lines(figs: dict) -> list[str]:
     lines += _table(["split", "snippets", "tracks", "records", "frames"],
                     [[k, v["snippets"], v["tracks"], v["records"], v["frames"]] for k, v in figs["splits"].items()])
     splits = list(figs["splits"])
-    rows = [[c["name"], key, c["records"], _pct(c["records"], n), c["tracks"], c["snippets"],
+    rows = [[c["name"], key or "-", c["records"], _pct(c["records"], n), c["tracks"], c["snippets"],
              *(c["by_split"][s] for s in splits)]
             for key, c in sorted(figs["classes"].items(), key=lambda kv: -kv[1]["records"]) if c["records"]]
     empty = [c["name"] for c in figs["classes"].values() if not c["records"]]
@@ -349,7 +355,7 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
 
 def sources_row(figs: dict) -> dict:
     """One curation's headline figures, for the table of several curations."""
-    classes = sum(1 for c in figs["classes"].values() if c["records"])
+    classes = sum(1 for key, c in figs["classes"].items() if c["records"] and key)  # "": no class
     return {"root": figs["root"], "source": figs["source"], "complete": figs["complete"],
             "snippets": figs["snippets"]["committed"], "tracks": figs["tracks"], "records": figs["records"],
             "hidden": figs["hidden"]["total"], "skipped": figs["skipped"]["total"], "classes": classes,

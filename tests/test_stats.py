@@ -22,7 +22,7 @@ from siamfc.curate.run import SKIPPED_FILE, CurationConfig, curate
 from siamfc.curate.shards import CurationLayout, read_env
 from siamfc.curate.sources.vid_classes import VID_CLASSES, WNIDS
 from siamfc.curate.stats import curation_figures, manifest_figures
-from siamfc.curate.synth import SynthConfig, SynthObject, generate
+from siamfc.curate.synth import SynthConfig, SynthObject, generate, generate_format
 from siamfc.curate.verify import verify
 from siamfc.tools.cli import main
 
@@ -258,3 +258,29 @@ def test_not_a_curation_is_a_one_line_error(tmp_path, capsys) -> None:
     assert main(["stats", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and str(tmp_path) in err
+
+
+def test_records_without_a_class_show_as_none(tmp_path, capsys) -> None:
+    """Class "" (a GOT-10k sequence without ``object_class``; TrackingNet, which has no classes) is shown as
+    ``(none)`` in the class table, stats.json, the chart and the page; it is not counted as a class."""
+    got10k, trackingnet = tmp_path / "got10k", tmp_path / "trackingnet"
+    generate_format(got10k, "got10k", SynthConfig(train_snippets=2, val_snippets=1, frames=4, sizes=((320, 240),)))
+    (got10k / "train" / "GOT-10k_Train_000001" / "meta_info.ini").unlink()
+    generate_format(trackingnet, "trackingnet", SynthConfig(train_snippets=2, val_snippets=0, frames=4,
+                                                            sizes=((320, 240),)))
+    for source in (got10k, trackingnet):
+        _curate(source, tmp_path / f"{source.name}-cur")
+    out = tmp_path / "report"
+    assert main(["stats", str(tmp_path / "got10k-cur"), str(tmp_path / "trackingnet-cur"), "--out", str(out),
+                 "--montage", "2"]) == 0
+    text = capsys.readouterr().out
+    table_rows = [line for line in text.splitlines() if line.startswith(("(none)", " "))]
+    assert sum(line.startswith("(none)") for line in table_rows) == 2  # one class row in each curation
+    assert not [line for line in text.splitlines() if line[:1] == " " and line.split()[0].isdigit()], text
+    for i, name in enumerate(("got10k-cur", "trackingnet-cur")):
+        saved = json.loads((out / f"{i}-{name}" / "stats.json").read_text())
+        assert saved["classes"][""]["name"] == "(none)" and saved["classes"][""]["records"] > 0
+        assert "(none)" in (out / f"{i}-{name}" / "index.html").read_text()
+        assert (out / f"{i}-{name}" / "classes.png").is_file()
+    sources = {row["source"]: row for row in json.loads((out / "sources.json").read_text())}
+    assert sources["trackingnet"]["classes"] == 0 and sources["got10k"]["classes"] == 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import cv2
@@ -13,6 +13,7 @@ import pytest
 
 from siamfc.curate.sources.vid_classes import WNIDS
 from siamfc.curate.synth import SynthConfig, SynthObject, generate
+from siamfc.tools.cli import main
 
 FRAME_TAGS = ["folder", "filename", "source", "size", "object"]
 OBJECT_TAGS = ["trackid", "name", "bndbox", "occluded", "generated"]
@@ -248,3 +249,44 @@ def test_small_config_with_progress(tmp_path: Path, capsys: pytest.CaptureFixtur
         "val/ILSVRC2015_val_00000000",
     }
     assert all(cv2.imread(str(p)).shape == (240, 320, 3) for p in jpegs)
+
+
+@pytest.mark.parametrize(("fmt", "train", "val"), [
+    ("vid", [3, 1, 3, 1], [3]),  # --frames 3; every second snippet has 4 fewer, at least 1
+    ("got10k", [3] * 4, [3]),
+    ("lasot", [3] * 4, [3]),
+    ("trackingnet", [3, 3, 3, 2], [3]),  # the last training video lacks its middle frame file
+    ("coco", [4], [1]),  # COCO has no sequences: --train-snippets and --val-snippets count images
+])
+def test_synth_cli_writes_what_its_help_says(fmt, train, val, tmp_path, capsys) -> None:
+    """``siamfc synth --format F --train-snippets 4 --val-snippets 1 --frames 3``: per split, one count of image
+    files per sequence folder (COCO: per split folder), as ``siamfc synth --help`` describes the options."""
+    out = tmp_path / fmt
+    assert main(["synth", str(out), "--format", fmt, "--train-snippets", "4", "--val-snippets", "1",
+                 "--frames", "3"]) == 0
+    images = [p for p in out.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg")]
+    assert f": {len(images)} images, " in capsys.readouterr().out
+    per_folder = Counter(p.parent for p in images)
+    val_words = ("val", "TEST", "testing")
+
+    def is_val(folder: Path) -> bool:
+        rel = folder.relative_to(out).as_posix()
+        if fmt == "lasot":
+            names = (out / "testing_set.txt").read_text().split()
+            return any(part in names for part in rel.split("/"))
+        return any(w in rel for w in val_words)
+
+    assert sorted(n for f, n in per_folder.items() if not is_val(f)) == sorted(train)
+    assert sorted(n for f, n in per_folder.items() if is_val(f)) == sorted(val)
+    with pytest.raises(SystemExit):
+        main(["synth", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "(COCO: train2017 images)" in help_text and "COCO: images drawn from one scene" in help_text
+
+
+@pytest.mark.parametrize("option", ["--frames=0", "--train-snippets=-1", "--val-snippets=-2"])
+def test_synth_cli_refuses_counts_out_of_range(option, tmp_path, capsys) -> None:
+    assert main(["synth", str(tmp_path / "out"), "--format", "coco", option]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"{option.split('=')[0]} must be at least" in err
+    assert not (tmp_path / "out").exists()

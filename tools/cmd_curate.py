@@ -33,6 +33,10 @@ def add_curation_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repair", action="store_true",
                    help="set damaged shards aside (renamed shard-NNN.lmdb.damaged-*, kept) and redo the snippets "
                         "they held; without it a damaged shard stops the run with one line naming it")
+    p.add_argument("--prune", action="store_true",
+                   help="drop the records of committed snippets (of the splits curated) whose folders are gone from "
+                        "the source, and say how many; without it they stay and the summary names them "
+                        "(not with --max-snippets, which cannot tell what is gone)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -42,10 +46,14 @@ def add_options(command: str, p: argparse.ArgumentParser) -> None:
         p.add_argument("--format", choices=FORMATS, default="vid",
                        help="the layout to write (default vid: an ILSVRC2015 tree)")
         p.add_argument("--train-snippets", type=int, default=None,
-                       help="training sequences (COCO: images) (default: the format's own)")
+                       help="training sequences (COCO: train2017 images) (default: the format's own)")
         p.add_argument("--val-snippets", type=int, default=None,
-                       help="val or test sequences (COCO: images) (default: the format's own)")
-        p.add_argument("--frames", type=int, default=None, help="frames per sequence (default: the format's own)")
+                       help="val or test sequences (COCO: val2017 images; TrackingNet: TEST videos) "
+                            "(default: the format's own)")
+        p.add_argument("--frames", type=int, default=None,
+                       help="frames per sequence; VID: every second snippet has 4 fewer (at least 1); TrackingNet: "
+                            "the last training video lacks its middle frame file, as real ones may; COCO: images "
+                            "drawn from one scene (default: the format's own)")
         p.add_argument("--seed", type=int, default=0)
         p.set_defaults(run="siamfc.tools.run_curate:cmd_synth")
     else:

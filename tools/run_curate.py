@@ -7,6 +7,7 @@ import dataclasses
 from pathlib import Path
 
 from siamfc.curate.format import CurationSettings
+from siamfc.curate.paths import check_folder
 from siamfc.curate.run import CurationConfig, curate, source_of
 from siamfc.curate.sources import source_format
 from siamfc.curate.synth import default_config, generate_format
@@ -16,7 +17,7 @@ def curation_config(args: argparse.Namespace, source: Path, out: Path) -> Curati
     config = CurationConfig(
         source=source, out=out, splits=tuple(args.splits) if args.splits else None, format=args.format,
         max_snippets=args.max_snippets, workers=args.workers, backend=args.backend, scheduler=args.scheduler,
-        progress=not args.no_progress, refresh=args.refresh, repair=args.repair,
+        progress=not args.no_progress, refresh=args.refresh, repair=args.repair, prune=args.prune,
     )
     fmt = source_of(config)
     settings = CurationSettings(
@@ -36,11 +37,15 @@ def run_curation(args: argparse.Namespace, source: Path, out: Path) -> None:
 
 def cmd_synth(args: argparse.Namespace) -> None:
     given = {k: getattr(args, k) for k in ("train_snippets", "val_snippets", "frames") if getattr(args, k) is not None}
+    for key, least in (("train_snippets", 0), ("val_snippets", 0), ("frames", 1)):
+        if given.get(key, least) < least:
+            raise ValueError(f"--{key.replace('_', '-')} must be at least {least}, got {given[key]}")
     config = dataclasses.replace(default_config(args.format), **given, seed=args.seed)
     objects = generate_format(args.out, args.format, config, progress=True)
-    print(f"wrote a synthetic {source_format(args.format).title} tree to {args.out}: {len(objects)} annotated "
-          f"objects in {len({o.snippet for o in objects})} sequences")
+    images = sum(1 for p in Path(args.out).rglob("*") if p.suffix.lower() in (".jpg", ".jpeg"))
+    print(f"wrote a synthetic {source_format(args.format).title} tree to {args.out}: {images} images, "
+          f"{len(objects)} annotated objects in {len({o.snippet for o in objects})} sequences")
 
 
 def cmd_curate(args: argparse.Namespace) -> None:
-    run_curation(args, Path(args.source), Path(args.out))
+    run_curation(args, check_folder(args.source), Path(args.out))

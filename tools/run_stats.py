@@ -7,13 +7,14 @@ from pathlib import Path
 
 from siamfc.curate.atomic import write_json_atomic
 from siamfc.curate.manifest import load_manifest
+from siamfc.curate.paths import check_folder
 from siamfc.curate.stats import curation_figures, report_lines, sources_row, sources_table
 
 STATS_JSON, VERIFY_JSON, HTML_PAGE, SOURCES_JSON = "stats.json", "verify.json", "index.html", "sources.json"
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    roots = [Path(r) for r in args.shards]
+    roots = [check_folder(r) for r in args.shards]  # every one before any figures
     outs = _out_folders(Path(args.out), roots) if args.out else [None] * len(roots)
     status, all_figs = 0, []
     for i, (root, out) in enumerate(zip(roots, outs, strict=True)):

@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from siamfc.curate.atomic import writable_folder
+from siamfc.curate.paths import check_folder
 from siamfc.model.eval_plots import plot_runs
 from siamfc.model.eval_sequences import find_sequences, image_files
 from siamfc.model.evaluate import evaluate, load_summary, write_boxes, write_report, write_toolkit_results
@@ -107,8 +108,7 @@ def box_warnings() -> Iterator[None]:
 
 def frame_files(folder: Path) -> list[Path]:
     """Images of a folder, or of its ``img/`` subfolder (OTB layout)."""
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such folder")
+    check_folder(folder)
     files = image_files(folder)
     if not files and (folder / "img").is_dir():
         files = image_files(folder / "img")

@@ -1,10 +1,12 @@
 """A synthetic COCO 2017 tree: ``annotations/instances_{train,val}2017.json`` and ``{train,val}2017/*.jpg``.
 
 Each rendered frame of :mod:`.scene` is one still image, and each object visible (drawn) in it one instance. The
-:class:`SynthConfig` fields mean: ``train_snippets`` and ``val_snippets`` scenes rendered for each split (scene
-``g``, train first, plays role ``g % 4``), ``frames`` images per scene, ``seed``, JPEG ``quality``, and
-``sizes``, cycled per scene. A split with no scene is not written. The default (:data:`DEFAULT`) is 3 train and
-2 val scenes of 5 images at 640x480, 480x360, 1920x1080 (train), 427x640 and 500x375 (val).
+:class:`SynthConfig` fields mean: ``train_snippets`` and ``val_snippets`` the images of each split (COCO has no
+sequences: ``siamfc synth --format coco --train-snippets 4`` writes 4 train images), ``frames`` images rendered
+from one scene (a split's last scene renders what is left; scene ``g``, train first, plays role ``g % 4``),
+``seed``, JPEG ``quality``, and ``sizes``, cycled per scene. A split with no image is not written. The default
+(:data:`DEFAULT`) is 15 train and 10 val images, 5 per scene, at 640x480, 480x360, 1920x1080 (train), 427x640 and
+500x375 (val).
 
 The JSON is written as the real files are: one line, ``","`` and ``": "`` separators, keys ``info``,
 ``licenses``, ``images``, ``annotations``, ``categories``; image entries with ``license``, ``file_name``
@@ -36,7 +38,7 @@ from .scene import SceneObject, encode_jpeg, render
 from .truth import Truth
 from .vid import SynthConfig
 
-DEFAULT = SynthConfig(train_snippets=3, val_snippets=2, frames=5,
+DEFAULT = SynthConfig(train_snippets=15, val_snippets=10, frames=5,
                       sizes=((640, 480), (480, 360), (1920, 1080), (427, 640), (500, 375)))
 CATEGORY_IDS = {wnid: i + 1 + i // 3 for i, wnid in enumerate(WNIDS)}  # 1, 2, 3, 5, 6, 7, 9, ...
 CROWD_IDS = 900100000000  # COCO's crowd annotations have ids from 900100000000 on
@@ -54,23 +56,26 @@ def generate(root: str | Path, config: SynthConfig | None = None, progress: bool
     if (root / "annotations").exists():
         raise FileExistsError(f"{root / 'annotations'} already exists; generate into an empty root")
     cfg = config or DEFAULT
+    if cfg.frames < 1:
+        raise ValueError(f"frames (images per scene) must be at least 1, got {cfg.frames}")
     rng = np.random.default_rng(cfg.seed)
-    scenes = cfg.train_snippets + cfg.val_snippets
-    image_ids = (rng.choice(581_000, size=scenes * cfg.frames, replace=False) + 1).tolist()
-    next_ann = iter(np.cumsum(rng.integers(1, 5000, size=scenes * cfg.frames * 4)).tolist())
+    total = cfg.train_snippets + cfg.val_snippets
+    image_ids = iter((rng.choice(581_000, size=total, replace=False) + 1).tolist())
+    next_ann = iter(np.cumsum(rng.integers(1, 5000, size=total * 4)).tolist())
     truth: list[Truth] = []
     (root / "annotations").mkdir(parents=True)
-    with tqdm(total=scenes * cfg.frames, disable=not progress, unit="image", desc="synthetic COCO") as bar:
-        for split, first, count in (("train", 0, cfg.train_snippets), ("val", cfg.train_snippets, cfg.val_snippets)):
+    g = 0  # scene number, over both splits
+    with tqdm(total=total, disable=not progress, unit="image", desc="synthetic COCO") as bar:
+        for split, count in (("train", cfg.train_snippets), ("val", cfg.val_snippets)):
             if count == 0:
                 continue
             image_dir = root / f"{split}2017"
             image_dir.mkdir()
             images, annotations, written, crowd_done = [], [], [], False
-            for g in range(first, first + count):
+            for first in range(0, count, cfg.frames):
                 w, h = cfg.sizes[g % len(cfg.sizes)]
-                for t, (image, scene) in enumerate(render(g, cfg.frames, w, h, rng)):
-                    image_id = image_ids[g * cfg.frames + t]
+                for image, scene in render(g, min(cfg.frames, count - first), w, h, rng):
+                    image_id = next(image_ids)
                     file_name = f"{image_id:012d}.jpg"
                     (image_dir / file_name).write_bytes(encode_jpeg(image, cfg.quality))
                     images.append(_image_entry(split, image_id, file_name, w, h, len(images)))
@@ -86,6 +91,7 @@ def generate(root: str | Path, config: SynthConfig | None = None, progress: bool
                         box = (o.box[0] + d, o.box[1] + d, o.box[2] - d, o.box[3] - d)
                         written.append((image_id, ann_id, VID_CLASSES[o.wnid], box, w, h, image_dir / file_name))
                     bar.update()
+                g += 1
             order = rng.permutation(len(images)), rng.permutation(len(annotations))
             data = {"info": _INFO, "licenses": _LICENSES, "images": [images[i] for i in order[0]],
                     "annotations": [annotations[i] for i in order[1]], "categories": _categories()}

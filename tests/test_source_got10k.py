@@ -194,8 +194,7 @@ def damaged(tmp_path_factory):
     meta.write_text(re.sub(r"resolution: .*", "resolution: (1280, 720)", meta.read_text()))
     for v in visible[snippets[10]]:  # each visible frame's JPEG disagrees with the resolution
         damage(10, f"{v:08d}.jpg", "size_mismatch", [v])
-    (folder(11) / "meta_info.ini").unlink()  # class "", every record kept
-    damage(11, "meta_info.ini", "class_unknown", [])
+    (folder(11) / "meta_info.ini").unlink()  # class "", every record kept: a note, not a skip
     renamed[snippets[11]] = ""
     _rewrite_line(folder(12) / "absence.label", 10, None)  # the last frame has no absence value
     damage(12, "absence.label", "label_malformed", [10])
@@ -217,6 +216,13 @@ def damaged(tmp_path_factory):
     kept = [dataclasses.replace(t, cls=renamed.get(t.snippet, t.cls)) for t in truth
             if (t.snippet, t.frame) not in lost]
     return root, summary, out, kept, expected
+
+
+def test_a_missing_class_is_a_note_not_a_skip(damaged):
+    root, summary, *_ = damaged
+    meta = root / "train" / "GOT-10k_Train_000012" / "meta_info.ini"
+    assert f"{meta}: no such file; the sequence's records have no class" in summary.notes
+    assert "class_unknown" not in summary.skipped_by_reason
 
 
 def test_bad_input_is_reported_with_file_line_and_reason(damaged):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import CurationError
+from ..paths import check_folder
 from . import coco, got10k, lasot, trackingnet, vid
 from .base import SourceFormat
 
@@ -24,9 +25,7 @@ def source_format(name: str) -> SourceFormat:
 
 def detect_format(root: str | Path) -> str:
     """The name of the one format whose layout ``root`` has; CurationError naming the root otherwise."""
-    root = Path(root)
-    if not root.is_dir():
-        raise CurationError(f"{root}: no such folder")
+    root = check_folder(root)
     matches = [f.name for f in FORMATS.values() if f.looks_like(root)]
     if len(matches) == 1:
         return matches[0]

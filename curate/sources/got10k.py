@@ -71,6 +71,7 @@ from ..errors import (
     CurationError,
 )
 from ..format import ABSENT, NO_COVER, key_fits
+from ..paths import check_folder
 from .base import (
     FrameFiles,
     Sequence,
@@ -242,9 +243,7 @@ def looks_like(root: Path) -> bool:
 def search(root: str | Path, splits: tuple[str, ...] = SPLITS) -> SequenceSearch:
     """The sequences of the requested splits under a GOT-10k root or split folder, sorted by id, and the folders
     passed over. CurationError naming the root when it is missing or holds no sequence of those splits."""
-    root = Path(root)
-    if not root.is_dir():
-        raise CurationError(f"{root}: no such folder")
+    root = check_folder(root)
     unknown = set(splits) - set(SPLITS)
     if unknown:
         raise CurationError(f"unknown split(s) {sorted(unknown)}; choose from {list(SPLITS)} (GOT-10k's test split "

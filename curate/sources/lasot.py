@@ -5,15 +5,19 @@ Layout: ``<root>/<class>/<class>-<n>/`` holding ``img/00000001.jpg ...`` (8 digi
 ``out_of_view.txt`` (each one line of comma-separated ``0``/``1``, one per frame) and ``nlp.txt`` (a sentence, not
 read). A *flat* root of ``<class>-<n>/`` folders (a download of single classes or of the test subset unpacked side by
 side), or a root that is itself one ``<class>-<n>/`` folder, is read the same way; the class is then the name before
-the last ``-``. A sequence folder is a ``<name>-<number>`` folder (under a folder named ``<name>`` when nested) with
-``groundtruth.txt`` or ``img/``; :func:`looks_like` wants both in at least one.
+the last ``-``. A sequence folder is a ``<name>-<number>`` folder (under a folder named ``<name>``, in any case, when
+nested) with ``groundtruth.txt`` or ``img/``; :func:`looks_like` wants both in at least one. A folder with either
+file that is not one (``airplane/bear-9``, ``airplane/airplane_3``) is passed over with a line naming it.
 
 Splits: the official protocol-II split lists its 280 test videos in the toolkit's ``testing_set.txt`` (one name a
 line, e.g. ``airplane-1``). A ``testing_set.txt`` at the root makes the sequences it names ``test`` and the others
 ``train`` (a root holding only the test subset is then all ``test``); without it every sequence is ``train``, since
 nothing else tells the split: copy the toolkit's ``testing_set.txt`` into the root before curating training data from
-the full dataset, or the 280 test videos are trained on. Snippet ids are ``<split>/<class>/<class>-<n>`` (e.g.
-``train/airplane/airplane-2``) whichever layout the root has; track 0; the frame number is the image file's number.
+the full dataset, or the 280 test videos are trained on. A class or video folder given as the root takes the
+``testing_set.txt`` of the dataset root above it (with a note), so its test videos stay ``test``; a name in the list
+that matches no video under the root is named with its line (a misspelt name would put its video in train).
+Snippet ids are ``<split>/<class>/<class>-<n>`` (e.g. ``train/airplane/airplane-2``) whichever layout the root has;
+track 0; the frame number is the image file's number.
 
 Box convention: ``groundtruth.txt`` is **1-based** (MATLAB), like OTB's: the top-left pixel is ``(1, 1)``, so 1 is
 subtracted from ``x`` and ``y`` (:func:`siamfc.curate.boxes.xywh_to_xyxy` with ``one_based=True``). Evidence: the
@@ -36,7 +40,8 @@ Bad input (each reported with the file, and the line where there is one; the res
 - ``groundtruth.txt`` with fewer lines than frames: the frames without a line are skipped (one ``gt_line_count``
   entry); more lines than frames: the surplus lines are reported once. The frames are the numbers ``1 .. N`` where
   ``N`` is the highest-numbered image in ``img/`` (a gap in the numbers is a missing frame, ``frame_missing``, found
-  when the frame is cropped); other files in ``img/`` are ignored.
+  when the frame is cropped; the suffix is ``.jpg`` or ``.jpeg`` in any case); any other file in ``img/`` is
+  ``not_a_frame``, named and left alone. Blank lines at the end of ``groundtruth.txt`` are no lines.
 - a box line that is not 4 finite numbers (NaN, empty, text): ``box_malformed``, that frame skipped; a zero or
   negative width or height: ``box_empty``.
 - a missing ``groundtruth.txt``, ``full_occlusion.txt`` or ``out_of_view.txt``: ``label_missing``, the whole sequence
@@ -66,6 +71,7 @@ from ..errors import (
     CurationError,
 )
 from ..format import FULL_OCCLUSION, OUT_OF_VIEW, key_fits
+from ..paths import check_folder
 from .base import (
     FrameFiles,
     Sequence,
@@ -314,9 +320,7 @@ def search(root: str | Path, splits: tuple[str, ...] = SPLITS) -> SequenceSearch
 
     Raises CurationError naming the root when it is missing or holds no video of those splits (saying which splits
     its videos are in)."""
-    root = Path(root)
-    if not root.is_dir():
-        raise CurationError(f"{root}: no such folder")
+    root = check_folder(root)
     unknown = set(splits) - set(SPLITS)
     if unknown:
         raise CurationError(f"unknown split(s) {sorted(unknown)}; choose from {list(SPLITS)}")

@@ -70,6 +70,7 @@ from ..errors import (
     CurationError,
 )
 from ..format import key_fits
+from ..paths import check_folder
 from .base import (
     Sequence,
     SequenceRead,
@@ -214,10 +215,7 @@ def search(root: str | Path, splits: tuple[str, ...] = SPLITS) -> SequenceSearch
 
     Raises CurationError naming the root when it is missing, when a split other than ``train`` is asked for, or
     when no video is found."""
-    root = Path(root)
-    if not root.is_dir():
-        raise CurationError(f"{root}: no such folder; expected a TrackingNet tree with TRAIN_<k>/anno and "
-                            "TRAIN_<k>/frames")
+    root = check_folder(root)
     unknown = [s for s in splits if s not in SPLITS]
     if unknown:
         why = "; TEST has only the first frame's box, so it cannot be curated" if "test" in unknown else ""

@@ -39,6 +39,7 @@ from ..errors import (
     CurationError,
 )
 from ..format import MAX_TRACK, key_fits
+from ..paths import check_folder
 from .base import (
     FrameFiles,
     Sequence,
@@ -145,9 +146,9 @@ def search_snippets(root: str | Path, splits: tuple[str, ...] = SPLITS) -> Seque
     Raises CurationError naming the path when the root or its ``Annotations/VID`` and
     ``Data/VID`` folders are missing, or when no snippet is found.
     """
-    root = Path(root)
+    root = check_folder(root)
     ann_root, data_root = root / "Annotations" / "VID", root / "Data" / "VID"
-    for required in (root, ann_root, data_root):
+    for required in (ann_root, data_root):
         if not required.is_dir():
             raise CurationError(
                 f"{required}: no such folder; expected an ILSVRC2015 tree with Annotations/VID and Data/VID"

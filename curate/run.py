@@ -16,6 +16,7 @@ the rest. Re-running a finished curation does nothing, except:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import time
@@ -36,11 +37,13 @@ from .prune import prune_gone
 from .shards import DEFAULT_MAP_SIZE, CurationLayout, ShardScan, ShardWriter, clear_unfinished
 from .snippet import SnippetResult, curate_snippet, inputs_fingerprint
 from .sources import detect_format, source_format
+from .sources.account import FileAccount, account_files
 from .sources.base import Sequence, SequenceSearch, SourceFormat
 from .verify import verify
 
 SKIPPED_FILE = "skipped.jsonl"
 SUMMARY_FILE = "summary.json"
+_NOTES_SHOWN = 10  # notes printed in the summary; summary.json has them all
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class CurationConfig:
     refresh: bool = False  # redo committed snippets whose input files changed since their commit
     repair: bool = False  # set damaged shards aside and redo their snippets (otherwise a damaged shard stops the run)
     prune: bool = False  # drop the committed snippets of ``splits`` whose folders are gone from the source
+    list_unused: bool = False  # keep the path of every file outside the layout in the summary's account
     settings: CurationSettings = field(default_factory=CurationSettings)
 
     def __post_init__(self) -> None:
@@ -82,6 +86,7 @@ class CurationSummary:
 
     source: str = ""  # the dataset format read
     splits: list[str] = field(default_factory=list)
+    sequences_by_split: dict[str, int] = field(default_factory=dict)  # found in the source, of the splits asked for
     snippets_total: int = 0  # planned in this run
     snippets_already_done: int = 0
     snippets_curated: int = 0
@@ -105,13 +110,18 @@ class CurationSummary:
     damaged: list[str] = field(default_factory=list)  # what is still unreadable after the run
     snippets_gone: list[str] = field(default_factory=list)  # committed, but no longer in the source tree
     snippets_pruned: int = 0  # of those, dropped from the curation (prune)
+    notes: list[str] = field(default_factory=list)  # problems that dropped nothing (a class name not readable)
+    files: FileAccount = field(default_factory=FileAccount)  # what became of every file under the source
 
     def lines(self) -> list[str]:
         """Human-readable summary."""
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.skipped_by_reason.items())) or "none"
         per_record = self.bytes_written / self.records if self.records else 0
         notes = [f"set aside {p} (damaged; its snippets were redone)" for p in self.shards_set_aside]
-        notes += [f"passed over {line}" for line in self.folders_passed_over]
+        notes += [f"passed over {line}" for line in self.folders_passed_over + self.files.folders]
+        notes += [f"note      {line}" for line in self.notes[:_NOTES_SHOWN]]
+        if len(self.notes) > _NOTES_SHOWN:
+            notes.append(f"note      and {len(self.notes) - _NOTES_SHOWN} more notes (summary.json lists them)")
         notes += [f"DAMAGED   {line}" for line in self.damaged]
         if self.classes_not_found:
             names = ", ".join(map(repr, self.classes_not_found))
@@ -126,8 +136,9 @@ class CurationSummary:
                          f"{self.snippets_gone[0]}); they stay in the curation")
         redone = f" ({self.snippets_redone} redone, {self.snippets_changed} of them changed inputs)" \
             if self.snippets_redone else ""
+        found = ", ".join(f"{split} {self.sequences_by_split.get(split, 0)}" for split in self.splits)
         return notes + [
-            f"source    {self.source}, split(s) {', '.join(self.splits)}",
+            f"source    {self.source}, split(s) asked for: {found} sequences",
             f"snippets  {self.snippets_curated} curated{redone}, {self.snippets_already_done} already done, "
             f"{self.snippets_total} planned",
             f"frames    {self.frames} read, {self.frames_decoded} decoded",
@@ -136,6 +147,7 @@ class CurationSummary:
             f"skipped   {self.skipped} ({reasons})",
             f"bytes     {self.bytes_written / 1e6:.1f} MB ({per_record / 1e3:.1f} KB/record)",
             f"time      {self.seconds:.1f} s, {self.frames_per_second:.1f} frames/s",
+            f"files     {self.files.line()}",
         ]
 
 
@@ -162,6 +174,9 @@ def curate(config: CurationConfig) -> CurationSummary:
     snippets = search.sequences
     if config.max_snippets is not None:
         snippets = snippets[: config.max_snippets]
+    files = account_files(Path(config.source), snippets, {"past --max-snippets": search.sequences[len(snippets):]},
+                          search.passed_over, search.read, functools.partial(fmt.outside, splits=config.splits),
+                          keep_paths=config.list_unused)
     layout = CurationLayout.create(config.out, config.settings)
     lock = layout.lock()
     try:
@@ -169,8 +184,10 @@ def curate(config: CurationConfig) -> CurationSummary:
         summary = _run(config, layout, snippets, in_source)
     finally:
         os.close(lock)
-    summary.folders_passed_over = search.passed_over
+    summary.folders_passed_over, summary.files = search.passed_over, files
+    summary.notes = search.notes + summary.notes
     summary.source, summary.splits = f"{fmt.title} ({fmt.name})", list(config.splits)
+    summary.sequences_by_split = dict(Counter(s.split for s in search.sequences))
     write_json_atomic(layout.root / SUMMARY_FILE, to_json(summary))
     return summary
 
@@ -206,6 +223,7 @@ def _run(config: CurationConfig, layout: CurationLayout, snippets: list[Sequence
             for result in parallel(jobs):
                 writer.commit(result.snippet_id, result.crops, result.meta)
                 _add(summary, reasons, result)
+                summary.notes += result.notes
                 seen |= result.classes
                 bar.update(result.frames)
                 bar.set_postfix(records=summary.records, skipped=summary.skipped, refresh=False)

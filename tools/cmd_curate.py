@@ -37,6 +37,9 @@ def add_curation_options(p: argparse.ArgumentParser) -> None:
                    help="drop the records of committed snippets (of the splits curated) whose folders are gone from "
                         "the source, and say how many; without it they stay and the summary names them "
                         "(not with --max-snippets, which cannot tell what is gone)")
+    p.add_argument("--list-unused", action="store_true",
+                   help="after the summary, name every file under the source that the run did not read or report, "
+                        "with its kind (another split, a file the layout leaves alone, not in the layout)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

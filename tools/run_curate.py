@@ -18,6 +18,7 @@ def curation_config(args: argparse.Namespace, source: Path, out: Path) -> Curati
         source=source, out=out, splits=tuple(args.splits) if args.splits else None, format=args.format,
         max_snippets=args.max_snippets, workers=args.workers, backend=args.backend, scheduler=args.scheduler,
         progress=not args.no_progress, refresh=args.refresh, repair=args.repair, prune=args.prune,
+        list_unused=args.list_unused,
     )
     fmt = source_of(config)
     settings = CurationSettings(
@@ -29,8 +30,11 @@ def curation_config(args: argparse.Namespace, source: Path, out: Path) -> Curati
 
 
 def run_curation(args: argparse.Namespace, source: Path, out: Path) -> None:
-    summary = curate(curation_config(args, source, out))
+    config = curation_config(args, source, out)
+    summary = curate(config)
     print("\n".join(summary.lines()))
+    if config.list_unused and summary.files.unused:
+        print("\n".join(f"unused    {path} ({kind})" for path, kind in summary.files.unused))
     if summary.skipped:
         print(f"skip report: {out / 'skipped.jsonl'}")
 

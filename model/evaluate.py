@@ -8,15 +8,22 @@ equal weight (:func:`siamfc.model.metrics.mean_curves`). Speed is reported twice
 Any tracker speaking the got10k toolkit's interface (:class:`Tracker`) can be evaluated: each sequence is run
 through the tracker's own ``track(img_files, box)``.
 
-The report is written as ``<name>.json`` (summary, curves, per-sequence figures, skipped sequences), one
-``<name>/<sequence>.txt`` per sequence (``x,y,w,h`` per frame, 0-based) and ``<name>.png`` (plots).
+Each frame is decoded as strictly as curation decodes it (:func:`check_frame`, :mod:`siamfc.curate.frames`) just
+before the tracker takes it: a truncated or corrupt JPEG, which OpenCV and PIL would hand over half grey with a
+libjpeg warning that names no file, skips its sequence with the file and the decoder's message, and the rest is
+evaluated. That check is part of the "with decoding" speed.
+
+The report is written as ``<name>.json`` (summary, curves, per-sequence figures and notes, skipped sequences), one
+``<name>/<sequence>.txt`` per sequence (``x,y,w,h`` per frame, 0-based) and ``<name>.png`` (plots). Skipped
+sequences are listed grouped by kind (:func:`skip_lines`), every one with its file and reason.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -25,6 +32,9 @@ import numpy as np
 from tqdm import tqdm
 
 from siamfc.curate.atomic import atomic_write, write_json_atomic
+from siamfc.curate.errors import FRAME_CORRUPT, BadInput
+from siamfc.curate.frames import decode_jpeg, jpeg_size, read_bytes
+from siamfc.curate.sources.base import FRAME_SUFFIXES
 
 from .eval_sequences import EvalSequence, Skipped
 from .metrics import (
@@ -41,6 +51,8 @@ from .metrics import (
 
 TOOLKIT_FOLDERS = {"got10k": "GOT-10k", "otb": "OTB2015", "vid": "VID",
                    "lasot": "LaSOT"}  # layout -> the toolkit's result folder
+NO_FIRST_BOX, TRACKER_ERROR = "no_first_box", "tracker_error"  # skip kinds found here (the others: eval_sequences)
+CHECK_REDUCTION = 8  # frames are checked decoding at 1/8 scale: libjpeg still reads (and checks) every byte
 
 
 class Tracker(Protocol):
@@ -139,6 +151,7 @@ class EvalReport:
                 "auc": r.curves.auc, "precision_20": r.curves.precision_20,
                 "norm_precision": r.curves.norm_precision_auc,
                 "fps": len(r.boxes) / max(float(r.times.sum()), 1e-12),
+                **({"notes": list(r.sequence.notes)} if r.sequence.notes else {}),
             } for r in self.results
         }
         return {**self.summary(), **self.meta, "per_sequence": per_sequence,
@@ -159,28 +172,91 @@ class EvalReport:
         if lasot:
             out.insert(2, f"  LaSOT (toolkit rule: frames without a visible target fail, {lasot['sequences']} "
                           f"sequences): success AUC {lasot['auc']:.3f}")
+        notes = [(r.sequence.name, note) for r in self.results for note in r.sequence.notes]
+        if notes:
+            out.append(f"  {len(notes)} note{'s' if len(notes) > 1 else ''}:")
+            out += [f"    {name}: {note}" for name, note in notes]
         if self.skipped:
-            out.append(f"  {len(self.skipped)} sequences skipped:")
-            out += [f"    {s.name}: {s.reason}" for s in self.skipped]
+            out += skip_lines(self.skipped)
         return out
 
 
+def skip_lines(skipped: list[Skipped], indent: str = "  ") -> list[str]:
+    """Every skipped sequence with its reason, grouped by kind (the largest group first), each group with its
+    count."""
+    groups: dict[str, list[Skipped]] = {}
+    for s in skipped:
+        groups.setdefault(s.kind or "other", []).append(s)
+    out = [f"{indent}{len(skipped)} sequence{'s' if len(skipped) > 1 else ''} skipped:"]
+    for kind, items in sorted(groups.items(), key=lambda g: (-len(g[1]), g[0])):
+        out.append(f"{indent}  {kind} ({len(items)}):")
+        out += [f"{indent}    {s.name}: {s.reason}" for s in items]
+    return out
+
+
+def skip_counts(skipped: list[Skipped]) -> str:
+    """``3 frame_missing, 1 box_malformed``: how many sequences were skipped for each kind, the largest first."""
+    counts = Counter(s.kind or "other" for s in skipped)
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items(), key=lambda c: (-c[1], c[0])))
+
+
+class NothingToEvaluate(ValueError):
+    """Every sequence was skipped; ``skipped`` holds them all (the message counts them by kind, in one line)."""
+
+    def __init__(self, message: str, skipped: list[Skipped]):
+        super().__init__(message)
+        self.skipped = skipped
+
+
+class FrameError(ValueError):
+    """A frame that cannot be read or decoded: ``kind`` (``frame_missing``, ``frame_corrupt``) and ``path``; the
+    message names the file."""
+
+    def __init__(self, kind: str, detail: str, path: Path):
+        super().__init__(detail)
+        self.kind, self.path = kind, path
+
+
+def check_frame(path: str | Path) -> None:
+    """Decode a JPEG frame as strictly as curation does (:mod:`siamfc.curate.frames`: any libjpeg warning, such as
+    a file cut short, makes it corrupt); :class:`FrameError` naming the file and the decoder's message otherwise.
+    Files without a JPEG suffix are left to the tracker's reader."""
+    path = Path(path)
+    if path.suffix.lower() not in FRAME_SUFFIXES:
+        return
+    try:
+        data = read_bytes(path)
+        decode_jpeg(data, path, jpeg_size(data, path), CHECK_REDUCTION)
+    except BadInput as bad:
+        raise FrameError(bad.reason, bad.detail, path) from None
+
+
 class FrameFiles(Sequence[str]):
-    """A sequence's frame paths, calling ``taken()`` each time the tracker, iterating over them, takes the next
-    one: a progress bar follows a tracker that knows nothing of it."""
+    """A sequence's frame paths, each checked (:func:`check_frame`) when the tracker takes it, calling ``taken()``
+    each time the tracker, iterating over them, takes the next one: a progress bar follows a tracker that knows
+    nothing of it. A frame that fails the check raises :class:`FrameError` out of the tracker's loop."""
 
     def __init__(self, paths: Sequence[Path], taken: Callable[[], object] = lambda: None):
         self.paths, self.taken = [str(p) for p in paths], taken
+        self.checked: set[int] = set()
 
     def __len__(self) -> int:
         return len(self.paths)
 
-    def __getitem__(self, index):  # noqa: ANN001, ANN204 - as list's
+    def _checked(self, index: int) -> str:
+        if index not in self.checked:
+            check_frame(self.paths[index])
+            self.checked.add(index)
         return self.paths[index]
 
+    def __getitem__(self, index):  # noqa: ANN001, ANN204 - as list's
+        if isinstance(index, slice):
+            return self.paths[index]
+        return self._checked(range(len(self.paths))[index])
+
     def __iter__(self) -> Iterator[str]:
-        for path in self.paths:
-            yield path
+        for index in range(len(self.paths)):
+            yield self._checked(index)
             self.taken()
 
 
@@ -204,9 +280,10 @@ def evaluate(tracker: Tracker, sequences: list[EvalSequence], name: str, dataset
              skipped: list[Skipped] | None = None, meta: dict | None = None, progress: bool = True) -> EvalReport:
     """One-pass evaluation of ``tracker`` over ``sequences``.
 
-    Sequences whose first frame has no usable box, and those with a frame that cannot be read, are added to the
-    skipped ones (with the file and the reason) and the rest are evaluated. Raises ValueError when no sequence
-    is left.
+    Sequences whose first frame has no usable box, and those with a frame that cannot be read or decoded, are
+    added to the skipped ones (with the file and the reason) and the rest are evaluated. Raises
+    :class:`NothingToEvaluate` (a ValueError, its message counting the skipped ones by kind) when no sequence is
+    left.
     """
     skipped = list(skipped or [])
     usable = []
@@ -214,7 +291,7 @@ def evaluate(tracker: Tracker, sequences: list[EvalSequence], name: str, dataset
         first = seq.gt[0] if len(seq) else np.full(4, np.nan)
         if not (np.all(np.isfinite(first)) and first[2] > 0 and first[3] > 0):
             skipped.append(Skipped(seq.name, f"{seq.gt_file or seq.name}: no ground-truth box on the first frame",
-                                   seq.gt_file))
+                                   seq.gt_file, NO_FIRST_BOX))
         else:
             usable.append(seq)
     results = []
@@ -223,9 +300,9 @@ def evaluate(tracker: Tracker, sequences: list[EvalSequence], name: str, dataset
             result = _tracked(tracker, seq, bar)
             (results if isinstance(result, SequenceResult) else skipped).append(result)
     if not results:
-        raise ValueError(f"{dataset or name}: no sequence to evaluate"
-                         + (f"; {len(skipped)} skipped, the first: {skipped[0].name}: {skipped[0].reason}"
-                            if skipped else ""))
+        raise NothingToEvaluate(f"{dataset or name}: no sequence to evaluate"
+                                + (f"; all {len(skipped)} skipped: {skip_counts(skipped)}" if skipped else ""),
+                                skipped)
     return EvalReport(name, dataset, results, skipped, dict(meta or {}))
 
 
@@ -240,11 +317,13 @@ def _tracked(tracker: Tracker, seq: EvalSequence, bar: tqdm) -> SequenceResult |
 
     try:
         return run_sequence(tracker, seq, taken)
-    except (OSError, ValueError) as err:  # a frame reader's error starts with the frame's path
+    except FrameError as err:
+        return Skipped(seq.name, str(err), str(err.path), err.kind)
+    except (OSError, ValueError) as err:  # a tracker's own frame reader: its error starts with the frame's path
         index = next((i for i, p in enumerate(seq.frames) if str(err).startswith(str(p))), None)
         if index is None:
-            return Skipped(seq.name, str(err), seq.gt_file)
-        return Skipped(seq.name, f"frame {index}: {err}", str(seq.frames[index]))
+            return Skipped(seq.name, str(err), seq.gt_file, TRACKER_ERROR)
+        return Skipped(seq.name, str(err), str(seq.frames[index]), FRAME_CORRUPT)
     finally:
         bar.update(len(seq) - done)
 
@@ -270,10 +349,12 @@ def write_toolkit_results(report: EvalReport, out: str | Path) -> Path:
     layout, 0-based. LaSOT: ``LaSOT/<name>/<seq>.txt`` and ``times/<seq>_time.txt``, 1-based like its
     ``groundtruth.txt``, what got10k's ``ExperimentLaSOT(root, result_dir=<out>/LaSOT).report([name])`` reads (it
     joins no benchmark folder of its own). Boxes go back 1-based wherever the dataset's files are
-    (:attr:`EvalSequence.one_based`). ``<seq>`` is the sequence folder's name. Returns ``out``.
+    (:attr:`EvalSequence.one_based`). ``<seq>`` is the sequence folder's name, as the toolkits name sequences, unless
+    another sequence of the run shares it (:func:`result_names`: then the whole name). Returns ``out``.
     """
+    names = result_names(r.sequence for r in report.results)
     for r in report.results:
-        seq = Path(r.sequence.name).name
+        seq = names[r.sequence.name]
         root = Path(out) / TOOLKIT_FOLDERS[r.sequence.layout] / report.name
         boxes = r.boxes.copy()
         if r.sequence.layout == "got10k":
@@ -286,6 +367,29 @@ def write_toolkit_results(report: EvalReport, out: str | Path) -> Path:
             with atomic_write(path, "w") as f:
                 np.savetxt(f, values, fmt=fmt, delimiter=",")
     return Path(out)
+
+
+def result_names(sequences: Iterable[EvalSequence]) -> dict[str, str]:
+    """Each sequence's file name in the toolkit layout (:func:`write_toolkit_results`): its folder's name, as the
+    toolkits name sequences (``Basketball``, ``GOT-10k_Val_000001``, ``airplane-1``, ``Jogging.1``); where two
+    sequences of one toolkit folder share that name (compared ignoring case, as some file systems do: the second
+    file would replace the first), each of them gets its whole name with ``/`` replaced by ``_``
+    (``a_Walk``, ``b_Walk``). ValueError naming both sequences when even those collide. Call it before tracking to
+    refuse a run whose results would overwrite each other."""
+    seqs = list(sequences)
+    short = {id(s): s.name.rsplit("/", 1)[-1] for s in seqs}
+    shared = Counter((TOOLKIT_FOLDERS[s.layout], short[id(s)].casefold()) for s in seqs)
+    names: dict[str, str] = {}
+    seen: dict[tuple[str, str], EvalSequence] = {}
+    for s in seqs:
+        folder = TOOLKIT_FOLDERS[s.layout]
+        name = short[id(s)] if shared[folder, short[id(s)].casefold()] == 1 else s.name.replace("/", "_")
+        other = seen.setdefault((folder, name.casefold()), s)
+        if other is not s:
+            raise ValueError(f"sequences {other.name!r} ({other.gt_file}) and {s.name!r} ({s.gt_file}) would write "
+                             f"the same result file {folder}/<run>/{name}; rename one of their folders")
+        names[s.name] = name
+    return names
 
 
 def write_boxes(path: str | Path, boxes: np.ndarray) -> Path:

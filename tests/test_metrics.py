@@ -125,7 +125,7 @@ def test_got10k_layout_absence_and_test_split(tmp_path):
 
 def test_box_file_errors_name_the_line(tmp_path):
     (tmp_path / "gt.txt").write_text("1,2,3,4\n1,2,3\n")
-    with pytest.raises(ValueError, match=r"gt\.txt:2: 3 fields"):
+    with pytest.raises(ValueError, match=r"gt\.txt, line 2: '1,2,3' is not 4 finite numbers"):
         read_box_file(tmp_path / "gt.txt")
     with pytest.raises(ValueError, match="no sequence found"):
         find_sequences(tmp_path)

@@ -343,14 +343,20 @@ def test_track_failure_as_a_real_process(tmp_path, frames):
 
 
 # -- eval ----------------------------------------------------------------------------------------------------------
+def numbered(paths: list[Path], digits: int) -> None:
+    """Rename frames 0000.jpg ... to the benchmark's numbers, from 1 (``digits`` wide)."""
+    for path in reversed(paths):
+        path.rename(path.with_name(f"{int(path.stem) + 1:0{digits}d}.jpg"))
+
+
 def otb(root: Path, name: str, gt: str, frames: int = 3) -> Path:
-    write_frames(root / name / "img", frames)
+    numbered(write_frames(root / name / "img", frames), 4)
     (root / name / "groundtruth_rect.txt").write_text(gt)
     return root / name / "groundtruth_rect.txt"
 
 
 def got(root: Path, name: str, gt: str, frames: int = 3, absence: str | None = None) -> Path:
-    write_frames(root / name, frames)
+    numbered(write_frames(root / name, frames), 8)
     (root / name / "groundtruth.txt").write_text(gt)
     if absence is not None:
         (root / name / "absence.label").write_text(absence)
@@ -359,11 +365,11 @@ def got(root: Path, name: str, gt: str, frames: int = 3, absence: str | None = N
 
 GOOD = "11,11,20,16\n12,11,20,16\n13,12,20,16\n"
 MALFORMED = {  # sequence -> (writer, ground truth, absence.label, what the reason says)
-    "NotNumbers": (otb, "11,11,20,16\n12,x,20,16\n13,12,20,16\n", None, ":2: not a row of numbers: '12,x,20,16'"),
-    "FiveColumns": (otb, "11,11,20,16\n12,11,20,16,1\n13,12,20,16\n", None, ":2: 5 fields, expected x,y,w,h"),
-    "HalfNaN": (otb, "11,11,20,16\n12,nan,20,16\n13,12,20,16\n", None, ":2: NaN or infinite values in a box"),
-    "Infinite": (got, "10,10,20,16\ninf,10,20,16\n12,11,20,16\n", None, ":2: NaN or infinite values in a box"),
-    "NegativeSize": (got, "10,10,20,16\n11,10,-20,16\n12,11,20,16\n", None, ":2: negative width or height"),
+    "NotNumbers": (otb, "11,11,20,16\n12,x,20,16\n13,12,20,16\n", None, ", line 2: '12,x,20,16' is not 4 finite"),
+    "FiveColumns": (otb, "11,11,20,16\n12,11,20,16,1\n13,12,20,16\n", None, ", line 2: '12,11,20,16,1' is not 4"),
+    "HalfNaN": (otb, "11,11,20,16\n12,nan,20,16\n13,12,20,16\n", None, ", line 2: '12,nan,20,16' is not 4 finite"),
+    "Infinite": (got, "10,10,20,16\ninf,10,20,16\n12,11,20,16\n", None, ", line 2: 'inf,10,20,16' is not 4 finite"),
+    "NegativeSize": (got, "10,10,20,16\n11,10,-20,16\n12,11,20,16\n", None, ", line 2: negative width or height"),
     "EmptyOtb": (otb, "", None, "empty file, no ground truth"),
     "EmptyGot": (got, "\n\n", None, "empty file, no ground truth"),
     "FewerBoxes": (got, "10,10,20,16\n11,10,20,16\n", None, "2 boxes for 3 images"),
@@ -385,12 +391,13 @@ def malformed_dataset(root: Path) -> dict[str, Path]:
 
 
 def test_box_file_rows_are_checked(tmp_path):
-    (tmp_path / "gt.txt").write_text("1,2,3,4\nNaN,NaN,NaN,NaN\n\n5 6 7 8\n")
+    (tmp_path / "gt.txt").write_text("1,2,3,4\nNaN,NaN,NaN,NaN\n5 6 7 8\n\n")
     np.testing.assert_array_equal(read_box_file(tmp_path / "gt.txt"), [[1, 2, 3, 4], [np.nan] * 4, [5, 6, 7, 8]])
-    for text, says in (("1,2,3,inf", "NaN or infinite"), ("nan,2,3,4", "NaN or infinite"), ("1,2,-3,4", "negative"),
-                       ("1,2,3", "3 fields"), ("1;2;3;4", "not a row of numbers")):
+    for text, says in (("1,2,3,inf", "'1,2,3,inf' is not 4 finite"), ("nan,2,3,4", "'nan,2,3,4' is not 4 finite"),
+                       ("1,2,-3,4", "negative"), ("1,2,3", "'1,2,3' is not 4"), ("1;2;3;4", "'1;2;3;4' is not 4"),
+                       ("\n5,6,7,8", "an empty line")):  # a blank line inside: every later box a frame off
         (tmp_path / "gt.txt").write_text(f"1,2,3,4\n{text}\n")
-        with pytest.raises(ValueError, match=rf"gt\.txt:2: {says}"):
+        with pytest.raises(ValueError, match=rf"gt\.txt, line 2: {says}"):
             read_box_file(tmp_path / "gt.txt")
 
 
@@ -425,15 +432,15 @@ def test_eval_skips_a_sequence_with_an_unreadable_frame(capsys, tmp_path, weight
                  str(tmp_path / "eval"), "--device", "cpu", "--no-progress"]) == 0
     report = json.loads((tmp_path / "eval" / "SiamFC.json").read_text())
     assert report["sequences"] == 1 and list(report["per_sequence"]) == ["Good"]
-    assert report["skipped"] == [{"name": "Torn", "reason": f"frame 1: {torn}: not a readable image",
-                                  "file": str(torn)}]
+    assert report["skipped"] == [{"name": "Torn", "reason": f"{torn}: not a JPEG (starts with 6e 6f 74 20)",
+                                  "file": str(torn), "kind": "frame_corrupt"}]
 
 
 def test_eval_with_nothing_left_to_evaluate(capsys, tmp_path, weights):
     otb(tmp_path / "data", "Bad", "1,2,3\n")
     line = fails(capsys, "eval", "--dataset", tmp_path / "data", "--weights", weights, "--out", tmp_path / "eval",
                  "--device", "cpu", "--no-progress")
-    assert "no sequence to evaluate; 1 skipped, the first: Bad: " in line and "groundtruth_rect.txt:1: 3 fields" in line
+    assert "no sequence to evaluate; all 1 skipped: 1 box_malformed (each listed above)" in line
 
 
 @pytest.mark.parametrize(("options", "says"), [

@@ -48,7 +48,8 @@ def add_options(command: str, p: argparse.ArgumentParser) -> None:
         p.add_argument("--show", action="store_true", help="show frames in a window (needs a GUI build of OpenCV)")
         p.set_defaults(run="siamfc.tools.run_track:cmd_track")
     else:
-        p.add_argument("--dataset", help="folder of OTB or GOT-10k sequences, or an ILSVRC2015 root (VID val)")
+        p.add_argument("--dataset", help="folder of OTB or GOT-10k sequences, a LaSOT root, or an ILSVRC2015 root "
+                                            "(VID val); frames are matched to ground-truth lines by number")
         p.add_argument("--out", default="eval", help="report folder (default ./eval)")
         p.add_argument("--name", default="SiamFC", help="run name: report file names and plot legend")
         p.add_argument("--compare", nargs="+", metavar="JSON", help="earlier reports to draw in the same plots")

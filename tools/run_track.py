@@ -19,13 +19,25 @@ from PIL import Image
 from siamfc.curate.atomic import writable_folder
 from siamfc.curate.paths import check_folder
 from siamfc.model.eval_plots import plot_runs
-from siamfc.model.eval_sequences import find_sequences, image_files
-from siamfc.model.evaluate import evaluate, load_summary, write_boxes, write_report, write_toolkit_results
+from siamfc.model.eval_sequences import find_sequences
+from siamfc.model.evaluate import (
+    FrameFiles,
+    NothingToEvaluate,
+    evaluate,
+    load_summary,
+    result_names,
+    skip_lines,
+    write_boxes,
+    write_report,
+    write_toolkit_results,
+)
 from siamfc.model.tracker import BoxOutsideFrameWarning, SiamFCTracker, draw_box, load_tracker, show_frame
 
 from .cmd_track import tracker_config
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")  # frames `siamfc track` takes, in name order
+MAX_INIT = 1e6  # pixels: no --init value lies further out (the crop arithmetic overflows long before 1e200)
 EXIF_ORIENTATION = 0x0112  # values 5..8 turn the image a quarter, and cv2.imread applies them
 
 
@@ -38,7 +50,8 @@ def build_tracker(args: argparse.Namespace, name: str = "SiamFC") -> SiamFCTrack
 
 
 def parse_box(text: str) -> np.ndarray:
-    """``--init`` as an ``x, y, w, h`` array; ValueError unless 4 finite numbers with ``w, h > 0``."""
+    """``--init`` as an ``x, y, w, h`` array; ValueError unless 4 finite numbers with ``w, h > 0``, none beyond
+    :data:`MAX_INIT` pixels."""
     try:
         box = np.array([float(v) for v in text.replace(" ", ",").split(",") if v], dtype=np.float64)
     except ValueError:
@@ -46,6 +59,9 @@ def parse_box(text: str) -> np.ndarray:
     if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
         raise ValueError(f"--init {text!r}: expected x,y,w,h: 4 finite numbers (0-based pixels), width and "
                          "height above 0")
+    if np.abs(box).max() > MAX_INIT:
+        raise ValueError(f"--init {text!r}: x,y,w,h beyond {MAX_INIT:.0f} pixels; give the box in the frame's "
+                         "pixels")
     return box
 
 
@@ -106,8 +122,13 @@ def box_warnings() -> Iterator[None]:
         yield
 
 
+def image_files(folder: Path) -> list[Path]:
+    """Image files directly in ``folder``, sorted by name."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
 def frame_files(folder: Path) -> list[Path]:
-    """Images of a folder, or of its ``img/`` subfolder (OTB layout)."""
+    """Images of a folder, or of its ``img/`` subfolder (OTB layout), in name order."""
     check_folder(folder)
     files = image_files(folder)
     if not files and (folder / "img").is_dir():
@@ -169,7 +190,8 @@ def cmd_track(args: argparse.Namespace) -> None:
     callbacks = [c for c in (writer, show if args.show else None) if c is not None]
     try:
         with box_warnings():
-            boxes, times = tracker.track(files, box, callback=lambda *a: [c(*a) for c in callbacks])
+            boxes, times = tracker.track(FrameFiles(files), box,  # each JPEG decoded strictly first
+                                         callback=lambda *a: [c(*a) for c in callbacks])
     finally:
         if writer is not None:
             writer.close()
@@ -204,11 +226,16 @@ def cmd_eval(args: argparse.Namespace) -> None:
         sequences, skipped = find_sequences(args.dataset, progress=not args.no_progress)
         if args.max_sequences:
             sequences = sequences[:args.max_sequences]
+        result_names(sequences)  # two sequences whose result files would collide: refused before any tracking
     out = writable_folder(Path(args.out), "report folder (--out)")  # before hours of tracking
     if args.dataset:
         with box_warnings():
-            report = evaluate(tracker, sequences, args.name, str(args.dataset), skipped, tracker.info,
-                              progress=not args.no_progress)
+            try:
+                report = evaluate(tracker, sequences, args.name, str(args.dataset), skipped, tracker.info,
+                                  progress=not args.no_progress)
+            except NothingToEvaluate as err:
+                print("\n".join(skip_lines(err.skipped, indent="")))
+                raise ValueError(f"{err} (each listed above)") from None
         print("\n".join(report.lines()))
         print(f"report: {write_report(report, out)}")
         print(f"results in the got10k toolkit's layout: {write_toolkit_results(report, out / 'results')}")

@@ -21,15 +21,19 @@ import numpy as np
 from siamfc.curate.sources import source_format
 from siamfc.curate.sources.account import account_files
 
+_VIDEOS_PER_SOURCE = 50
+
 
 def make_tree(root: Path, fmt: str, videos: int, frames: int) -> int:
     """A ``fmt`` tree of ``videos`` x ``frames`` linked JPEGs with their annotation files; the number of files."""
-    jpeg = root / "frame.jpg"
-    cv2.imwrite(str(jpeg), np.full((48, 64, 3), 128, np.uint8))
+    image = np.full((48, 64, 3), 128, np.uint8)
     box = "".join("10,10,20,20\n" for _ in range(frames))
     zeros = "".join("0\n" for _ in range(frames))
     tree = root / "tree"
     for v in range(videos):
+        jpeg = root / f"frame-{v // _VIDEOS_PER_SOURCE}.jpg"  # a file has at most 65,000 hard links on ext4
+        if not jpeg.exists():
+            cv2.imwrite(str(jpeg), image)
         if fmt == "lasot":
             cls = f"class{v % 20}"
             folder = tree / cls / f"{cls}-{v}"

@@ -14,6 +14,7 @@ import pytest
 import torch
 from test_cli import siamfc
 
+from siamfc.curate.synth import SynthConfig, generate
 from siamfc.curate.synth.lasot import generate as generate_lasot
 from siamfc.model.eval_sequences import find_sequences, read_box_file
 from siamfc.model.evaluate import evaluate, result_names, write_toolkit_results
@@ -115,6 +116,24 @@ def test_otb_frames_are_matched_by_number_not_by_sorted_name(tmp_path):
     assert shifted.curves.auc < 0.5  # what matching by sorted name would have scored: the test can tell
 
 
+def test_otb_frame_ranges_count_from_the_first_image_annotated(tmp_path):
+    # OTB's David: 770 images, its 471 boxes annotate images 300..770 (the benchmark's configSeqs)
+    img = tmp_path / "David" / "img"
+    img.mkdir(parents=True)
+    blank = cv2.imencode(".jpg", np.zeros((8, 8, 3), np.uint8))[1].tobytes()
+    for i in range(1, 771):
+        (img / f"{i:04d}.jpg").write_bytes(blank)
+    (tmp_path / "David" / "groundtruth_rect.txt").write_text("".join(f"{i},5,4,4\n" for i in range(1, 472)))
+    (seq,), _ = find_sequences(tmp_path)
+    assert len(seq) == 471 and seq.frames[0].name == "0300.jpg" and seq.frames[-1].name == "0770.jpg"
+    assert seq.gt[0, 0] == 0 and not seq.notes  # images 1..299 are the video's, not strays
+    (img / "0500.jpg").unlink()
+    _, (skip,) = find_sequences(tmp_path)
+    assert skip.kind == "frame_missing" and skip.reason.startswith(f"{img / '0500.jpg'}: frame 500 missing; "
+                                                                   "groundtruth_rect.txt has 471 boxes for frames "
+                                                                   "300..770")
+
+
 def test_got10k_missing_middle_frame_and_a_stray_image_skip_the_sequence_naming_both(capsys, tmp_path, weights):
     data = tmp_path / "data"
     got10k_folder(data, "Good")
@@ -177,6 +196,22 @@ def test_lasot_frames_through_the_source_stray_noted_missing_frame_named_blank_l
         if (cat / "img" / "saved.jpg").exists():
             (cat / "img" / "saved.jpg").rename(cat / "img" / "00000003.jpg")
         (plane / "groundtruth.txt").write_bytes(gt)
+
+
+def test_vid_frames_follow_their_xml_numbers_whatever_the_suffix_case(tmp_path):
+    root = tmp_path / "ILSVRC2015"
+    generate(root, SynthConfig(train_snippets=1, val_snippets=2, frames=8, sizes=((96, 72),)))
+    before, _ = find_sequences(root)
+    one, two = before
+    lower = one.frames[1].with_suffix(".jpg")
+    one.frames[1].rename(lower)  # 000001.jpg beside 000000.JPEG: still frame 1
+    gone = two.frames[2]
+    gone.rename(gone.with_name("backup.JPEG"))
+    sequences, (skip,) = find_sequences(root)
+    assert [s.name for s in sequences] == [one.name] and sequences[0].frames[1] == lower
+    assert sequences[0].frames[2:] == one.frames[2:]
+    assert skip.name == two.name and skip.kind == "frame_missing" and skip.file == str(gone)
+    assert skip.reason.startswith(f"{gone}: frame {int(gone.stem)} missing")
 
 
 def test_box_files_ignore_trailing_blank_lines_a_final_crlf_and_a_bom(tmp_path):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 # curate.sources.FORMATS, named here so --help imports no dataset code (a test ties the two)
-FORMATS = ("vid", "got10k", "lasot", "trackingnet", "coco")
+FORMATS = ("vid", "got10k", "lasot", "trackingnet", "coco", "otb", "uav", "nfs", "tc128", "tnl2k", "sequences",
+           "sequences1")
 
 
 def add_curation_options(p: argparse.ArgumentParser) -> None:

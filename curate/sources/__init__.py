@@ -10,10 +10,12 @@ from pathlib import Path
 
 from ..errors import CurationError
 from ..paths import check_folder
-from . import coco, got10k, lasot, trackingnet, vid
+from . import coco, got10k, lasot, nfs, otb, sequences, tc128, tnl2k, trackingnet, uav, vid
 from .base import SourceFormat
 
-FORMATS: dict[str, SourceFormat] = {m.FORMAT.name: m.FORMAT for m in (vid, got10k, lasot, trackingnet, coco)}
+FORMATS: dict[str, SourceFormat] = {m.FORMAT.name: m.FORMAT for m in (vid, got10k, lasot, trackingnet, coco, otb, uav,
+                                                                      nfs, tc128, tnl2k, sequences)}
+FORMATS[sequences.FORMAT_ONE_BASED.name] = sequences.FORMAT_ONE_BASED  # the same layout, 1-based boxes
 
 
 def source_format(name: str) -> SourceFormat:

@@ -22,6 +22,8 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import BOX_EMPTY, BOX_OUTSIDE_FRAME, BadInput
 from ..format import COVER_UNKNOWN
 
@@ -88,6 +90,30 @@ class Sequence(ABC):
         """Files in the sequence's folders that are neither frames nor annotations; :meth:`read` reports each as
         ``not_a_frame`` (the file account of a run counts them as reported)."""
         return []
+
+    def track_frames(self) -> list[Path]:
+        """Every frame file to track, in order, annotated or not: element ``i`` is the file of the ``i``-th frame
+        number of the sequence in the benchmark's own numbering (a missing file is listed under its expected name,
+        so whoever opens it names it). Default: the frames :meth:`read` lists, in order; a source whose benchmark
+        tracks through frames without annotation, or numbers them otherwise, overrides it."""
+        return [frame.path for frame in self.read().frames]
+
+    def ground_truth(self) -> np.ndarray:
+        """``[len(track_frames()), 4]`` float64 ``x, y, w, h`` in the package's 0-based convention
+        (:mod:`siamfc.curate.boxes`), NaN rows where the target is not annotated or not visible (a hidden frame's
+        placeholder box is never returned). Default: the box of the lowest track :meth:`read` gives each frame of
+        :meth:`track_frames` (``xyxy`` back to ``x, y, w, h``), NaN elsewhere."""
+        boxes = {}
+        for frame in self.read().frames:
+            if frame.objects:
+                boxes[frame.path] = min(frame.objects, key=lambda o: o.track).box
+        frames = self.track_frames()
+        rows = np.full((len(frames), 4), np.nan)
+        for i, path in enumerate(frames):
+            if path in boxes:
+                xmin, ymin, xmax, ymax = boxes[path]
+                rows[i] = (xmin, ymin, xmax - xmin + 1, ymax - ymin + 1)
+        return rows
 
 
 @dataclass

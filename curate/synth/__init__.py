@@ -1,7 +1,8 @@
 """Synthetic dataset trees in every layout siamfc reads, for the tests, the benchmarks and ``siamfc demo``.
 
 The frames and their ground truth come from :mod:`.scene`; one writer per layout turns them into that dataset's
-files: :mod:`.vid` (the embedded default), :mod:`.got10k`, :mod:`.lasot`, :mod:`.trackingnet`, :mod:`.coco`. Each
+files: :mod:`.vid` (the embedded default), :mod:`.got10k`, :mod:`.lasot`, :mod:`.trackingnet`, :mod:`.coco`, and the
+benchmarks :mod:`.otb`, :mod:`.uav`, :mod:`.nfs`, :mod:`.tc128`, :mod:`.tnl2k` and your own :mod:`.sequences`. Each
 writer takes a :class:`SynthConfig` (None: its own default) and returns what it wrote as :class:`~.truth.Truth`
 objects (VID: :class:`SynthObject`).
 """
@@ -9,14 +10,15 @@ objects (VID: :class:`SynthObject`).
 from __future__ import annotations
 
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 
-from . import coco, got10k, lasot, trackingnet, vid
+from . import coco, got10k, lasot, nfs, otb, sequences, tc128, tnl2k, trackingnet, uav, vid
 from .truth import Truth
 from .vid import SynthConfig, SynthObject, generate
 
-WRITERS: dict[str, ModuleType] = {"vid": vid, "got10k": got10k, "lasot": lasot, "trackingnet": trackingnet,
-                                  "coco": coco}  # each with generate(root, config, progress) and DEFAULT
+WRITERS: dict[str, ModuleType | SimpleNamespace] = {  # each with generate(root, config, progress) and DEFAULT
+    "vid": vid, "got10k": got10k, "lasot": lasot, "trackingnet": trackingnet, "coco": coco, "otb": otb, "uav": uav,
+    "nfs": nfs, "tc128": tc128, "tnl2k": tnl2k, "sequences": sequences, "sequences1": sequences.ONE_BASED_WRITER}
 
 
 def default_config(fmt: str) -> SynthConfig:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import tempfile
 import time
 from collections.abc import Callable
@@ -129,7 +130,10 @@ def bench_sequence(seq: EvalSequence, weights: Path, config: TrackerConfig, roun
     print("time per stage of an update (ms): " + "; ".join(
         f"{label}: " + ", ".join(f"{k} {1e3 * v:.1f}" for k, v in split.items()) for label, split in stages.items()))
     print(f"floor, reading and decoding a frame (cv2.imread): {1e3 * floor:.1f} ms ({1 / floor:.1f} fps)")
-    return {"frames": len(paths), "size": [w, h], "floor_ms": 1e3 * floor, "runs": rows}
+    return {"sequence": seq.name, "frames": len(paths), "size": [w, h], "scales": config.scales, "rounds": rounds,
+            "torch": torch.__version__, "cpu_threads": torch.get_num_threads(),
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() and not cpu_only else None,
+            "floor_ms": 1e3 * floor, "runs": rows}
 
 
 def synthetic_sequence(folder: Path, frames: int) -> EvalSequence:
@@ -158,4 +162,6 @@ def cmd_bench_track(args: argparse.Namespace) -> None:
         seq = EvalSequence(seq.name, seq.frames[:n], seq.gt[:n], seq.layout, seq.target, seq.gt_file)
         if len(seq) < WARMUP + 2:
             raise ValueError(f"{seq.name}: {len(seq)} frames; the benchmark needs at least {WARMUP + 2}")
-        bench_sequence(seq, weights, config, args.rounds, args.cpu_only)
+        results = bench_sequence(seq, weights, config, args.rounds, args.cpu_only)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1) + "\n")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -100,32 +101,45 @@ def bench_train(data: Path, batch_size: int, steps: int, workers: list[int], dev
     fixed = to_device(next(iter(make_loader(dataset, dataclasses.replace(config, num_workers=0), device))), device)
     print(f"device {device} (amp {'on' if learner.amp else 'off'}), batch {batch_size}, {steps} timed steps, "
           f"torch threads {torch.get_num_threads()}")
-    results: dict = {"device": str(device), "batch_size": batch_size}
+    results: dict = {"device": str(device), "device_name": _device_name(device), "torch": torch.__version__,
+                     "amp": learner.amp, "batch_size": batch_size, "steps": steps, "warmup": warmup,
+                     "paper_pairs": PAPER_PAIRS, "workers": {}}
     for w in workers:
         loader = make_loader(dataset, dataclasses.replace(config, num_workers=w), device)
         dataset.set_epoch(1)
-        paired_seconds(learner, fixed, loader, warmup)
+        if warmup:
+            paired_seconds(learner, fixed, loader, warmup)
         dataset.set_epoch(2)
         floor, step, wait = paired_seconds(learner, fixed, loader, steps)
         dataset.set_epoch(3)
         alone = loader_seconds(loader, steps)
-        r = results[w] = {
+        r = results["workers"][w] = {
             "pairs_per_s": batch_size / step, "floor_pairs_per_s": batch_size / floor, "ratio": step / floor,
             "data_wait_share": wait / step, "loader_pairs_per_s": batch_size / alone, "headroom": step / alone,
+            "paper_minutes": PAPER_PAIRS * step / batch_size / 60,
         }
         print(f"workers {w}: training {r['pairs_per_s']:7.1f} pairs/s | floor (fixed batch) "
               f"{r['floor_pairs_per_s']:7.1f} pairs/s | ratio {r['ratio']:.2f}x floor | data wait "
               f"{100 * r['data_wait_share']:4.1f}% | loader alone {r['loader_pairs_per_s']:7.1f} pairs/s "
               f"({r['headroom']:.0f}x training) | the paper's {PAPER_PAIRS:,} pairs in "
-              f"{PAPER_PAIRS / r['pairs_per_s'] / 60:.1f} min")
+              f"{r['paper_minutes']:.1f} min")
     return results
 
 
+def _device_name(device: torch.device) -> str:
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+
+
 def cmd_bench_train(args: argparse.Namespace) -> None:
+    if args.steps < 1 or args.warmup < 0 or args.batch_size < 1:
+        raise ValueError("--steps and --batch-size must be at least 1 and --warmup at least 0")
     options = dict(batch_size=args.batch_size, steps=args.steps, workers=args.workers, device_name=args.device,
-                   amp=args.amp)
+                   amp=args.amp, warmup=args.warmup)
     if args.data:
-        bench_train(Path(args.data), **options)
-        return
-    with tempfile.TemporaryDirectory(prefix="siamfc-bench-train-") as tmp:
-        bench_train(synthetic_curation(Path(tmp), SynthConfig(train_snippets=8, val_snippets=0, frames=24)), **options)
+        results = bench_train(Path(args.data), **options)
+    else:
+        with tempfile.TemporaryDirectory(prefix="siamfc-bench-train-") as tmp:
+            config = SynthConfig(train_snippets=8, val_snippets=0, frames=24)
+            results = bench_train(synthetic_curation(Path(tmp), config), **options)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1) + "\n")

@@ -55,6 +55,7 @@ def add_options(command: str, p: argparse.ArgumentParser) -> None:
     b.add_argument("--scales", type=int, default=3, help="search scales (default 3)")
     b.add_argument("--rounds", type=int, default=3, help="alternating rounds; each tracker's best counts (default 3)")
     b.add_argument("--cpu-only", action="store_true", help="skip CUDA even when present")
+    b.add_argument("--json", metavar="PATH", help="also write the figures to this JSON file")
     b.set_defaults(run="siamfc.tools.bench_track:cmd_bench_track")
 
     b = bench.add_parser("train", help="training pairs/s and data-wait share against a fixed-batch floor")
@@ -65,6 +66,8 @@ def add_options(command: str, p: argparse.ArgumentParser) -> None:
     b.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default: CUDA when present")
     b.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
                    help="mixed precision (default: on for CUDA)")
+    b.add_argument("--warmup", type=int, default=2, help="untimed steps per loader setting first (default 2)")
+    b.add_argument("--json", metavar="PATH", help="also write the figures to this JSON file")
     b.set_defaults(run="siamfc.tools.bench_train:cmd_bench_train")
 
     b = bench.add_parser("startup", help="seconds for every command to answer --help, against starting Python")

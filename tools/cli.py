@@ -28,6 +28,7 @@ COMMANDS = {  # command -> (module declaring its options, one-line help)
     "train": ("cmd_train", "train SiamFC on curated shards (resumable; torchrun for multi-GPU)"),
     "track": ("cmd_track", "track one target through a folder of frames"),
     "eval": ("cmd_track", "one-pass evaluation over OTB / GOT-10k / VID-val sequences, JSON and plots"),
+    "pack": ("cmd_pack", "check test results and zip them as the GOT-10k or TrackingNet server takes them"),
     "demo": ("cmd_demo", "synthesise a small VID, then curate, inspect, train and evaluate on it"),
     "bench": ("cmd_bench", "benchmarks, each against a floor measured in the same run"),
 }

@@ -322,3 +322,30 @@ def outside(root: Path, path: Path, splits: tuple[str, ...]) -> str | None:
 
 FORMAT = SourceFormat(name="got10k", title="GOT-10k", splits=SPLITS, looks_like=looks_like,
                       search=lambda root, splits: search(root, splits), outside=outside)
+
+
+def test_sequences(root: str | Path) -> list[tuple[str, Path, int]]:
+    """GOT-10k's test sequences as its evaluation server expects them: ``(name, file whose first line is the given
+    first box, frame count)`` per sequence, in ``list.txt``'s order (else the ``GOT-10k_Test_*`` folders, sorted).
+
+    ``root`` is the dataset root (holding ``test/``) or the test folder itself. The frame count is the last frame
+    file's number (frames count from 1), 0 when the folder holds none. CurationError naming the folder when there
+    is no test sequence, or when ``list.txt`` names a folder that does not exist."""
+    root = check_folder(root)
+    folder = root / "test" if (root / "test").is_dir() else root
+    if (folder / LIST).is_file():
+        try:
+            names = list(dict.fromkeys(line.strip() for line in read_lines(folder / LIST) if line.strip()))
+        except BadInput as bad:
+            raise CurationError(bad.detail) from None
+        missing = [n for n in names if "/" in n or "\\" in n or not (folder / n).is_dir()]
+        if missing:
+            raise CurationError(f"{folder / missing[0]}: listed in {folder / LIST}, no such folder"
+                                + (f" ({len(missing) - 1} more listed ones missing)" if len(missing) > 1 else ""))
+    else:
+        names = sorted(e.name for e in os.scandir(folder) if e.is_dir() and _split_of_name(e.name) == "test")
+    if not names:
+        raise CurationError(f"{root}: no GOT-10k test sequence; expected <root>/test/{LIST} or "
+                            f"<root>/test/GOT-10k_Test_000001/{GROUNDTRUTH}")
+    return [(n, folder / n / GROUNDTRUTH, Got10kSequence(f"test/{n}", "test", folder / n).frame_count())
+            for n in names]

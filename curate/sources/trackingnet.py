@@ -282,3 +282,24 @@ def outside(root: Path, path: Path, splits: tuple[str, ...]) -> str | None:
 
 FORMAT = SourceFormat(name="trackingnet", title="TrackingNet", splits=SPLITS, looks_like=looks_like, search=search,
                       outside=outside)
+
+
+def test_videos(root: str | Path) -> list[tuple[str, Path, int]]:
+    """TrackingNet's test videos as its evaluation server expects them: ``(name, annotation file whose first line
+    is the given first box, frame count)`` per video, sorted by name: every ``TEST/anno/<video>.txt`` and every
+    ``TEST/frames/<video>/``. ``root`` is the dataset root (holding ``TEST``, any case) or the ``TEST`` folder
+    itself. The frame count is the last frame file's number + 1 (frames count from 0), 0 when there is no frame
+    folder. CurationError naming the root when it holds no test video."""
+    root = check_folder(root)
+    tests = [p for p in sorted(root.iterdir()) if p.name.upper() == "TEST" and p.is_dir()]
+    chunk = tests[0] if tests else root
+    names: set[str] = set()
+    if (chunk / "anno").is_dir():
+        names |= {p.name[:-4] for p in (chunk / "anno").iterdir() if p.name.endswith(".txt") and not p.is_dir()}
+    if (chunk / "frames").is_dir():
+        names |= {p.name for p in (chunk / "frames").iterdir() if p.is_dir()}
+    names = {n for n in names if n and not n.startswith(".")}
+    if not names:
+        raise CurationError(f"{root}: no TrackingNet test video (TEST/anno/<video>.txt or TEST/frames/<video>/)")
+    videos = [Video(f"test/TEST/{n}", "test", chunk / "anno" / f"{n}.txt", chunk / "frames" / n) for n in sorted(names)]
+    return [(v.id.rsplit("/", 1)[-1], v.anno, max(v._files[0], default=-1) + 1) for v in videos]

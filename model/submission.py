@@ -542,7 +542,7 @@ def training_data(weights: str | Path) -> TrainingData:
         except CurationError as err:
             unknown.append(f"{root}: {str(err).removeprefix(f'{root}: ')}")
             continue
-        if identity is not None and layout.identity != identity:
+        if identity is not None and getattr(layout, "identity", identity) != identity:  # curations record one
             unknown.append(f"{root} holds another curation now than the one trained on")
             continue
         source = layout.settings.source

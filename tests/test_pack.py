@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from siamfc.curate.format import SETTINGS_FILE, CurationSettings
-from siamfc.curate.shards import IDENTITY_KEY, PLAN_FILE
+from siamfc.curate.shards import PLAN_FILE
 from siamfc.model import submission
 from siamfc.tools.cli import main
 
@@ -313,7 +313,7 @@ def _curation(root: Path, source: str, snippets: list[str]) -> dict:
     root.mkdir(parents=True)
     identity = f"id-{root.name}"
     (root / SETTINGS_FILE).write_text(json.dumps({**CurationSettings(source=source).to_json(),
-                                                  IDENTITY_KEY: identity}))
+                                                  "identity": identity}))
     (root / PLAN_FILE).write_text(json.dumps(snippets))
     return {"root": str(root), "weight": 1.0, "max_gap": None, "identity": identity}
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
+import hashlib
 import json
 import os
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +42,7 @@ from .lmdb_file import DATA_FILE, check_data_file, check_values
 
 PLAN_FILE = "plan.json"
 LOCK_FILE = ".lock"
+IDENTITY_KEY = "identity"  # in curation.json, beside the settings: see CurationLayout
 DAMAGED_SUFFIX = ".damaged"  # a shard set aside by ``siamfc curate --repair`` is renamed shard-NNN.lmdb.damaged-*
 DEFAULT_MAP_SIZE = 1 << 30  # initial map per shard; doubled whenever a snippet does not fit
 
@@ -153,11 +156,34 @@ class ShardScan:
 
 
 class CurationLayout:
-    """A curation root folder: its settings, its plan and its shard paths."""
+    """A curation root folder: its settings, its identity, its plan and its shard paths.
 
-    def __init__(self, root: Path, settings: CurationSettings):
+    The identity (``curation.json``'s ``identity``) names the curation wherever its folder is moved or copied: a
+    random one is written when the curation is created. A curation written before identities were recorded gets
+    one derived from its settings and its shards' contents (:meth:`content_identity`), written into its
+    ``curation.json`` the next time ``siamfc curate`` opens it, so it stays the same as more snippets commit."""
+
+    def __init__(self, root: Path, settings: CurationSettings, identity: str | None = None):
         self.root = root
         self.settings = settings
+        self._identity = identity
+
+    @property
+    def identity(self) -> str:
+        """The recorded identity, else the one derived from the contents (:meth:`content_identity`)."""
+        return self._identity if self._identity is not None else self.content_identity()
+
+    def content_identity(self) -> str:
+        """``content-<digest>`` of the settings and each shard's last transaction id and size: the same for a
+        moved or copied curation, another one once a shard commits or is replaced."""
+        parts = [json.dumps(self.settings.to_json(), sort_keys=True)]
+        for i in self.existing_shards():
+            data = self.shard_path(i) / DATA_FILE
+            try:
+                parts.append(f"{i}:{check_data_file(data).txnid}:{data.stat().st_size}")
+            except OSError as err:
+                parts.append(f"{i}:unreadable:{err.errno}")
+        return "content-" + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
     @classmethod
     def open(cls, root: str | Path) -> CurationLayout:
@@ -167,15 +193,20 @@ class CurationLayout:
         if not path.is_file():
             raise CurationError(f"{root}: not a siamfc curation (no {SETTINGS_FILE}); run `siamfc curate` first")
         try:
-            settings = CurationSettings.from_json(json.loads(path.read_text()))
+            stored = json.loads(path.read_text())
+            settings = CurationSettings.from_json(stored)  # keys it does not know (the identity) are ignored
+            identity = stored.get(IDENTITY_KEY)
+            if identity is not None and not (isinstance(identity, str) and identity):
+                raise ValueError(f"{IDENTITY_KEY} must be a non-empty string, got {identity!r}")
         except (OSError, ValueError, TypeError, AttributeError) as err:
             raise CurationError(f"{path}: unreadable settings ({err})") from None
-        return cls(root, settings)
+        return cls(root, settings, identity)
 
     @classmethod
     def create(cls, root: str | Path, settings: CurationSettings) -> CurationLayout:
-        """Open ``root`` for writing with ``settings``: a new curation, or a resumable one written
-        with the same settings (CurationError otherwise)."""
+        """Open ``root`` for writing with ``settings``: a new curation (with a new identity), or a resumable one
+        written with the same settings (CurationError otherwise); one without a recorded identity gets its
+        content identity recorded now, before anything more is written."""
         root = Path(root)
         if (root / SETTINGS_FILE).is_file():
             layout = cls.open(root)
@@ -185,17 +216,29 @@ class CurationLayout:
                 diff = ", ".join(f"{k}: {old[k]!r} on disk vs {new[k]!r} asked" for k in old if old[k] != new[k])
                 raise CurationError(f"{root}: existing curation has other settings ({diff}); "
                                     "use the same options to resume, or another output folder")
+            if layout._identity is None:
+                layout._identity = layout.content_identity()
+                layout._write_settings()
             return layout
         if root.exists() and not root.is_dir():
             raise CurationError(f"{root}: exists and is not a folder")
         if root.exists() and any(root.iterdir()):
             raise CurationError(f"{root}: folder exists, is not empty and is not a siamfc curation")
+        layout = cls(root, settings, uuid.uuid4().hex)
         try:
             root.mkdir(parents=True, exist_ok=True)
-            write_json_atomic(root / SETTINGS_FILE, settings.to_json())
         except OSError as err:
             raise CurationError(f"{err.filename or root}: cannot write the curation here ({err.strerror})") from None
-        return cls(root, settings)
+        layout._write_settings()
+        return layout
+
+    def _write_settings(self) -> None:
+        """``curation.json``: the settings and the identity."""
+        try:
+            write_json_atomic(self.root / SETTINGS_FILE, {**self.settings.to_json(), IDENTITY_KEY: self._identity})
+        except OSError as err:
+            where = err.filename or self.root
+            raise CurationError(f"{where}: cannot write the curation here ({err.strerror})") from None
 
     def shard_path(self, index: int) -> Path:
         return self.root / shard_name(index)

@@ -15,11 +15,12 @@ files. All ranks restore rank 0's RNG states on resume (the sampler does not dra
 
 from __future__ import annotations
 
+import gc
+import json
 import math
 import os
 import shutil
 import time
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,17 @@ from tqdm.auto import tqdm
 
 from siamfc.curate.atomic import writable_folder, write_json_atomic
 from siamfc.curate.config_checks import is_whole
-from siamfc.pipeline.mix import Curations, CurationShare, as_shares, shares_from_json, shares_to_json
+from siamfc.curate.errors import CurationError
+from siamfc.pipeline.mix import (
+    Curations,
+    CurationShare,
+    as_shares,
+    follow,
+    identified,
+    match_mix,
+    shares_from_json,
+    shares_to_json,
+)
 from siamfc.pipeline.ranks import DistInfo, resolve_rank
 
 from . import distributed as dist
@@ -57,47 +68,66 @@ from .train_setup import (
 )
 
 RESUME_KEYS = ("config", "history", "rng")  # what a resumed run needs beyond the checkpoint's own keys
+RESUME_MODES = (False, True, "auto")
 
 
-def train(data: Curations, out: str | Path, config: TrainConfig | None = None, *, resume: bool = False,
+def train(data: Curations, out: str | Path, config: TrainConfig | None = None, *, resume: bool | str = False,
           stop_after: int | None = None, val_data: Curations | None = None) -> list[dict[str, Any]]:
     """Train on ``data`` (a curation folder, or a mix: :class:`~siamfc.pipeline.mix.CurationShare` values) into run
     folder ``out`` (``config`` default: ``TrainConfig()``); returns the per-epoch log.
 
-    ``resume`` continues the run saved in ``out`` (its options must match ``config`` except
-    :data:`~.train_config.RUNTIME_FIELDS`). ``stop_after`` ends this call once that many epochs are done in total
-    (for time-limited jobs); the learning-rate schedule still spans ``config.epochs``. Validation pairs come from
-    ``val_data`` (default ``data``, the same mix), splits ``config.val_splits``.
+    ``resume``: False starts a run (refused where ``out`` holds a checkpoint); True continues the run saved in
+    ``out`` (its options must match ``config`` except :data:`~.train_config.RUNTIME_FIELDS`); ``"auto"`` continues it
+    when ``out`` holds a checkpoint, else starts it (what a job relaunched with the same command line needs). A
+    resumed run finds its curations by identity among ``data``, wherever their folders are now, and validates on
+    its recorded validation mix (moved with them) unless ``val_data`` is given. ``stop_after`` ends this call once
+    that many epochs are done in total (for time-limited jobs); the learning-rate schedule still spans
+    ``config.epochs``. Validation pairs come from ``val_data`` (default ``data``, the same mix), splits
+    ``config.val_splits``.
+
+    Under ``torchrun`` every rank leaves together: the process group is torn down only once all ranks are done.
     """
     config = config if config is not None else TrainConfig()
+    if resume not in RESUME_MODES:
+        raise ValueError(f"resume must be one of {', '.join(map(repr, RESUME_MODES))}, got {resume!r}")
     shares = as_shares(data)
-    val_shares = as_shares(val_data) if val_data is not None else shares
+    val_shares = as_shares(val_data) if val_data is not None else None
     check_network(config)
     if stop_after is not None and not is_whole(stop_after, 1):
         raise ValueError(f"stop_after must be an integer of at least 1, got {stop_after!r}")
     info = resolve_rank()
     device = resolve_device(config.device, info)
     created = dist.setup(info, device.type == "cuda")
+    run, finished = None, False
     try:
-        return _Run(shares, Path(out), config, info, device, resume, val_shares).run(stop_after)
+        run = _Run(shares, Path(out), config, info, device, resume, val_shares)
+        history = run.run(stop_after)
+        finished = True
+        return history
     finally:
-        dist.teardown(created)
+        if run is not None:
+            run.close()
+        del run
+        dist.teardown(created, finished)
 
 
 class _Run:
     """One process's share of a training run."""
 
     def __init__(self, data: tuple[CurationShare, ...], out: Path, config: TrainConfig, info: DistInfo,
-                 device: torch.device, resume: bool, val_data: tuple[CurationShare, ...]) -> None:
-        self.data, self.val_data, self.out, self.config, self.info = data, val_data, out, config, info
-        self.device = device
-        # the data first, so that a bad --data leaves no trace in the run folder
-        self.train_set, self.val_set = open_pairs(data, val_data, config, info)
-        self.train_loader = make_loader(self.train_set, config, device)
-        self.val_loader = make_loader(self.val_set, config, device) if self.val_set is not None else None
+                 device: torch.device, resume: bool | str, val_data: tuple[CurationShare, ...] | None) -> None:
+        self.out, self.config, self.info, self.device = out, config, info, device
         checkpoint = dist.broadcast(self._read_checkpoint(resume) if info.is_main else None, info)
         if isinstance(checkpoint, Exception):
             raise checkpoint
+        self.data, self.val_data = self._curations(data, val_data, checkpoint)
+        # the data first, so that a bad --data leaves no trace in the run folder
+        self.train_set, self.val_set = open_pairs(self.data, self.val_data, config, info)
+        self.train_loader = make_loader(self.train_set, config, device)
+        self.val_loader = make_loader(self.val_set, config, device) if self.val_set is not None else None
+        error = dist.broadcast(self._prepare_folder(checkpoint is not None) if info.is_main else None, info)
+        if error is not None:
+            raise error
         self.model, self.optimizer, self.scheduler, self.scaler, self.amp = build_learner(config, device)
         self.epoch, self.history = 0, {"epochs": [], "steps": []}
         if checkpoint is not None:
@@ -110,25 +140,45 @@ class _Run:
         self.ddp = (DistributedDataParallel(self.model, device_ids=[device.index] if device.type == "cuda" else None)
                     if info.enabled else self.model)
 
+    def close(self) -> None:
+        """Drop the DDP wrapper (its reducer holds the process group) and the loaders before the group goes."""
+        for name in ("ddp", "train_loader", "val_loader", "train_set", "val_set"):
+            self.__dict__.pop(name, None)
+        gc.collect()
+
     # -- resumption ------------------------------------------------------------------------------------------
-    def _read_checkpoint(self, resume: bool) -> dict[str, Any] | Exception | None:
-        """Rank 0: the checkpoint to resume from, None for a fresh run, or the error to raise on every rank."""
+    def _read_checkpoint(self, resume: bool | str) -> dict[str, Any] | Exception | None:
+        """Rank 0: the checkpoint to resume from, None for a fresh run, or the error to raise on every rank.
+        Writes nothing."""
         path = self.out / CHECKPOINT_FILE
         try:
+            if resume == "auto":
+                resume = os.path.lexists(path)
+                if not resume:
+                    self._check_no_other_run()
             if resume and not path.is_file():
                 raise FileNotFoundError(f"{path}: no checkpoint to resume; start the run without --resume")
             if not resume and path.exists():
                 raise FileExistsError(f"{path}: the run folder already holds a run; pass --resume to "
                                       "continue it or choose another --out")
-            writable_folder(self.out, "run folder")  # before any training: each epoch ends by writing here
-            if not resume:
-                write_json_atomic(self.out / CONFIG_FILE, {"data": shares_to_json(self.data),
-                                                           "val_data": shares_to_json(self.val_data),
-                                                           **self.config.to_json()})
-                return None
-            return self._resumable(path)
+            return self._resumable(path) if resume else None
         except (OSError, ValueError) as err:
             return err
+
+    def _check_no_other_run(self) -> None:
+        """A run folder without a checkpoint may still hold the ``config.json`` of a run that never finished an
+        epoch: refused (naming the differences) when it is another run's; that of this run is started again."""
+        path = self.out / CONFIG_FILE
+        if not path.is_file():
+            return
+        try:
+            saved = TrainConfig.from_json(json.loads(path.read_text()))
+        except (OSError, TypeError, ValueError):
+            return  # unreadable: a run that never finished an epoch leaves nothing worth keeping
+        diff = config_differences(saved, self.config)
+        if diff:
+            raise ValueError(f"{path}: the run folder holds another run, started with other options "
+                             f"({'; '.join(diff)}); resume it with those or choose another --out")
 
     def _resumable(self, path: Path) -> dict[str, Any]:
         """The checkpoint at ``path``, checked to continue this run; ValueError naming it otherwise."""
@@ -144,13 +194,70 @@ class _Run:
         if diff:
             raise ValueError(f"{path}: the run was started with other options ({'; '.join(diff)}); "
                              "resume with the same ones")
-        if "data" in checkpoint:  # folders may move; what each curation's share and gap are may not
-            mix, given = ([(s.weight, s.max_gap) for s in shares] for shares in
-                          (shares_from_json(checkpoint["data"]), self.data))
-            if mix != given:
-                raise ValueError(f"{path}: the run was started with another mix of curations ((weight, max gap) "
-                                 f"{mix} vs {given}); resume with the same --data")
+        if checkpoint.get("val_data") is None:  # checkpoints before the validation mix was kept in them
+            try:
+                checkpoint["val_data"] = json.loads((self.out / CONFIG_FILE).read_text()).get("val_data")
+            except (OSError, ValueError, AttributeError):
+                checkpoint["val_data"] = None
         return checkpoint
+
+    def _curations(self, data: tuple[CurationShare, ...], val_data: tuple[CurationShare, ...] | None,
+                   checkpoint: dict[str, Any] | None) -> tuple[tuple[CurationShare, ...], tuple[CurationShare, ...]]:
+        """The training and validation mixes with their curations' identities. A resumed run finds the mixes it
+        recorded among those given, by identity, weight and gap (:func:`~siamfc.pipeline.mix.match_mix`); its
+        validation mix follows the training curations to their folders unless ``val_data`` is given."""
+        shares = self._identified(data, "--data")
+        if checkpoint is None:
+            return shares, self._identified(val_data, "--val-data") if val_data is not None else shares
+        where = f"{self.out / CHECKPOINT_FILE}: "
+        try:
+            recorded = shares_from_json(checkpoint["data"]) if checkpoint.get("data") is not None else None
+            mix = match_mix(recorded, shares, "--data") if recorded is not None else shares
+            recorded_val = (shares_from_json(checkpoint["val_data"]) if checkpoint.get("val_data") is not None
+                            else None)
+            if val_data is not None:
+                val_shares = self._identified(val_data, "--val-data")
+                return mix, match_mix(recorded_val, val_shares, "--val-data") if recorded_val else val_shares
+            if recorded_val is None:
+                return mix, mix
+        except ValueError as err:
+            raise ValueError(where + str(err)) from None
+        val = follow(recorded_val, mix)
+        for share, now in zip(val, self._identified(val, "--val-data"), strict=True):
+            if share.identity is not None and now.identity != share.identity:
+                raise ValueError(f"{where}{share.root} holds curation {now.identity}, but the run validated on "
+                                 f"curation {share.identity} there; pass --val-data with its folder")
+        return mix, val
+
+    def _identified(self, shares: tuple[CurationShare, ...], option: str) -> tuple[CurationShare, ...]:
+        """``shares`` with their folders' identities; a folder that holds no curation is named, and on resume the
+        error says how to give a moved one."""
+        try:
+            return identified(shares)
+        except CurationError as err:
+            if not (self.out / CHECKPOINT_FILE).exists():
+                raise
+            raise CurationError(f"{err} (if the run's curation moved, give its folder with {option})") from None
+
+    def _prepare_folder(self, resumed: bool) -> Exception | None:
+        """Rank 0, once the data is open: the run folder made writable; ``config.json`` written for a new run, its
+        curations' folders brought up to date for a resumed one. The error to raise on every rank, else None."""
+        try:
+            writable_folder(self.out, "run folder")  # before any training: each epoch ends by writing here
+            path = self.out / CONFIG_FILE
+            mixes = {"data": shares_to_json(self.data), "val_data": shares_to_json(self.val_data)}
+            if not resumed:
+                write_json_atomic(path, {**mixes, **self.config.to_json()})
+                return None
+            try:
+                stored = json.loads(path.read_text())
+            except (OSError, ValueError):
+                stored = None
+            if isinstance(stored, dict) and any(stored.get(k) != v for k, v in mixes.items()):
+                write_json_atomic(path, {**stored, **mixes})  # where the curations are now, for the next --resume
+            return None
+        except (OSError, ValueError) as err:
+            return err
 
     def _restore(self, checkpoint: dict[str, Any]) -> None:
         self.model.load_state_dict(checkpoint["model"])
@@ -195,20 +302,21 @@ class _Run:
         pairs, wait, logged, logged_loss, step = 0, 0.0, 0, 0.0, 0
         start = time.perf_counter()
         it = iter(self.train_loader)
-        with self.ddp.join() if self.info.enabled else nullcontext():
-            while True:
-                t = time.perf_counter()
-                batch = next(it, None)
-                wait += time.perf_counter() - t
-                if batch is None:
-                    break
-                z, x, label, weight, _ = to_device(batch, self.device)
-                loss = train_step(self.ddp, self.optimizer, self.scaler, z, x, label, weight, self.amp)
-                loss_sum += loss.double() * len(z)
-                pairs, step = pairs + len(z), step + 1
-                bar.update()
-                if step % config.log_every == 0:
-                    logged_loss, logged = self._log_steps(loss_sum, logged_loss, pairs, logged, step, steps, bar, start)
+        # no DDP join(): every rank has the same number of batches (the sampler's sharding), and join() would send an
+        # all-reduce per forward pass that nobody waits for (see .distributed on ending cleanly)
+        while True:
+            t = time.perf_counter()
+            batch = next(it, None)
+            wait += time.perf_counter() - t
+            if batch is None:
+                break
+            z, x, label, weight, _ = to_device(batch, self.device)
+            loss = train_step(self.ddp, self.optimizer, self.scaler, z, x, label, weight, self.amp)
+            loss_sum += loss.double() * len(z)
+            pairs, step = pairs + len(z), step + 1
+            bar.update()
+            if step % config.log_every == 0:
+                logged_loss, logged = self._log_steps(loss_sum, logged_loss, pairs, logged, step, steps, bar, start)
         seconds = time.perf_counter() - start
         if pairs > logged:
             self._log_steps(loss_sum, logged_loss, pairs, logged, step, steps, bar, start)
@@ -256,6 +364,7 @@ class _Run:
             self.out / CHECKPOINT_FILE, model=self.model.state_dict(), optimizer=self.optimizer.state_dict(),
             scheduler=self.scheduler.state_dict(), scaler=self.scaler.state_dict(), epoch=self.epoch,
             config=self.config.to_json(), history=self.history, data=shares_to_json(self.data),
+            val_data=shares_to_json(self.val_data),
             architecture=self.model.architecture)
         if self.config.keep_every and self.epoch % self.config.keep_every == 0:
             keep = self.out / f"checkpoint-e{self.epoch:03d}.pt"
@@ -268,5 +377,6 @@ class _Run:
         write_logs(self.out, self.history)
 
     def _say(self, line: str) -> None:
-        if self.info.is_main and self.config.progress:
+        """A summary line, from rank 0 (``progress`` only hides the bars)."""
+        if self.info.is_main:
             tqdm.write(line)

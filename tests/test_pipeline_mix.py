@@ -9,19 +9,22 @@ into 2 shards, another tree (other seed, fewer snippets) in 1 shard, a tree of o
 
 from __future__ import annotations
 
+import csv
 import json
 import math
+import shutil
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from test_cli import siamfc
 
 from siamfc.curate.format import RECORD_DTYPE, CurationSettings
 from siamfc.curate.manifest import Manifest, load_manifest
 from siamfc.curate.run import CurationConfig, curate
-from siamfc.curate.shards import ShardReader
+from siamfc.curate.shards import CurationLayout, ShardReader
 from siamfc.curate.synth import SynthConfig, generate, generate_format
 from siamfc.model.checkpoint import load_checkpoint
 from siamfc.model.train import train
@@ -307,9 +310,11 @@ def test_train_command_on_a_mix_runs_and_resumes(curated_jpeg: Path, other: Path
                "--out", str(parts), *options]
     assert main([*command, "--stop-after", "1"]) == 0
     stored = json.loads((parts / "config.json").read_text())
-    assert stored["data"] == [{"root": str(curated_jpeg), "weight": 1.0, "max_gap": None},
-                              {"root": str(other), "weight": 2.0, "max_gap": 5}]
-    assert stored["val_data"] == [{"root": str(other), "weight": 1.0, "max_gap": 3}]
+    ids = {root: CurationLayout.open(root).identity for root in (curated_jpeg, other)}
+    assert stored["data"] == [
+        {"root": str(curated_jpeg), "weight": 1.0, "max_gap": None, "identity": ids[curated_jpeg]},
+        {"root": str(other), "weight": 2.0, "max_gap": 5, "identity": ids[other]}]
+    assert stored["val_data"] == [{"root": str(other), "weight": 1.0, "max_gap": 3, "identity": ids[other]}]
     assert main(["train", "--out", str(parts), "--resume", "--no-progress"]) == 0
 
     config = TrainConfig(epochs=2, batch_size=2, val_pairs=2, progress=False, sampler=SamplerConfig(pairs_per_epoch=4))
@@ -323,7 +328,9 @@ def test_train_command_on_a_mix_runs_and_resumes(curated_jpeg: Path, other: Path
     # curation folders may move between runs, their weights and gaps may not
     again = ["train", "--out", str(parts), "--resume", "--no-progress", "--data", str(curated_jpeg)]
     assert main([*again, "--data", str(other)]) == 2
-    assert "another mix of curations ((weight, max gap) [(1.0, None), (2.0, 5)] vs" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"{other} (curation {ids[other]}) had weight 2 and max gap 5 in the run, not weight 1 and max gap the " \
+           "sampler's" in err and "\n" not in err.strip()
     assert main([*again, "--data", f"{other}:2:5"]) == 0
 
     # a run folder from before mixes: data and val_data were plain paths
@@ -331,3 +338,99 @@ def test_train_command_on_a_mix_runs_and_resumes(curated_jpeg: Path, other: Path
     (parts / "config.json").write_text(json.dumps(legacy))
     saved = saved_run(parts)
     assert saved.data == (CurationShare(curated_jpeg),) and saved.val_data == (CurationShare(other),)
+
+
+# -- (g) a resumed run finds its curations by identity; shares as the command line reads them -----------------------
+OPTIONS = ["--epochs", "2", "--batch-size", "2", "--val-pairs", "2", "--pairs-per-epoch", "4", "--no-progress"]
+TIMING = ("seconds", "pairs_per_s", "data_wait_share")
+
+
+def log_rows(run: Path) -> list[dict[str, str]]:
+    """``log.csv`` without its timing columns."""
+    with (run / "log.csv").open() as f:
+        return [{k: v for k, v in row.items() if k not in TIMING} for row in csv.DictReader(f)]
+
+
+def test_a_resumed_run_finds_a_moved_curation_by_identity(curated_jpeg: Path, other: Path, twin: Path,
+                                                           tmp_path: Path, capsys) -> None:
+    a = tmp_path / "A"
+    shutil.copytree(curated_jpeg, a)  # a copy is the same curation
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    assert main(["train", "--data", str(curated_jpeg), "--data", f"{other}:2", "--out", str(whole), *OPTIONS]) == 0
+    assert main(["train", "--data", str(a), "--data", f"{other}:2", "--out", str(parts), *OPTIONS,
+                 "--stop-after", "1"]) == 0
+    a2 = tmp_path / "A2"
+    a.rename(a2)
+    capsys.readouterr()
+    # not where the run recorded it: the error says how to give the new folder
+    assert main(["train", "--resume", "--out", str(parts), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"{a}: not a siamfc curation" in err and "give its folder with --data" in err and "\n" not in err
+    # another curation where A was: refused, both identities named
+    shutil.copytree(twin, a)
+    ids = {p: CurationLayout.open(p).identity for p in (a, a2)}
+    assert ids[a] != ids[a2]
+    assert main(["train", "--resume", "--data", str(a), "--data", f"{other}:2", "--out", str(parts)]) == 2
+    err = capsys.readouterr().err
+    assert f"{a} holds curation {ids[a]}, but the run was trained on curation {ids[a2]} there" in err
+    shutil.rmtree(a)
+    # moved (and given in another order): the run continues on the same pairs, and its validation mix (the
+    # training mix, as recorded) follows A to A2: the same log as the run that never moved
+    done = siamfc("train", "--resume", "--data", f"{other}:2", "--data", str(a2), "--out", str(parts), "--no-progress")
+    assert done.returncode == 0, done.stderr  # a process of its own, as a user runs it (this one holds A's shards)
+    assert log_rows(parts) == log_rows(whole) and len(log_rows(parts)) == 3
+    x, y = load_checkpoint(whole / "checkpoint.pt"), load_checkpoint(parts / "checkpoint.pt")
+    assert all(torch.equal(v, y["model"][k]) for k, v in x["model"].items())
+    stored = json.loads((parts / "config.json").read_text())  # the next --resume finds them without --data
+    assert [d["root"] for d in stored["data"]] == [d["root"] for d in stored["val_data"]] == [str(a2), str(other)]
+
+
+def test_a_curation_without_a_recorded_identity_gets_one_from_its_contents(curated_jpeg: Path, tmp_path: Path) -> None:
+    old = tmp_path / "old"
+    shutil.copytree(curated_jpeg, old)
+    settings = json.loads((old / "curation.json").read_text())
+    recorded = settings.pop("identity")
+    assert len(recorded) == 32 and not recorded.startswith("content-")  # made when the curation was created
+    (old / "curation.json").write_text(json.dumps(settings))  # as curations before identities were
+    derived = CurationLayout.open(old).identity
+    assert derived.startswith("content-") and derived != recorded
+    moved = tmp_path / "moved"
+    old.rename(moved)
+    assert CurationLayout.open(moved).identity == derived  # the contents, not the path
+    # curating into it again records it first, so that snippets committed later do not change it
+    assert CurationLayout.create(moved, CurationSettings.from_json(settings)).identity == derived
+    assert json.loads((moved / "curation.json").read_text())["identity"] == derived
+    fresh = CurationLayout.create(tmp_path / "new", CurationSettings())
+    assert fresh.identity not in (derived, recorded)
+    assert CurationLayout.open(tmp_path / "new").identity == fresh.identity
+
+
+def test_a_folder_named_like_a_share_is_taken_whole(curated_jpeg: Path, tmp_path: Path, capsys) -> None:
+    named, run = tmp_path / "cur:2", tmp_path / "run"
+    shutil.copytree(curated_jpeg, named)
+    assert main(["train", "--data", str(named), "--out", str(run), *OPTIONS, "--epochs", "1"]) == 0
+    assert [(d["root"], d["weight"]) for d in json.loads((run / "config.json").read_text())["data"]] == [
+        (str(named), 1.0)]
+    # --no-progress hides the progress bars only: the epoch lines and the line naming the weights stay
+    out = capsys.readouterr().out
+    assert "epoch 0 | val loss" in out and "epoch 1 | train loss" in out
+    assert f"run {run}: 1 epochs done" in out and f"weights in {run / 'weights.pt'}" in out
+
+    # both readings name a folder: the longer path is taken, and a warning says how to write the other
+    cur = tmp_path / "cur"
+    shutil.copytree(curated_jpeg, cur)
+    assert main(["train", "--data", str(named), "--out", str(tmp_path / "r2"), "--val-split", "nosuch"]) == 2
+    err = capsys.readouterr().err
+    assert (f"siamfc train: warning: curation '{named}': read as the folder {named}; the folder {cur} exists too: "
+            f"write {cur}/:2 to mean it") in err
+    with pytest.warns(UserWarning, match="exists too"):
+        assert CurationShare.parse(str(named)) == CurationShare(named)
+    assert CurationShare.parse(f"{cur}/:2") == CurationShare(cur, 2.0)
+    assert CurationShare.parse(f"{named}:3:7") == CurationShare(named, 3.0, 7)
+    # no reading names a folder: the error says how the text was read
+    gone = tmp_path / "gone:2"
+    assert main(["train", "--data", str(gone), "--out", str(tmp_path / "r3")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert (f"--data: curation '{gone}' (PATH[:WEIGHT[:MAX_GAP]]): read as the folder {tmp_path / 'gone'} with "
+            f"weight 2, but neither {tmp_path / 'gone'} nor {gone} exists") in err and "\n" not in err
+    assert not (tmp_path / "r2").exists() and not (tmp_path / "r3").exists()

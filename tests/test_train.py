@@ -132,6 +132,41 @@ def test_resume_gives_the_uninterrupted_parameters(curated_jpeg, tmp_path) -> No
         train(curated_jpeg, parts, tiny(lr_initial=0.5), resume=True)
 
 
+TINY = ["--epochs", "2", "--batch-size", "2", "--val-pairs", "2", "--pairs-per-epoch", "4", "--no-progress"]
+
+
+def test_resume_auto_starts_continues_or_refuses(curated_jpeg, tmp_path, capsys) -> None:
+    """``--resume auto`` (what a relaunched job runs): a fresh folder starts the run, a folder of this run
+    continues it (exactly), a folder of another run is refused with the differences named."""
+    run = tmp_path / "run"
+    command = ["train", "--data", str(curated_jpeg), "--out", str(run), "--resume", "auto", *TINY]
+    assert main([*command, "--stop-after", "1"]) == 0
+    assert load_checkpoint(run / "checkpoint.pt")["epoch"] == 1
+    capsys.readouterr()
+    assert main(command) == 0
+    out = capsys.readouterr().out
+    assert "epoch 2 | train loss" in out and "epoch 1 |" not in out and "epoch 0 |" not in out
+    whole = train(curated_jpeg, tmp_path / "whole", tiny())
+    a, b = load_checkpoint(tmp_path / "whole" / "checkpoint.pt"), load_checkpoint(run / "checkpoint.pt")
+    assert a["epoch"] == b["epoch"] == 2 and all(torch.equal(v, b["model"][k]) for k, v in a["model"].items())
+    assert [e["val_loss"] for e in whole] == [e["val_loss"] for e in b["history"]["epochs"]]
+    assert main(command) == 0 and "2 of 2 epochs already done" in capsys.readouterr().out
+
+    # another run's checkpoint, or another run's config.json before its first checkpoint: refused, named
+    assert main([*command, "--lr", "0.5", "--seed", "3"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "checkpoint.pt: the run was started with other options" in err and "0.01 vs 0.5" in err
+    assert "\n" not in err
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "config.json").write_text((run / "config.json").read_text())
+    assert main(["train", "--data", str(curated_jpeg), "--out", str(other), "--resume", "auto", *TINY,
+                 "--epochs", "3"]) == 2
+    assert "holds another run, started with other options (epochs: 2 vs 3)" in capsys.readouterr().err
+    assert main(["train", "--out", str(run), "--resume", "auto"]) == 2  # auto takes the run from the command line
+    assert "--data" in capsys.readouterr().err
+
+
 def test_config_json_round_trip_and_torch_free_import(tmp_path) -> None:
     config = TrainConfig(train_splits=("train", "val"), amp=True, sampler=SamplerConfig(pairs_per_epoch=4, max_gap=7))
     text = json.dumps(config.to_json())

@@ -6,7 +6,9 @@ sampler's ``--max-gap`` by default).
 
 Every :class:`~siamfc.pipeline.sampler_config.SamplerConfig` field is an option too (``--max-gap``, ``--max-translate``,
 ...), generated from the dataclass so the command follows the sampler. With ``--resume`` every option not given
-takes the value the run was started with (``RUN/config.json``).
+takes the value the run was started with (``RUN/config.json``); its curations are found by identity, so their
+folders may have moved (give them with ``--data``). ``--resume auto`` resumes when ``--out`` holds a checkpoint of
+the run the command line describes and starts it otherwise: the form for ``torchrun --max-restarts``.
 """
 
 from __future__ import annotations
@@ -62,11 +64,15 @@ def add_options(command: str, p: argparse.ArgumentParser) -> None:
                    help="curation holding the validation split, its frame gap too (default: --data, the same mix)")
     p.add_argument("--val-split", dest="val_splits", action="append", help="validation split (default: val)")
     p.add_argument("--train-split", dest="train_splits", action="append", help="training split (default: train)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--resume", nargs="?", const=True, default=False, type=_resume_mode, metavar="auto",
+                   help="continue the run in --out from its last checkpoint (options not given: the run's own); "
+                        "--resume auto: continue it when --out holds a checkpoint of the run the other options "
+                        "describe, else start it (for jobs relaunched with the same command line, e.g. "
+                        "torchrun --max-restarts)")
     p.add_argument("--stop-after", type=int, help="stop once this many epochs are done (the schedule keeps --epochs)")
     p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
                    help="automatic mixed precision (default: on for CUDA, off on the CPU)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars (the summary lines stay)")
     p.add_argument("--intact-only", action="store_true",
                    help="train on the intact shards of a curation with damaged ones (default: refuse, naming them)")
     defaults = TrainConfig()
@@ -85,6 +91,12 @@ def add_options(command: str, p: argparse.ArgumentParser) -> None:
             group.add_argument(flag, dest=f"sampler_{f.name}", type=type(f.default), default=None,
                                metavar=f.name.upper(), help=f"default {f.default}")
     p.set_defaults(run="siamfc.tools.cmd_train:cmd_train")
+
+
+def _resume_mode(text: str) -> str:
+    if text != "auto":
+        raise argparse.ArgumentTypeError(f"--resume takes no value or 'auto', got {text!r}")
+    return text
 
 
 def option_name(field: str) -> str:
@@ -131,15 +143,22 @@ def saved_run(out: Path) -> SavedRun:
 
 def parse_shares(args: argparse.Namespace) -> tuple[tuple[CurationShare, ...] | None, CurationShare | None]:
     """The curations of ``--data`` and ``--val-data`` (None where not given); ValueError naming the option."""
-    try:
-        data = tuple(CurationShare.parse(t) for t in args.data) if args.data else None
-    except ValueError as err:
-        raise ValueError(f"--data: {err}") from None
-    try:
-        val_data = CurationShare.parse(args.val_data) if args.val_data is not None else None
-    except ValueError as err:
-        raise ValueError(f"--val-data: {err}") from None
+    data = tuple(_parse_share("--data", t) for t in args.data) if args.data else None
+    val_data = _parse_share("--val-data", args.val_data) if args.val_data is not None else None
     return data, val_data
+
+
+def _parse_share(option: str, text: str) -> CurationShare:
+    """One share of the command line; where ``text`` was split into PATH:WEIGHT and no such folder exists, the
+    error says how it was read."""
+    try:
+        share = CurationShare.parse(text)
+    except ValueError as err:
+        raise ValueError(f"{option}: {err}") from None
+    if not share.root.exists() and str(share.root) != text:
+        raise ValueError(f"{option}: curation {text!r} (PATH[:WEIGHT[:MAX_GAP]]): read as {share.reading()}, "
+                         f"but neither {share.root} nor {text} exists")
+    return share
 
 
 def build_config(args: argparse.Namespace, base: TrainConfig) -> TrainConfig:
@@ -176,20 +195,21 @@ def cmd_train(args: argparse.Namespace) -> None:
     base, (data, val_data) = TrainConfig(), parse_shares(args)
     if args.stop_after is not None and args.stop_after < 1:
         raise ValueError(f"--stop-after must be at least 1, got {args.stop_after}")
-    if args.resume:
+    if args.resume is True:  # the run's own options and curations, where not given
         saved = saved_run(out)
         base = dataclasses.replace(saved.config, progress=True)
-        data, val_data = data or saved.data, val_data or saved.val_data
+        data = data or saved.data
     if data is None:
-        raise ValueError(f"--data {SHARE} is required for a new run")
+        raise ValueError(f"--data {SHARE} is required for a new run" + (
+            " and with --resume auto" if args.resume == "auto" else ""))
     config = build_config(args, base)
     try:
         history = train(data, out, config, resume=args.resume, stop_after=args.stop_after, val_data=val_data)
     except ValueError as err:  # the trainer's checks name config fields: say which options set them
         raise with_option_names(err) from None
     last = history[-1] if history else {}
-    if last and config.progress and resolve_rank().is_main:
+    if last and resolve_rank().is_main:
         err = last.get("val_centre_error")
         print(f"run {out}: {last['epoch']} epochs done"
               + (f", validation centre error {err:.1f} px" if err is not None else "")
-              + f"; weights in {out / WEIGHTS_FILE}")
+              + f"; weights in {out / WEIGHTS_FILE}", flush=True)

@@ -1,0 +1,163 @@
+"""Training under ``torchrun`` on the CPU (gloo), as a user runs it: every rank ends together and the job exits 0;
+a rank killed with ``kill -9`` is replaced (``--max-restarts``, ``--resume auto``) and the job ends with the weights
+of an uninterrupted one.
+
+The abort these tests guard against ("terminate called without an active exception", SIGABRT, on a rank that left
+right after its last collective): a gloo worker thread released a finished collective's tensor after the rank's
+interpreter had begun to finalise (see :mod:`siamfc.model.distributed`). It struck about one job in four of the
+minimal job below before the fix; the real job, which does more between its last collective and its exit, more
+rarely. Every test here starts interpreters (seconds each), hence ``slow``.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from siamfc.model.checkpoint import load_checkpoint
+
+pytestmark = pytest.mark.slow
+
+# A 2-rank job with the trainer's collectives in the trainer's order (DDP steps, the epoch's sums, a validation on
+# the bare model and its sums), rank 0 busy writing at each epoch's end, then the trainer's teardown, under torchrun.
+# The network is a small one, so that a job costs little more than its interpreters.
+JOB = r"""
+import time
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from siamfc.model import distributed as dist
+from siamfc.pipeline.ranks import resolve_rank
+
+info, cpu = resolve_rank(), torch.device("cpu")
+created, finished = dist.setup(info, cuda=False), False
+try:
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8), torch.nn.ReLU(),
+                                torch.nn.Conv2d(8, 1, 3))
+    ddp = DistributedDataParallel(model)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    for epoch in range(2):
+        for step in range(3):
+            loss = ddp(torch.rand(2, 3, 32, 32)).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        dist.all_sum([loss.item(), 6.0, 0.0], info, cpu)
+        with torch.no_grad():
+            model.eval()(torch.rand(2, 3, 32, 32))
+            model.train()
+        dist.all_sum([1.0, 2.0], info, cpu)
+        if info.is_main:
+            time.sleep(0.5)  # the checkpoint, the weights and the logs
+    finished = True
+finally:
+    ddp = None  # the trainer drops its DDP wrapper before the teardown too
+    dist.teardown(created, finished)
+print("done", info.rank, flush=True)
+"""
+JOBS = 16  # see test_every_rank_ends_together_and_the_job_exits_0
+
+TINY = ["--device", "cpu", "--batch-size", "2", "--val-pairs", "2", "--no-progress", "--exemplar-size", "87",
+        "--search-size", "95"]
+TIMING = ("seconds", "pairs_per_s", "data_wait_share")
+
+
+def torchrun(*args: str) -> list[str]:
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", *args]
+
+
+def log_rows(run: Path) -> list[dict[str, str]]:
+    with (run / "log.csv").open() as f:
+        return [{k: v for k, v in row.items() if k not in TIMING} for row in csv.DictReader(f)]
+
+
+def test_every_rank_ends_together_and_the_job_exits_0(curated_jpeg, tmp_path) -> None:
+    """Before the fix the job below aborted (a rank's SIGABRT, torchrun's exit 1) in 2 of 20 runs, its former shape
+    (DDP's join(), no barrier) in 3 of 20: 16 runs catch the first with probability 0.81, the second 0.93."""
+    script = tmp_path / "job.py"
+    script.write_text(JOB)
+    failures, started = [], time.monotonic()
+    for _ in range(JOBS):
+        done = subprocess.run(torchrun(str(script)), capture_output=True, text=True, timeout=300)
+        if done.returncode != 0 or "done 0" not in done.stdout or "done 1" not in done.stdout:
+            failures.append(f"exit {done.returncode}: {done.stderr.strip()[-300:]}")
+    assert not failures, f"{len(failures)} of {JOBS} jobs: {failures[:3]}"
+    minimal = time.monotonic() - started
+
+    # The real job, `siamfc train` under torchrun: exit 0, only rank 0 prints, the same log every time.
+    runs = [tmp_path / f"run{i}" for i in range(2)]
+    for run in runs:
+        done = subprocess.run(torchrun("-m", "siamfc.tools.cli", "train", "--data", str(curated_jpeg), "--out",
+                                       str(run), "--epochs", "2", "--pairs-per-epoch", "4", *TINY),
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "terminate called" not in done.stderr
+        lines = done.stdout.splitlines()
+        assert [line.split(" |")[0] for line in lines[:-1]] == ["epoch 0", "epoch 1", "epoch 2"], lines
+        assert lines[-1].startswith(f"run {run}: 2 epochs done")
+    assert log_rows(runs[0]) == log_rows(runs[1])
+    print(f"{JOBS} minimal jobs in {minimal:.0f} s")
+
+
+def rank_pid(agent: int, local_rank: int) -> int | None:
+    """The pid of the worker of ``agent`` (a torchrun process) with ``LOCAL_RANK=local_rank``."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            env = (entry / "environ").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == agent and f"LOCAL_RANK={local_rank}".encode() in env:
+            return int(entry.name)
+    return None
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the rank to kill through /proc")
+def test_a_killed_rank_costs_at_most_its_epoch_and_the_job_ends_exactly(curated_jpeg, tmp_path) -> None:
+    """kill -9 of rank 1 in the middle of epoch 2 of 2: torchrun relaunches both ranks with the same command line,
+    ``--resume auto`` continues from the checkpoint of epoch 1, and the final weights are an uninterrupted run's,
+    bit for bit."""
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    options = ["--data", str(curated_jpeg), "--resume", "auto", "--epochs", "2", "--pairs-per-epoch", "32", *TINY]
+    done = subprocess.run(torchrun("-m", "siamfc.tools.cli", "train", "--out", str(whole), *options),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    job = subprocess.Popen(torchrun("--max-restarts", "1", "-m", "siamfc.tools.cli",
+                                    "train", "--out", str(parts), *options),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not (parts / "log.csv").exists():  # written last at the end of epoch 1
+            assert job.poll() is None and time.monotonic() < deadline, job.communicate()[1][-3000:]
+            time.sleep(0.05)
+        time.sleep(0.5)  # into epoch 2 (16 pairs a rank)
+        victim = rank_pid(job.pid, 1)
+        assert victim is not None
+        os.kill(victim, signal.SIGKILL)
+        killed_at = time.monotonic()
+        assert load_checkpoint(parts / "checkpoint.pt")["epoch"] == 1  # killed before epoch 2 was saved
+        stdout, stderr = job.communicate(timeout=300)
+    finally:
+        if job.poll() is None:
+            job.kill()
+    (tmp_path / "job.err").write_text(stderr)
+    assert job.returncode == 0, stderr[-3000:]
+    print(f"relaunched job done {time.monotonic() - killed_at:.1f} s after the kill")
+    assert "epoch 0 |" in stdout and stdout.count("epoch 1 |") == 1 and stdout.count("epoch 2 |") == 1
+    a, b = load_checkpoint(whole / "checkpoint.pt"), load_checkpoint(parts / "checkpoint.pt")
+    assert a["epoch"] == b["epoch"] == 2
+    assert all(v.equal(b["model"][k]) for k, v in a["model"].items())  # bit for bit
+    assert all(m["momentum_buffer"].equal(n["momentum_buffer"])
+               for m, n in zip(a["optimizer"]["state"].values(), b["optimizer"]["state"].values(), strict=True))
+    assert log_rows(whole) == log_rows(parts)
+    assert not [p.name for p in parts.iterdir() if p.name.startswith(".")]  # no torn or stray checkpoint

@@ -1,4 +1,5 @@
-"""Success, precision and normalised precision plots of one or several evaluation runs, in one PNG.
+"""Success, precision and normalised precision plots of one or several evaluation runs, in one PNG; success AUC
+per attribute as grouped bars (:func:`plot_attributes`).
 
 Each run is a summary dict as :meth:`siamfc.model.evaluate.EvalReport.summary` gives and the report JSON
 holds; the legend shows each run's score (AUC, precision at 20 px, normalised precision), best first.
@@ -35,6 +36,38 @@ def plot_runs(runs: list[dict], path: str | Path, title: str = "") -> Path:
         ax.legend(loc="lower left" if curve == "success_curve" else "lower right", fontsize=8)
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def plot_attributes(runs: dict[str, list[dict]], path: str | Path, title: str = "") -> Path:
+    """Success AUC per attribute as grouped horizontal bars, one bar per run (``runs``: run name -> rows of
+    :func:`siamfc.model.attributes.attribute_rows`, the first run's attributes and sequence counts labelling the
+    bars); attributes no sequence has are left out. Saved as ``path``."""
+    names = list(runs)
+    first = runs[names[0]]
+    shown = [i for i, row in enumerate(first) if row["sequences"] > 0]
+    height = 0.8 / max(len(names), 1)
+    fig = Figure(figsize=(7.5, 1.2 + 0.38 * max(len(shown), 1) * max(1, len(names) ** 0.5)))
+    ax = fig.subplots()
+    ys = np.arange(len(shown))[::-1]
+    for k, name in enumerate(names):
+        values = [runs[name][i]["auc"] for i in shown]
+        bars = ax.barh(ys + (len(names) - 1) / 2 * height - k * height, [v or 0.0 for v in values], height,
+                       label=name)
+        for bar, value in zip(bars, values, strict=True):
+            if value is not None:
+                ax.text(bar.get_width() + 0.005, bar.get_y() + bar.get_height() / 2, f"{value:.3f}", va="center",
+                        fontsize=7)
+    ax.set_yticks(ys, [f"{first[i]['attribute']} {first[i]['name']} ({first[i]['sequences']})" for i in shown],
+                  fontsize=8)
+    ax.set(xlabel="success AUC (mean over the sequences with the attribute)", xlim=(0, 1.0), title=title)
+    ax.grid(axis="x", alpha=0.3)
+    if len(names) > 1:
+        ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -39,15 +39,19 @@ def setup(info: DistInfo, cuda: bool) -> bool:
 
 
 def launch_store(info: DistInfo) -> dist.Store:
-    """The rendezvous store (``env://``: ``MASTER_ADDR``, ``MASTER_PORT``) under a prefix of this launch's own.
+    """The rendezvous store (``env://``: ``MASTER_ADDR``, ``MASTER_PORT``), under a prefix of this launch's own where
+    one torchrun agent runs the job.
 
     torchrun's agent keeps one store for every launch of a job (``--max-restarts``), so the keys a failed launch
     published (each gloo rank's address) are still there when the relaunched ranks look up their peers; a rank that
-    reads a dead peer's address waits to connect to it until the group's timeout (30 minutes). The launch's restart
-    count (``TORCHELASTIC_RESTART_COUNT``) and world size keep each launch's keys apart."""
+    reads a dead peer's address waits to connect to it until the group's timeout (30 minutes). One agent counts
+    its launches (``TORCHELASTIC_RESTART_COUNT``), and that count keeps their keys apart. Agents on several nodes
+    count apart (one that restarts because another node did does not count it; pytorch/pytorch#135712), so there
+    the job should run with ``TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1``: a fresh store for every launch (README)."""
     store, _, _ = next(dist.rendezvous("env://", rank=info.rank, world_size=info.world_size))
-    launch = f"{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}-{info.world_size}"
-    return dist.PrefixStore(f"siamfc/launch-{launch}/", store)
+    if os.environ.get("GROUP_WORLD_SIZE", "1") != "1":
+        return store
+    return dist.PrefixStore(f"siamfc/launch-{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}/", store)
 
 
 def teardown(created: bool, finished: bool = True) -> None:

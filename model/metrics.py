@@ -11,7 +11,12 @@
   the value at 20 px is OTB's precision score. The normalised precision curve runs over
   ``np.linspace(0, 0.5, 51)`` and is summarised by its mean (its AUC), as TrackingNet and LaSOT report it.
 
-Frames whose ground truth is missing (NaN, or a zero width or height) are left out: see :func:`valid_frames`.
+Frames whose ground truth is missing (NaN, or a zero width or height) are left out of :func:`sequence_curves`: see
+:func:`valid_frames`. :func:`benchmark_curves` applies a benchmark's own rule for them
+(:attr:`siamfc.curate.benchmarks.Benchmark.not_visible`): ``drop`` leaves them out, ``fail`` counts them in the
+frame total as failures (OTB's, LaSOT's and TNL2K's toolkits), ``placeholder`` scores them against the box the
+annotation writes there (NfS). The IoU is the got10k toolkit's (``inter / (union + eps)``, clipped to [0, 1]), so
+figures computed on the same boxes agree with its ``report`` to rounding.
 """
 
 from __future__ import annotations
@@ -34,7 +39,8 @@ def rect_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
     union = a[..., 2] * a[..., 3] + b[..., 2] * b[..., 3] - inter
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+        iou = np.clip(inter / (union + np.finfo(float).eps), 0.0, 1.0)  # the got10k toolkit's formula
+    return np.where(union > 0, iou, 0.0)
 
 
 def centres(boxes: np.ndarray) -> np.ndarray:
@@ -108,6 +114,26 @@ def sequence_curves(boxes: np.ndarray, gt: np.ndarray) -> Curves:
     b, g = boxes[keep], gt[keep]
     return Curves(success_curve(rect_iou(b, g)), precision_curve(center_error(b, g)),
                   precision_curve(normalized_center_error(b, g), NORM_THRESHOLDS))
+
+
+def benchmark_curves(boxes: np.ndarray, gt: np.ndarray, not_visible: str = "drop", first_from_gt: bool = False,
+                     ) -> Curves:
+    """Curves of one sequence by a benchmark's rule for frames without a usable ground-truth box (module
+    docstring): ``drop`` (:func:`sequence_curves`), ``fail`` or ``placeholder`` (``gt`` then holds the placeholder
+    boxes; frames still without one fail). ``first_from_gt``: the first box is replaced by the ground truth's, as
+    got10k's ``ExperimentOTB.report`` does. A sequence without any usable frame scores 0 (``fail``) or raises
+    ValueError (``drop``)."""
+    boxes, gt = np.array(boxes, dtype=np.float64), np.asarray(gt, dtype=np.float64)
+    if first_from_gt and len(gt) and np.all(np.isfinite(gt[0])):
+        boxes[0] = gt[0]
+    if not_visible == "drop":
+        return sequence_curves(boxes, gt)
+    keep = valid_frames(gt)
+    if not keep.any():
+        return Curves(np.zeros(len(IOU_THRESHOLDS)), np.zeros(len(PIXEL_THRESHOLDS)), np.zeros(len(NORM_THRESHOLDS)))
+    scored = sequence_curves(boxes, gt)
+    share = keep.sum() / len(gt)  # successes over every frame: the frames without a box never succeed
+    return Curves(scored.success * share, scored.precision * share, scored.norm_precision * share)
 
 
 def mean_curves(curves: list[Curves]) -> Curves:

@@ -16,7 +16,7 @@ from test_cli import siamfc
 
 from siamfc.curate.synth import SynthConfig, generate
 from siamfc.curate.synth.lasot import generate as generate_lasot
-from siamfc.model.eval_sequences import find_sequences, read_box_file
+from siamfc.model.eval_sequences import EvalSequence, find_sequences
 from siamfc.model.evaluate import evaluate, result_names, write_toolkit_results
 from siamfc.model.net import SiamFCNet
 from siamfc.tools.cli import main
@@ -47,9 +47,16 @@ def got10k_gt(frames: int = FRAMES) -> str:
     return "".join(f"{square_at(i)[0]},{square_at(i)[1]},{SIDE},{SIDE}\n" for i in range(1, frames + 1))
 
 
+GOOD, GAP, CUT, BAD = (f"GOT-10k_Val_{i:06d}" for i in range(1, 5))
+
+
 def got10k_folder(root: Path, name: str, numbers: range | list[int] = range(1, FRAMES + 1)) -> Path:
+    """A GOT-10k val sequence folder (every label file the dataset has), its frames numbered ``numbers``."""
     write_square_frames(root / name, {i: f"{i:08d}.jpg" for i in numbers})
     (root / name / "groundtruth.txt").write_text(got10k_gt())
+    for label, value in (("absence.label", 0), ("cover.label", 8), ("cut_by_image.label", 0)):
+        (root / name / label).write_text(f"{value}\n" * FRAMES)
+    (root / name / "meta_info.ini").write_text(f"[METAINFO]\nobject_class: square\nresolution: ({W}, {H})\n")
     return root / name
 
 
@@ -136,19 +143,19 @@ def test_otb_frame_ranges_count_from_the_first_image_annotated(tmp_path):
 
 def test_got10k_missing_middle_frame_and_a_stray_image_skip_the_sequence_naming_both(capsys, tmp_path, weights):
     data = tmp_path / "data"
-    got10k_folder(data, "Good")
-    gap = got10k_folder(data, "Gap", [i for i in range(1, FRAMES + 1) if i != 3])
+    got10k_folder(data, GOOD)
+    gap = got10k_folder(data, GAP, [i for i in range(1, FRAMES + 1) if i != 3])
     write_square_frames(gap, {3: "thumb.jpg"})  # as many images as boxes: sorted order would shift every later frame
     assert len(list(gap.glob("*.jpg"))) == len((gap / "groundtruth.txt").read_text().splitlines())
     status, printed, _ = run_eval(capsys, data, tmp_path / "eval", weights)
     assert status == 0
     report = json.loads((tmp_path / "eval" / "SiamFC.json").read_text())
-    assert list(report["per_sequence"]) == ["Good"]
+    assert list(report["per_sequence"]) == [GOOD]
     (skip,) = report["skipped"]
-    assert skip["name"] == "Gap" and skip["kind"] == "frame_missing" and skip["file"] == str(gap / "00000003.jpg")
+    assert skip["name"] == GAP and skip["kind"] == "frame_missing" and skip["file"] == str(gap / "00000003.jpg")
     assert skip["reason"].startswith(f"{gap / '00000003.jpg'}: frame 3 missing; groundtruth.txt has 10 boxes")
     assert "left alone: thumb.jpg" in skip["reason"]
-    assert f"Gap: {skip['reason']}" in printed and "frame_missing (1):" in printed
+    assert f"{GAP}: {skip['reason']}" in printed and "frame_missing (1):" in printed
 
 
 def test_stray_images_are_named_in_a_note_and_the_sequence_evaluated(capsys, tmp_path, weights):
@@ -215,25 +222,31 @@ def test_vid_frames_follow_their_xml_numbers_whatever_the_suffix_case(tmp_path):
 
 
 def test_box_files_ignore_trailing_blank_lines_a_final_crlf_and_a_bom(tmp_path):
-    want = read_box_file_text(tmp_path, "1,2,3,4\n5\t6 7,8\nnan,nan,nan,nan\n")
+    want = ground_truth_of(tmp_path, "1,2,3,4\n5\t6 7,8\nnan,nan,nan,nan\n")
     assert want.shape == (3, 4) and np.isnan(want[2]).all()
     for text in ("1,2,3,4\r\n5\t6 7,8\r\nnan,nan,nan,nan\r\n", "1,2,3,4\n5\t6 7,8\nnan,nan,nan,nan\n\n\n",
                  "\ufeff1,2,3,4\r\n5\t6 7,8\r\nNaN,NaN,NaN,NaN\r\n\r\n\r\n", "1,2,3,4\n5\t6 7,8\nnan,nan,nan,nan"):
-        np.testing.assert_array_equal(read_box_file_text(tmp_path, text), want)
-    with pytest.raises(ValueError, match=r"gt\.txt, line 2: an empty line"):  # inside: every later line a frame off
-        read_box_file_text(tmp_path, "1,2,3,4\n\n5,6,7,8\n")
+        np.testing.assert_array_equal(ground_truth_of(tmp_path, text), want)
+    assert ground_truth_of(tmp_path, "1,2,3,4\n\n5,6,7,8\n") is None  # inside: every later line a frame off
+    (skip,) = find_sequences(tmp_path / "own", "sequences")[1]
+    assert skip.kind == "box_malformed" and "gt.txt, line 2: an empty line" in skip.reason
 
 
-def read_box_file_text(folder: Path, text: str) -> np.ndarray:
-    (folder / "gt.txt").write_bytes(text.encode())
-    return read_box_file(folder / "gt.txt")
+def ground_truth_of(folder: Path, text: str) -> np.ndarray | None:
+    """The ground truth `siamfc eval --benchmark sequences` reads from a box file holding ``text`` (3 frames)."""
+    seq = folder / "own" / "gt"
+    if not seq.is_dir():
+        write_square_frames(seq, {i: f"{i:04d}.jpg" for i in range(1, 4)})
+    (seq / "gt.txt").write_bytes(text.encode())
+    found, _ = find_sequences(folder / "own", "sequences")
+    return found[0].gt if found else None
 
 
 # -- frames decoded strictly ---------------------------------------------------------------------------------------
 def test_a_truncated_frame_skips_its_sequence_naming_the_file_and_the_decoder(tmp_path, weights):
     data = tmp_path / "data"
-    got10k_folder(data, "Good")
-    cut = got10k_folder(data, "Cut") / "00000004.jpg"
+    got10k_folder(data, GOOD)
+    cut = got10k_folder(data, CUT) / "00000004.jpg"
     noise = np.random.default_rng(0).integers(0, 255, (H, W, 3), dtype=np.uint8)  # every scan line holds data
     jpeg = cv2.imencode(".jpg", noise)[1].tobytes()
     cut.write_bytes(jpeg[:len(jpeg) * 2 // 3])
@@ -242,10 +255,10 @@ def test_a_truncated_frame_skips_its_sequence_naming_the_file_and_the_decoder(tm
                   "--device", "cpu", "--no-progress")
     assert done.returncode == 0, done.stderr
     report = json.loads((tmp_path / "eval" / "SiamFC.json").read_text())
-    assert list(report["per_sequence"]) == ["Good"]
-    assert report["skipped"] == [{"name": "Cut", "reason": f"{cut}: corrupt JPEG (Premature end of JPEG file)",
+    assert list(report["per_sequence"]) == [GOOD]
+    assert report["skipped"] == [{"name": CUT, "reason": f"{cut}: corrupt JPEG (Premature end of JPEG file)",
                                   "file": str(cut), "kind": "frame_corrupt"}]
-    assert f"Cut: {cut}: corrupt JPEG" in done.stdout
+    assert f"{CUT}: {cut}: corrupt JPEG" in done.stdout
     assert "JPEG" not in done.stderr  # no libjpeg warning without the file's name
 
 
@@ -273,44 +286,40 @@ def test_track_init_huge_or_not_finite_is_one_line(capsys, tmp_path, weights, in
 
 # -- result files ----------------------------------------------------------------------------------------------------
 def test_sequences_with_one_folder_name_write_separate_result_files(tmp_path):
-    data = tmp_path / "data"
-    names = {i: f"{i:04d}.jpg" for i in range(1, FRAMES + 1)}
-    for parent in ("easy", "hard"):
-        otb_folder(data / parent, "Walk", names)
-    otb_folder(data, "Jump", names)
-    (data / "hard" / "Walk" / "groundtruth_rect.txt").write_text(  # another target: other boxes
-        "".join(f"{square_at(i)[0] + 3}\t{square_at(i)[1] + 1}\t{SIDE}\t{SIDE}\n" for i in range(1, FRAMES + 1)))
-    sequences, _ = find_sequences(data)
+    boxes = np.tile([[4.0, 4.0, SIDE, SIDE]], (FRAMES, 1))
+    sequences = [EvalSequence(name, (), boxes + [k, 0, 0, 0], "otb2015", gt_file=name)
+                 for k, name in enumerate(("easy/Walk", "hard/Walk", "Jump"))]
     names = result_names(sequences)
     assert names == {"Jump": "Jump", "easy/Walk": "easy_Walk", "hard/Walk": "hard_Walk"}
-    report = evaluate(StandStill(), sequences, "still", progress=False)
+    report = evaluate(StandStill(), [s.__class__(**{**s.__dict__, "frames": tuple(f"{i}.jpg" for i in range(FRAMES))})
+                                     for s in sequences], "still", progress=False)
     results = write_toolkit_results(report, tmp_path / "results") / "OTB2015" / "still"
     assert sorted(p.name for p in results.glob("*.txt")) == ["Jump.txt", "easy_Walk.txt", "hard_Walk.txt"]
     first = {}
     for seq in sequences:  # each file holds its own sequence's boxes, back in OTB's 1-based pixels
-        boxes = np.loadtxt(results / f"{names[seq.name]}.txt", delimiter=",")
-        np.testing.assert_allclose(boxes, np.tile(seq.gt[0] + [1, 1, 0, 0], (FRAMES, 1)), atol=1e-3)
-        first[seq.name] = tuple(boxes[0])
+        written = np.loadtxt(results / f"{names[seq.name]}.txt", delimiter=",")
+        np.testing.assert_allclose(written, np.tile(seq.gt[0] + [1, 1, 0, 0], (FRAMES, 1)), atol=1e-3)
+        first[seq.name] = tuple(written[0])
     assert first["easy/Walk"] != first["hard/Walk"]  # one file per sequence: written under one name, one would be lost
 
 
 def test_result_files_that_would_still_collide_are_refused_before_tracking(capsys, tmp_path, weights):
     data = tmp_path / "data"
     names = {i: f"{i:04d}.jpg" for i in range(1, FRAMES + 1)}
-    otb_folder(data / "a" / "b", "Walk", names)
-    otb_folder(data / "a_b", "Walk", names)  # a/b/Walk and a_b/Walk: both a_b_Walk
+    otb_folder(data, "Walk", names)
+    otb_folder(data, "WALK", names)  # one file on a file system that ignores case
     status, _, err = run_eval(capsys, data, tmp_path / "eval", weights)
     assert status == 2 and len(err.strip().splitlines()) == 1
-    assert "sequences 'a/b/Walk'" in err and "'a_b/Walk'" in err and "OTB2015/<run>/a_b_Walk" in err
+    assert "sequences 'WALK'" in err and "'Walk'" in err and "OTB2015/<run>/Walk" in err
     assert not (tmp_path / "eval").exists()
 
 
 # -- nothing left ----------------------------------------------------------------------------------------------------
 def test_an_evaluation_that_skips_everything_lists_every_reason_grouped(capsys, tmp_path, weights):
     data = tmp_path / "data"
-    for name in ("GapA", "GapB"):
+    for name in (GOOD, GAP):
         got10k_folder(data, name, [1, 2, 4, 5, 6, 7, 8, 9, 10])
-    bad = got10k_folder(data, "BadBox") / "groundtruth.txt"
+    bad = got10k_folder(data, CUT) / "groundtruth.txt"
     bad.write_text(got10k_gt().replace("18,14,16,16", "18,14,16"))
     status, printed, err = run_eval(capsys, data, tmp_path / "eval", weights)
     assert status == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
@@ -318,6 +327,6 @@ def test_an_evaluation_that_skips_everything_lists_every_reason_grouped(capsys, 
     lines = printed.splitlines()
     assert lines[0] == "3 sequences skipped:"
     assert lines[1] == "  frame_missing (2):" and lines[4] == "  box_malformed (1):"
-    assert lines[2].startswith(f"    GapA: {data / 'GapA' / '00000003.jpg'}: frame 3 missing")
-    assert lines[3].startswith(f"    GapB: {data / 'GapB' / '00000003.jpg'}: frame 3 missing")
-    assert lines[5] == f"    BadBox: {bad}, line 3: '18,14,16' is not 4 finite numbers x,y,w,h"
+    assert lines[2].startswith(f"    {GOOD}: {data / GOOD / '00000003.jpg'}: frame 3 missing")
+    assert lines[3].startswith(f"    {GAP}: {data / GAP / '00000003.jpg'}: frame 3 missing")
+    assert lines[5] == f"    {CUT}: {bad}, line 3: '18,14,16' is not 4 finite numbers x,y,w,h"

@@ -1,5 +1,6 @@
-"""Evaluation: metric functions against hand-computed values, the OTB / GOT-10k / VID-val readers on folders
-written here, and `siamfc eval` end to end (JSON figures recomputed independently from its box files)."""
+"""Evaluation: metric functions against hand-computed values, the OTB / GOT-10k / VID-val benchmarks read through
+their sources on folders written here, and `siamfc eval` end to end (JSON figures recomputed independently from its
+box files)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ import pytest
 import torch
 from PIL import Image
 
+from siamfc.curate.errors import BadInput
+from siamfc.curate.sources.text_files import parse_box
 from siamfc.curate.synth import SynthConfig, generate
-from siamfc.model.eval_sequences import find_sequences, read_box_file
+from siamfc.model.eval_sequences import find_sequences
 from siamfc.model.evaluate import evaluate, write_toolkit_results
 from siamfc.model.metrics import (
     center_error,
@@ -106,28 +109,33 @@ def test_otb_layout_is_read_one_based_with_any_separator(tmp_path):
     np.testing.assert_array_equal(by_name["Jogging.2"].gt, [[8, 8, 3, 3], [7, 7, 3, 3]])
     np.testing.assert_array_equal(by_name["Human4"].gt, [[2, 3, 5, 6]])
     assert [p.name for p in by_name["Commas"].frames] == ["0001.jpg", "0002.jpg", "0003.jpg"]
-    assert all(s.layout == "otb" for s in sequences)
-    assert [s.name for s in skipped] == ["Short"] and "1 boxes for 3 images" in skipped[0].reason
+    assert all(s.benchmark == "otb2015" for s in sequences)
+    assert [s.name for s in skipped] == ["Short"] and "the file has 1 lines but" in skipped[0].reason
 
 
-def test_got10k_layout_absence_and_test_split(tmp_path):
-    got_sequence(tmp_path / "val", "GOT-10k_Val_000001", "10,20,30,40\n11,21,30,40\n12.5,22,30,40\n", 3, "0\n1\n0\n")
+def test_got10k_val_absence_and_the_test_split_apart(tmp_path):
+    got10k_val_tree(tmp_path)
     got_sequence(tmp_path / "test", "GOT-10k_Test_000001", "1,2,3,4\n", 3)
-    sequences, skipped = find_sequences(tmp_path)
-    assert [s.name for s in sequences] == ["val/GOT-10k_Val_000001"]
+    with pytest.raises(ValueError, match="holding got10k_val and got10k_test; say which with --benchmark"):
+        find_sequences(tmp_path)
+    sequences, skipped = find_sequences(tmp_path, "got10k_val")
+    assert [s.name for s in sequences] == ["GOT-10k_Val_000001", "GOT-10k_Val_000002"] and not skipped
     gt = sequences[0].gt
-    np.testing.assert_array_equal(gt[[0, 2]], [[10, 20, 30, 40], [12.5, 22, 30, 40]])  # 0-based: as written
-    assert np.isnan(gt[1]).all() and sequences[0].layout == "got10k"
-    assert [s.name for s in skipped] == ["test/GOT-10k_Test_000001"] and "only the first frame" in skipped[0].reason
-    one, _ = find_sequences(tmp_path / "val" / "GOT-10k_Val_000001")  # a sequence folder on its own
-    assert len(one) == 1 and len(one[0]) == 3
+    np.testing.assert_array_equal(gt[[0, 2]], [[10, 8, 20, 16], [14, 9, 20, 16]])  # 0-based: as written
+    assert np.isnan(gt[3]).all() and sequences[0].benchmark == "got10k_val"  # absent, cover 0
+    assert sequences[0].cover.tolist() == [8, 8, 5, 0, 8, 3] and sequences[0].resolution == (64, 48)
+    assert find_sequences(tmp_path / "val")[0][0].name == "GOT-10k_Val_000001"  # the split folder: recognised
+    (test,), _ = find_sequences(tmp_path / "test")  # first box only: tracked, not scored
+    assert test.benchmark == "got10k_test" and not test.scored and len(test) == 3
+    np.testing.assert_array_equal(test.gt[0], [1, 2, 3, 4])
+    assert np.isnan(test.gt[1:]).all()
 
 
 def test_box_file_errors_name_the_line(tmp_path):
+    with pytest.raises(BadInput, match=r"gt\.txt, line 2: '1,2,3' is not 4 finite numbers"):
+        parse_box("1,2,3", tmp_path / "gt.txt", 2)
     (tmp_path / "gt.txt").write_text("1,2,3,4\n1,2,3\n")
-    with pytest.raises(ValueError, match=r"gt\.txt, line 2: '1,2,3' is not 4 finite numbers"):
-        read_box_file(tmp_path / "gt.txt")
-    with pytest.raises(ValueError, match="no sequence found"):
+    with pytest.raises(ValueError, match="not a dataset layout siamfc knows"):
         find_sequences(tmp_path)
 
 
@@ -152,7 +160,7 @@ def test_vid_val_snippets_one_track_each(tmp_path):
             frames.setdefault(o.track, {})[o.frame] = o.box
         track = sorted(frames, key=lambda t: (min(frames[t]), -unbroken(frames[t]), t))[0]
         first, last = min(frames[track]), max(frames[track])
-        assert seq.target == f"track {track}" and seq.layout == "vid"
+        assert seq.target == f"track {track}" and seq.benchmark == "vid_val"
         assert [p.name for p in seq.frames] == [f"{i:06d}.JPEG" for i in range(first, last + 1)]
         for i in range(first, last + 1):
             if i in frames[track]:
@@ -172,7 +180,8 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 def test_cli_eval_writes_json_boxes_and_plots(tmp_path):
     data = tmp_path / "data"
     otb_sequence(data, "Otb", {"groundtruth_rect.txt": "21,11,24,20\n23,12,24,20\n25,14,22,20\n26,15,22,21\n"}, 4)
-    got_sequence(data, "Got", "10,8,20,16\n12,8,20,16\n14,9,20,16\n15,9,20,17\n", 4, "0\n0\n1\n0\n")
+    otb_sequence(data, "Got", {"groundtruth_rect.txt": "11,9,20,16\n13,9,20,16\nNaN,NaN,NaN,NaN\n16,10,20,17\n"},
+                 4)  # a frame without a box: OTB's toolkit counts it as a failure
     otb_sequence(data, "Broken", {"groundtruth_rect.txt": "1,1,4,4\n"}, 2)
     torch.manual_seed(0)
     torch.save(SiamFCNet().state_dict(), tmp_path / "w.pt")
@@ -193,8 +202,8 @@ def test_cli_eval_writes_json_boxes_and_plots(tmp_path):
         keep = [i for i in range(4) if not np.isnan(gt[i]).any()]
         ious = np.array([iou(boxes[i], gt[i]) for i in keep])
         errors = np.array([np.hypot(*(boxes[i, :2] + boxes[i, 2:] / 2 - gt[i, :2] - gt[i, 2:] / 2)) for i in keep])
-        aucs.append(np.mean([np.mean(ious > t) for t in np.arange(21) / 20]))
-        precisions.append(np.mean(errors <= 20))
+        aucs.append(np.mean([np.sum(ious > t) / 4 for t in np.arange(21) / 20]))  # over all 4 frames
+        precisions.append(np.sum(errors <= 20) / 4)
         assert report["per_sequence"][name]["auc"] == pytest.approx(aucs[-1])
     assert report["auc"] == pytest.approx(np.mean(aucs)) and report["precision_20"] == pytest.approx(
         np.mean(precisions))
@@ -205,6 +214,7 @@ def test_cli_eval_writes_json_boxes_and_plots(tmp_path):
                  "--name", "both"]) == 0
     assert cv2.imread(str(out / "both.png")) is not None
     assert main(["eval", "--compare", str(out / "run1.png"), "--out", str(out)]) == 2
+    assert report["benchmark"] == "otb2015" and report["not_visible"] == "fail"
 
 
 class ToolkitStyleTracker:

@@ -21,7 +21,7 @@ import pytest
 import torch
 
 from siamfc.model.checkpoint import atomic_save, load_checkpoint, load_weights, rng_state
-from siamfc.model.eval_sequences import find_sequences, read_box_file
+from siamfc.model.eval_sequences import find_sequences
 from siamfc.model.inference import TorchEngine
 from siamfc.model.net import SiamFCNet
 from siamfc.model.tracker import BoxOutsideFrameWarning, SiamFCTracker, TrackerConfig
@@ -356,55 +356,48 @@ def otb(root: Path, name: str, gt: str, frames: int = 3) -> Path:
 
 
 def got(root: Path, name: str, gt: str, frames: int = 3, absence: str | None = None) -> Path:
+    """A GOT-10k val sequence (every label file; ``absence`` replaces absence.label); returns the file at fault."""
     numbered(write_frames(root / name, frames), 8)
     (root / name / "groundtruth.txt").write_text(gt)
+    for label, value in (("absence.label", 0), ("cover.label", 8), ("cut_by_image.label", 0)):
+        (root / name / label).write_text(f"{value}\n" * frames)
+    (root / name / "meta_info.ini").write_text("[METAINFO]\nobject_class: thing\n")
     if absence is not None:
         (root / name / "absence.label").write_text(absence)
     return root / name / ("absence.label" if absence is not None else "groundtruth.txt")
 
 
 GOOD = "11,11,20,16\n12,11,20,16\n13,12,20,16\n"
-MALFORMED = {  # sequence -> (writer, ground truth, absence.label, what the reason says)
-    "NotNumbers": (otb, "11,11,20,16\n12,x,20,16\n13,12,20,16\n", None, ", line 2: '12,x,20,16' is not 4 finite"),
-    "FiveColumns": (otb, "11,11,20,16\n12,11,20,16,1\n13,12,20,16\n", None, ", line 2: '12,11,20,16,1' is not 4"),
-    "HalfNaN": (otb, "11,11,20,16\n12,nan,20,16\n13,12,20,16\n", None, ", line 2: '12,nan,20,16' is not 4 finite"),
-    "Infinite": (got, "10,10,20,16\ninf,10,20,16\n12,11,20,16\n", None, ", line 2: 'inf,10,20,16' is not 4 finite"),
-    "NegativeSize": (got, "10,10,20,16\n11,10,-20,16\n12,11,20,16\n", None, ", line 2: negative width or height"),
-    "EmptyOtb": (otb, "", None, "empty file, no ground truth"),
-    "EmptyGot": (got, "\n\n", None, "empty file, no ground truth"),
-    "FewerBoxes": (got, "10,10,20,16\n11,10,20,16\n", None, "2 boxes for 3 images"),
-    "BinaryGt": (got, "", None, "not a text file"),  # bytes written below
-    "BadAbsence": (got, "10,10,20,16\n11,10,20,16\n12,11,20,16\n", "0\n2\n0\n", "not one 0/1 flag per line"),
-    "ShortAbsence": (got, "10,10,20,16\n11,10,20,16\n12,11,20,16\n", "0\n0\n", "2 flags for 3 boxes"),
+MALFORMED = {  # OTB sequence -> (ground truth, what the reason says)
+    "NotNumbers": ("11,11,20,16\n12,x,20,16\n13,12,20,16\n", ", line 2: '12,x,20,16' is not 4 finite"),
+    "FiveColumns": ("11,11,20,16\n12,11,20,16,1\n13,12,20,16\n", ", line 2: '12,11,20,16,1' is not 4"),
+    "HalfNaN": ("11,11,20,16\n12,nan,20,16\n13,12,20,16\n", ", line 2: '12,nan,20,16' is not 4 finite"),
+    "Infinite": ("10,10,20,16\ninf,10,20,16\n12,11,20,16\n", ", line 2: 'inf,10,20,16' is not 4 finite"),
+    "NegativeSize": ("10,10,20,16\n11,10,-20,16\n12,11,20,16\n", ", line 2: box x,y,w,h '11,10,-20,16' has a width"),
+    "EmptyOtb": ("", "every groundtruth_rect*.txt is empty; no target"),
+    "FewerBoxes": ("10,10,20,16\n11,10,20,16\n", "the file has 2 lines but"),
+    "BinaryGt": ("", "not a text file"),  # bytes written below
+}
+GOT_MALFORMED = {  # GOT-10k sequence -> (absence.label, what the reason says)
+    "GOT-10k_Val_000002": ("0\n2\n0\n", "absence.label, line 2: '2' is not one of 0, 1"),
+    "GOT-10k_Val_000003": ("0\n0\n", "absence.label: 2 lines for 3 frames"),
 }
 
 
 def malformed_dataset(root: Path) -> dict[str, Path]:
-    """Two good sequences (an unannotated frame in one) and every malformed kind; returns the files at fault."""
+    """Two good OTB sequences (an unannotated frame in one) and every malformed kind; returns the files at fault."""
     otb(root, "GoodOtb", GOOD)
-    got(root, "GoodGot", "10,10,20,16\nnan,nan,nan,nan\n12,11,20,16\n")
-    files = {}
-    for name, (writer, gt, absence, _) in MALFORMED.items():
-        files[name] = got(root, name, gt, absence=absence) if writer is got else otb(root, name, gt)
+    otb(root, "GoodNaN", "10,10,20,16\nnan,nan,nan,nan\n12,11,20,16\n")
+    files = {name: otb(root, name, gt) for name, (gt, _) in MALFORMED.items()}
     files["BinaryGt"].write_bytes(b"\xff\xfe\x00garbage")
+    files["EmptyOtb"] = files["EmptyOtb"].parent  # an empty box file is no target: the folder is passed over
     return files
-
-
-def test_box_file_rows_are_checked(tmp_path):
-    (tmp_path / "gt.txt").write_text("1,2,3,4\nNaN,NaN,NaN,NaN\n5 6 7 8\n\n")
-    np.testing.assert_array_equal(read_box_file(tmp_path / "gt.txt"), [[1, 2, 3, 4], [np.nan] * 4, [5, 6, 7, 8]])
-    for text, says in (("1,2,3,inf", "'1,2,3,inf' is not 4 finite"), ("nan,2,3,4", "'nan,2,3,4' is not 4 finite"),
-                       ("1,2,-3,4", "negative"), ("1,2,3", "'1,2,3' is not 4"), ("1;2;3;4", "'1;2;3;4' is not 4"),
-                       ("\n5,6,7,8", "an empty line")):  # a blank line inside: every later box a frame off
-        (tmp_path / "gt.txt").write_text(f"1,2,3,4\n{text}\n")
-        with pytest.raises(ValueError, match=rf"gt\.txt, line 2: {says}"):
-            read_box_file(tmp_path / "gt.txt")
 
 
 def test_eval_skips_malformed_ground_truth_and_evaluates_the_rest(capsys, tmp_path, weights):
     files = malformed_dataset(tmp_path / "data")
     sequences, skipped = find_sequences(tmp_path / "data")
-    assert sorted(s.name for s in sequences) == ["GoodGot", "GoodOtb"]
+    assert sorted(s.name for s in sequences) == ["GoodNaN", "GoodOtb"]
     assert {s.name: s.file for s in skipped} == {name: str(path) for name, path in files.items()}
 
     out = tmp_path / "eval"
@@ -413,14 +406,25 @@ def test_eval_skips_malformed_ground_truth_and_evaluates_the_rest(capsys, tmp_pa
     printed = capsys.readouterr().out
     report = json.loads((out / "SiamFC.json").read_text())
     assert report["sequences"] == 2 and report["frames"] == 6
-    assert sorted(report["per_sequence"]) == ["GoodGot", "GoodOtb"]
+    assert sorted(report["per_sequence"]) == ["GoodNaN", "GoodOtb"]
     assert f"{len(MALFORMED)} sequences skipped:" in printed
     by_name = {s["name"]: s for s in report["skipped"]}
     assert sorted(by_name) == sorted(MALFORMED)
-    for name, (_, _, _, says) in MALFORMED.items():
+    for name, (_, says) in MALFORMED.items():
         entry = by_name[name]
         assert entry["file"] == str(files[name]) and says in entry["reason"], entry
         assert f"    {name}: {entry['reason']}" in printed  # the printed report: file and reason
+
+
+def test_got10k_label_problems_skip_the_sequence_naming_the_file(tmp_path):
+    got(tmp_path / "val", "GOT-10k_Val_000001", "10,10,20,16\nnan,nan,nan,nan\n12,11,20,16\n", absence="0\n1\n0\n")
+    files = {name: got(tmp_path / "val", name, "10,10,20,16\n11,10,20,16\n12,11,20,16\n", absence=absence)
+             for name, (absence, _) in GOT_MALFORMED.items()}
+    sequences, skipped = find_sequences(tmp_path / "val")
+    assert [s.name for s in sequences] == ["GOT-10k_Val_000001"] and np.isnan(sequences[0].gt[1]).all()
+    assert {s.name: s.file for s in skipped} == {name: str(path) for name, path in files.items()}
+    for s in skipped:
+        assert GOT_MALFORMED[s.name][1] in s.reason and s.kind == "label_malformed", s
 
 
 def test_eval_skips_a_sequence_with_an_unreadable_frame(capsys, tmp_path, weights):
@@ -437,7 +441,7 @@ def test_eval_skips_a_sequence_with_an_unreadable_frame(capsys, tmp_path, weight
 
 
 def test_eval_with_nothing_left_to_evaluate(capsys, tmp_path, weights):
-    otb(tmp_path / "data", "Bad", "1,2,3\n")
+    otb(tmp_path / "data", "Bad", "1,2,3\n" * 3)
     line = fails(capsys, "eval", "--dataset", tmp_path / "data", "--weights", weights, "--out", tmp_path / "eval",
                  "--device", "cpu", "--no-progress")
     assert "no sequence to evaluate; all 1 skipped: 1 box_malformed (each listed above)" in line

@@ -159,7 +159,7 @@ def cmd_bench_track(args: argparse.Namespace) -> None:
         else:
             seq = synthetic_sequence(Path(tmp) / "vid", args.frames)
         n = args.frames
-        seq = EvalSequence(seq.name, seq.frames[:n], seq.gt[:n], seq.layout, seq.target, seq.gt_file)
+        seq = EvalSequence(seq.name, seq.frames[:n], seq.gt[:n], seq.benchmark, seq.target, seq.gt_file)
         if len(seq) < WARMUP + 2:
             raise ValueError(f"{seq.name}: {len(seq)} frames; the benchmark needs at least {WARMUP + 2}")
         results = bench_sequence(seq, weights, config, args.rounds, args.cpu_only)

@@ -11,6 +11,11 @@ import re
 
 from siamfc.model.tracker_config import BACKENDS, TrackerConfig
 
+BENCHMARK_NAMES = ("otb2015", "otb2013", "otb50", "uav123", "uav20l", "nfs30", "nfs240", "tc128", "lasot", "lasot_ext",
+                   "tnl2k", "got10k_val", "got10k_test", "trackingnet_test", "vid_val", "sequences", "sequences1")
+# siamfc.curate.benchmarks.BENCHMARKS' names, written out: importing the registry here would put the sources on
+# every command's --help path (tests/test_benchmarks.py checks the two agree)
+
 
 def add_tracker_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", help="our checkpoint.pt / weights.pt, or a public SiamFC state dict (see "
@@ -48,11 +53,20 @@ def add_options(command: str, p: argparse.ArgumentParser) -> None:
         p.add_argument("--show", action="store_true", help="show frames in a window (needs a GUI build of OpenCV)")
         p.set_defaults(run="siamfc.tools.run_track:cmd_track")
     else:
-        p.add_argument("--dataset", help="folder of OTB or GOT-10k sequences, a LaSOT root, or an ILSVRC2015 root "
-                                            "(VID val); frames are matched to ground-truth lines by number")
+        p.add_argument("--dataset", help="a benchmark's dataset root, read through its source (see --benchmark); "
+                                         "frames are matched to ground-truth lines by number")
+        p.add_argument("--benchmark", choices=BENCHMARK_NAMES, metavar="NAME",
+                       help="which benchmark the dataset holds (default: recognised from its layout): "
+                            + ", ".join(BENCHMARK_NAMES))
         p.add_argument("--out", default="eval", help="report folder (default ./eval)")
-        p.add_argument("--name", default="SiamFC", help="run name: report file names and plot legend")
-        p.add_argument("--compare", nargs="+", metavar="JSON", help="earlier reports to draw in the same plots")
+        p.add_argument("--name", default="SiamFC", help="run name: report file names, result folder, plot legend")
+        p.add_argument("--workers", type=int, default=1,
+                       help="track sequences in N processes, each with its own tracker and its share of the "
+                            "threads (default 1)")
+        p.add_argument("--force", action="store_true",
+                       help="redo every sequence (default: a rerun takes the sequences this evaluation recorded)")
+        p.add_argument("--compare", nargs="+", metavar="PATH",
+                       help="earlier reports (JSON) or published toolkit result folders to draw in the same plots")
         p.add_argument("--max-sequences", type=int, help="evaluate only the first N sequences")
         p.add_argument("--no-progress", action="store_true")
         p.set_defaults(run="siamfc.tools.run_track:cmd_eval")

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
+import importlib.util
 import math
 import warnings
 from collections.abc import Iterator
@@ -19,14 +21,16 @@ from PIL import Image
 from siamfc.curate.atomic import writable_folder
 from siamfc.curate.paths import check_folder
 from siamfc.model.eval_plots import plot_runs
-from siamfc.model.eval_sequences import find_sequences
+from siamfc.model.eval_sequences import benchmark_of, find_sequences
 from siamfc.model.evaluate import (
     FrameFiles,
     NothingToEvaluate,
+    Records,
     evaluate,
     load_summary,
     result_names,
     skip_lines,
+    weights_identity,
     write_boxes,
     write_report,
     write_toolkit_results,
@@ -214,31 +218,69 @@ def check_name(name: str) -> str:
     return name
 
 
+def load_compared(path: str, benchmark: str | None, sequences: list | None) -> list[dict]:
+    """``--compare PATH``: a report JSON of ours (:func:`load_summary`), or a folder of published toolkit results,
+    read by :func:`siamfc.model.published.load_published` (one summary or several) when that module is there."""
+    if not Path(path).is_dir():
+        return [load_summary(path)]
+    if importlib.util.find_spec("siamfc.model.published") is None:
+        raise ValueError(f"--compare {path}: a folder; give a report JSON written by siamfc eval")
+    from siamfc.model.published import load_published
+
+    runs = load_published(path, benchmark, sequences)
+    return list(runs) if isinstance(runs, (list, tuple)) else [runs]
+
+
 def cmd_eval(args: argparse.Namespace) -> None:
     if args.max_sequences is not None and args.max_sequences < 1:
         raise ValueError(f"--max-sequences must be at least 1, got {args.max_sequences}")
+    if args.workers < 1:
+        raise ValueError(f"--workers must be at least 1, got {args.workers}")
     check_name(args.name)
-    runs = [load_summary(p) for p in args.compare or []]
-    if not (args.dataset or runs):
+    compare = list(args.compare or [])
+    runs = [run for p in compare if not Path(p).is_dir() for run in load_compared(p, None, None)]
+    if not (args.dataset or compare):
         raise ValueError("give --dataset to evaluate, or --compare reports to plot")
+    bench, sequences = None, None
     if args.dataset:
+        check_folder(args.dataset)
+        bench = benchmark_of(args.dataset, args.benchmark)
         tracker = build_tracker(args, args.name)
-        sequences, skipped = find_sequences(args.dataset, progress=not args.no_progress)
+        sequences, skipped = find_sequences(args.dataset, bench.name, progress=not args.no_progress)
         if args.max_sequences:
             sequences = sequences[:args.max_sequences]
         result_names(sequences)  # two sequences whose result files would collide: refused before any tracking
+    elif args.benchmark:
+        bench = benchmark_of(".", args.benchmark)
+    runs += [run for p in compare if Path(p).is_dir()
+             for run in load_compared(p, bench.name if bench else None, sequences)]
     out = writable_folder(Path(args.out), "report folder (--out)")  # before hours of tracking
     if args.dataset:
+        identity = {"benchmark": bench.name, "dataset": str(Path(args.dataset).resolve()),
+                    "weights_sha256": weights_identity(args.weights), "backend": args.backend,
+                    "tracker": tracker.info.get("tracker")}
+        records = Records(out, args.name, identity, out / "results", force=args.force)
+        factory = functools.partial(load_tracker, args.weights, tracker_config(args), args.device, args.backend,
+                                    args.name)
         with box_warnings():
             try:
                 report = evaluate(tracker, sequences, args.name, str(args.dataset), skipped, tracker.info,
-                                  progress=not args.no_progress)
+                                  progress=not args.no_progress, records=records, workers=args.workers,
+                                  factory=factory)
             except NothingToEvaluate as err:
                 print("\n".join(skip_lines(err.skipped, indent="")))
                 raise ValueError(f"{err} (each listed above)") from None
+        if report.resumed:
+            print(f"resumed: {report.resumed} of {len(sequences)} sequences "
+                  f"recorded by an earlier run of this evaluation ({records.folder}) taken as they were; "
+                  "--force redoes them")
         print("\n".join(report.lines()))
         print(f"report: {write_report(report, out)}")
-        print(f"results in the got10k toolkit's layout: {write_toolkit_results(report, out / 'results')}")
-        runs.insert(0, report.summary())
-    plot = plot_runs(runs, out / f"{args.name}.png", title=args.dataset or "")
-    print(f"plots: {plot}")
+        results = write_toolkit_results(report, out / "results")
+        print(f"results in the toolkit's layout: {bench.result_folder(results, args.name)}"
+              + (f" (siamfc pack {bench.pack} {results})" if bench.pack else ""))
+        if report.scored:
+            runs.insert(0, report.summary())
+    if runs:
+        plot = plot_runs(runs, out / f"{args.name}.png", title=args.dataset or "")
+        print(f"plots: {plot}")

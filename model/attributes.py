@@ -262,9 +262,10 @@ def _list_entries(path: Path) -> dict[str, tuple[str, str]]:
 def per_sequence_figures(run: Any) -> dict[str, dict]:
     """``sequence -> {auc, precision_20, norm_precision}`` of an :class:`~siamfc.model.evaluate.EvalReport` or of a
     summary dict with ``per_sequence`` (a report JSON, a published run); empty when it has none."""
-    if hasattr(run, "results"):
-        return {r.sequence.name: {"auc": r.curves.auc, "precision_20": r.curves.precision_20,
-                                  "norm_precision": r.curves.norm_precision_auc} for r in run.results}
+    if hasattr(run, "results"):  # each sequence's figures by its benchmark's rule, as the report's per_sequence
+        figures = {r.sequence.name: getattr(r, "figures", r.curves) for r in run.results}
+        return {name: {"auc": c.auc, "precision_20": c.precision_20, "norm_precision": c.norm_precision_auc}
+                for name, c in figures.items() if c is not None}
     return dict(run.get("per_sequence") or {}) if isinstance(run, dict) else {}
 
 
@@ -303,6 +304,8 @@ def attribute_report(report: Any, benchmark: Any, attributes_dir: str | Path | N
     if attributes_dir is not None and not Path(attributes_dir).exists():
         return [f"attributes: {attributes_dir}: no such folder or file (--attributes); no attribute table"]
     ours = per_sequence_figures(report)
+    if not ours:  # nothing scored (a first-box-only split)
+        return []
     root = getattr(report, "dataset", None) or (report.get("dataset") if isinstance(report, dict) else None)
     found = find_attributes(ours, attrs, attributes_dir, root or None)
     if not found.flags:

@@ -1,9 +1,13 @@
 """Published trackers' raw results, scored on our sequences with our metrics: ``siamfc eval --compare FOLDER``.
 
 Papers and toolkits publish a tracker's boxes as one text file per sequence; this module reads such a folder,
-matches its files to the evaluated sequences by name, and computes exactly the figures of our own report
-(:meth:`siamfc.model.evaluate.EvalReport.summary`, through :mod:`siamfc.model.metrics`), so each published tracker
-is a summary dict that :func:`siamfc.model.eval_plots.plot_runs` draws beside ours like a ``load_summary`` report.
+matches its files to the evaluated sequences by name, and computes exactly the figures of our own report: the
+boxes become the :class:`~siamfc.model.evaluate.SequenceResult` of each sequence and an
+:class:`~siamfc.model.evaluate.EvalReport` scores them (:meth:`~siamfc.model.evaluate.EvalReport.summary`,
+through :mod:`siamfc.model.metrics`), by the benchmark's rules as ours are (frames without a visible target, the
+first box). Each published tracker is thus a summary dict that :func:`siamfc.model.eval_plots.plot_runs` draws
+beside ours like a ``load_summary`` report, with the report JSON's ``per_sequence`` figures (which
+:mod:`siamfc.model.attributes` reads for its per-attribute columns).
 
 Layouts read (``PATH`` is the folder given):
 
@@ -11,7 +15,9 @@ Layouts read (``PATH`` is the folder given):
   ``<result_dir>/<dataset folder>/<tracker>/<seq>.txt``, boxes comma-separated (``np.savetxt(..., delimiter=',')``),
   times in ``<tracker>/times/<seq>_time.txt``. ``PATH`` may be the tracker's folder, the dataset folder holding
   several trackers (``OTB2015/``, ``NfS/30/``), or the toolkit's ``result_dir`` above it (the benchmark's
-  ``result_dir`` parts are followed down from there). GOT-10k's ``<tracker>/<seq>/<seq>_001.txt`` is read too.
+  ``result_dir`` parts are followed down from there, also from a ``results/`` folder in it: ``siamfc eval``'s
+  ``--out``). GOT-10k's ``<tracker>/<seq>/<seq>_001.txt`` is read too. A ``<name>/`` folder beside a ``<name>.json``
+  is a ``siamfc eval`` report's own boxes (0-based): left alone, compare the report's JSON instead.
 - **LaSOT toolkit** (``utils/eval_tracker.m``: ``dlmread([rp_all t.name '_tracking_result/' s '.txt'])``):
   ``tracking_results/<tracker>_tracking_result/<seq>.txt``, commas or whitespace; the tracker is named without
   ``_tracking_result``. A plain ``<tracker>/<seq>.txt`` is the same.
@@ -32,7 +38,8 @@ characters ``. - _`` (got10k's ``Jogging.1`` is pytracking's ``Jogging_1`` and t
 with pytracking's ``uav_``/``nfs_`` prefix dropped; OTB's ``Human4`` (its ``groundtruth_rect.2.txt``) also takes
 ``Human4_2``. Two files that match one sequence equally well leave it out, both named.
 
-What is reported, one line each (:attr:`PublishedRuns.lines`):
+What is reported, one line each (:attr:`PublishedRuns.lines`; a tracker with something left out is also
+warned about, which ``siamfc eval`` prints one line each):
 
 - each tracker: the sequences it is compared on, out of those evaluated;
 - a sequence without a file (``missing``), with a file whose box count differs from the sequence's frames (``short``
@@ -49,6 +56,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,9 +66,9 @@ import numpy as np
 from siamfc.curate.errors import BadInput
 from siamfc.curate.sources.text_files import content_lines
 
+from . import metrics
 from .eval_sequences import EvalSequence
 from .evaluate import EvalReport, SequenceResult
-from .metrics import sequence_curves
 
 LASOT_SUFFIX = "_tracking_result"  # the LaSOT toolkit's tracker folders: <tracker>_tracking_result/
 PYTRACKING_PREFIXES = ("uav_", "nfs_")  # pytracking's sequence names for UAV123 and NfS
@@ -84,32 +92,44 @@ class PublishedTracker:
     problems: dict[str, list[str]] = field(default_factory=dict)  # kind -> lines (missing, short, long, ...)
 
 
-class PublishedRuns(dict):
-    """Tracker name -> summary dict (the keys of :meth:`EvalReport.summary`, plus ``per_sequence``, ``source``,
-    ``published``, ``compared_on``, ``left_out``), in folder order; :attr:`lines` says what was compared and
-    what was left out, one line each, skipped trackers included."""
+class PublishedResultsWarning(UserWarning):
+    """What was left out of a published tracker's comparison (the CLI prints each as one line)."""
 
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
+
+class PublishedRuns(list):
+    """The published trackers' summary dicts (the keys of :meth:`EvalReport.summary`, plus ``per_sequence``,
+    ``tracker``, ``source``, ``published``, ``compared_on``, ``evaluated``, ``left_out``), in folder order: each
+    goes to :func:`~siamfc.model.eval_plots.plot_runs` like a :func:`~siamfc.model.evaluate.load_summary` dict.
+    :attr:`lines` says what was compared and what was left out, one line each, skipped trackers included."""
+
+    def __init__(self, *args: Any):
+        super().__init__(*args)
         self.lines: list[str] = []
 
+    def named(self) -> dict[str, dict]:
+        """Tracker name -> summary."""
+        return {run["tracker"]: run for run in self}
 
-def load_published(path: str | Path, benchmark: Any, sequences: list[EvalSequence]) -> PublishedRuns:
+
+def load_published(path: str | Path, benchmark: Any, sequences: list[EvalSequence] | None) -> PublishedRuns:
     """Every tracker of the published results folder ``path`` (see the module docstring for the layouts), scored on
-    ``sequences`` (pass the sequences of our own run, ``[r.sequence for r in report.results]``, to compare on the
-    same ones): a :class:`PublishedRuns` mapping each tracker's name to a summary dict that
-    :func:`~siamfc.model.eval_plots.plot_runs` takes like a :func:`~siamfc.model.evaluate.load_summary` one
-    (``list(runs.values())``), and whose ``lines`` tell what was compared and left out.
+    ``sequences`` (the evaluated sequences: their ground truth is what the boxes are scored against) into a
+    :class:`PublishedRuns`, a list of summary dicts that :func:`~siamfc.model.eval_plots.plot_runs` takes like
+    :func:`~siamfc.model.evaluate.load_summary` ones. Each tracker compared on fewer sequences than given, and
+    each skipped, is also warned about (:class:`PublishedResultsWarning`, one line each: what was left out).
 
-    ``benchmark``: an entry of the benchmark registry (``name``, ``result_dir``, ``one_based``), or None to take each
-    sequence's own ``one_based``. Raises FileNotFoundError for a missing ``path`` and ValueError (naming ``path`` and
-    what was looked for) when no file in it matches any sequence.
+    ``benchmark``: a benchmark registry entry or its name (:data:`siamfc.curate.benchmarks.BENCHMARKS`; ``name``,
+    ``result_dir``, ``one_based``), or None to take each sequence's own. Raises FileNotFoundError for a missing
+    ``path`` and ValueError without sequences or (naming ``path`` and what was looked for) when no file in it
+    matches any sequence.
     """
     root = Path(path)
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: no such folder of published results")
     if not sequences:
-        raise ValueError(f"{root}: no evaluated sequence to compare published results on")
+        raise ValueError(f"--compare {root}: published results are scored against a benchmark's ground truth; "
+                         "give --dataset (and --benchmark) with it")
+    benchmark = _registry(benchmark) if isinstance(benchmark, str) else benchmark
     folders = tracker_folders(root, benchmark, sequences)
     if not folders:
         example = ", ".join(f"{_short(s.name)}.txt" for s in sequences[:3])
@@ -125,10 +145,23 @@ def load_published(path: str | Path, benchmark: Any, sequences: list[EvalSequenc
         if seen[name] > 1:  # two folders of one name (pytracking's <tracker>/<param>/ under two trackers)
             tracker.name = name = f"{folder.parent.name}/{folder.name}"
         summary = _score(tracker, benchmark, sequences, str(root))
-        runs.lines += _tracker_lines(tracker, summary, len(sequences))
+        lines = _tracker_lines(tracker, summary, len(sequences))
+        runs.lines += lines
+        if summary is None or summary["compared_on"] < len(sequences):
+            for line in lines:
+                warnings.warn(line.strip(), PublishedResultsWarning, stacklevel=2)
         if summary is not None:
-            runs[name] = summary
+            runs.append(summary)
     return runs
+
+
+def _registry(name: str) -> Any:
+    """The registry's benchmark called ``name`` (None without a registry or such a name)."""
+    try:
+        from siamfc.curate.benchmarks import BENCHMARKS
+    except ImportError:
+        return None
+    return BENCHMARKS.get(name)
 
 
 def tracker_folders(root: Path, benchmark: Any, sequences: list[EvalSequence]) -> list[Path]:
@@ -137,13 +170,20 @@ def tracker_folders(root: Path, benchmark: Any, sequences: list[EvalSequence]) -
     if _holds_results(root, sequences):
         return [root]
     base = root
-    for part in tuple(getattr(benchmark, "result_dir", ()) or ()):
-        if (base / part).is_dir():
-            base = base / part
+    for start in (root, root / "results"):  # the toolkit's result_dir, or siamfc eval's --out holding it
+        below = start
+        for part in tuple(getattr(benchmark, "result_dir", ()) or ()):
+            if (below / part).is_dir():
+                below = below / part
+        if below != start:
+            base = below
+            break
     if base != root and _holds_results(base, sequences):
         return [base]
     found = []
     for sub in _subfolders(base):
+        if (base / f"{sub.name}.json").is_file():  # a siamfc eval report's own 0-based boxes: compare its JSON
+            continue
         if _holds_results(sub, sequences):
             found.append(sub)
         else:  # pytracking: <tracker>/<parameter>/<seq>.txt
@@ -266,9 +306,21 @@ def _times(box_file: Path, frames: int) -> np.ndarray | None:
     return None
 
 
+def _benchmark(benchmark: Any, seq: EvalSequence) -> Any:
+    """The benchmark given, else the registry's entry the sequence names (None without a registry)."""
+    return benchmark if benchmark is not None else _registry(getattr(seq, "benchmark", ""))
+
+
 def _one_based(benchmark: Any, seq: EvalSequence) -> bool:
-    value = getattr(benchmark, "one_based", None)
+    value = getattr(_benchmark(benchmark, seq), "one_based", None)
     return bool(seq.one_based if value is None else value)
+
+
+def sequence_figures(boxes: np.ndarray, seq: EvalSequence) -> metrics.Curves:
+    """The per-frame curves of ``boxes`` (0-based) on ``seq``, as our own run's :class:`SequenceResult` holds them
+    (:func:`~siamfc.model.metrics.sequence_curves`); the report applies the benchmark's rule for frames without a
+    visible target from there, to published boxes exactly as to ours. ValueError when no frame is annotated."""
+    return metrics.sequence_curves(boxes, seq.gt)
 
 
 def _score(tracker: PublishedTracker, benchmark: Any, sequences: list[EvalSequence],
@@ -292,7 +344,11 @@ def _score(tracker: PublishedTracker, benchmark: Any, sequences: list[EvalSequen
             boxes[:, :2] -= 1
         times = _times(path, len(boxes))
         all_times &= times is not None
-        curves = sequence_curves(boxes, seq.gt)
+        try:
+            curves = sequence_figures(boxes, seq)
+        except ValueError as err:  # no frame to score
+            tracker.problems.setdefault("malformed", []).append(f"{path}: {err}")
+            continue
         results.append(SequenceResult(seq, boxes, np.zeros(len(boxes)) if times is None else times, 0.0, curves))
     if not results:
         return None

@@ -129,7 +129,7 @@ def test_lasot_toolkit_folder_and_compared_runs(tmp_path):
 def test_otb_names_per_sequence_files_and_list_file(tmp_path):
     gt = np.tile([10.0, 10.0, 20.0, 20.0], (8, 1))
     names = ["Basketball", "Jogging.1", "Crossing"]
-    report = EvalReport("SiamFC", str(tmp_path), [_result(n, gt, gt, "otb") for n in names])
+    report = EvalReport("SiamFC", str(tmp_path), [_result(n, gt, gt, "otb2015") for n in names])
     (tmp_path / "Basketball").mkdir()
     (tmp_path / "Basketball" / "attrs.txt").write_text("IV, OCC, DEF, OPR, BC")
     (tmp_path / "Jogging").mkdir()

@@ -142,8 +142,11 @@ def benchmark(name: str) -> Benchmark:
 
 def benchmark_for(root: str | Path) -> Benchmark:
     """The benchmark a dataset root holds, recognised by its layout (:func:`~siamfc.curate.sources.detect_format`)
-    and, where a format holds several, by the split or subset the root has. CurationError naming the root when it
-    holds none or several (say which with ``--benchmark``)."""
+    and, where a format holds several, by the split or subset the root has: OTB is OTB-2015 (OTB-2013 and OTB-50
+    are named), a UAV123 download UAV123 and an NfS one NfS at 30 fps (UAV20L, 240 fps: named), LaSOT the protocol-II
+    test split (LaSOT-ext when the root has no ``testing_set.txt`` and only the extension's classes), a GOT-10k split
+    folder its split. CurationError naming the root when it holds none or several (a GOT-10k root with val and test:
+    say which with ``--benchmark``)."""
     root = Path(root)
     fmt = detect_format(root)
     candidates = [b for b in BENCHMARKS.values() if b.source == fmt and _has(b, root)]
@@ -151,6 +154,8 @@ def benchmark_for(root: str | Path) -> Benchmark:
         candidates = [BENCHMARKS["otb2015"]]  # OTB-2013 and OTB-50 are subsets of the same folder: named
     if fmt == "lasot":
         candidates = [BENCHMARKS["lasot_ext" if _lasot_ext(root) else "lasot"]]
+    if fmt in ("uav", "nfs") and candidates:
+        candidates = candidates[:1]  # one download holds both: UAV123 and NfS at 30 fps, the ones usually quoted
     if len(candidates) == 1:
         return candidates[0]
     names = " and ".join(b.name for b in candidates) or "no benchmark"

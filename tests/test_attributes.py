@@ -163,3 +163,40 @@ def test_no_attributes_found_or_known(tmp_path):
     assert attribute_report(report, got10k, None, tmp_path / "out") == []
     assert "no attribute list known" in attribute_report(report, got10k, tmp_path, tmp_path / "out")[0]
     assert "no such folder" in attribute_report(report, UAV123, tmp_path / "absent", tmp_path / "out")[0]
+
+
+def test_cli_eval_prints_the_attribute_table_and_compares_published_results(tmp_path, capsys):
+    """`siamfc eval` on a synthetic UAV123 tree (its anno/UAV123/att holds synthcar1's file only), with a published
+    folder holding the ground truth itself (1-based, as published) for two of its three sequences."""
+    import shutil
+
+    import torch
+
+    from siamfc.curate.synth import uav
+    from siamfc.model.net import SiamFCNet
+    from siamfc.tools.cli import main
+
+    data = tmp_path / "UAV123"
+    uav.generate(data)
+    published = tmp_path / "published" / "UAV123" / "Truth"
+    published.mkdir(parents=True)
+    for name in ("synthcar1", "synthperson1_1"):
+        shutil.copy(data / "anno" / "UAV123" / f"{name}.txt", published / f"{name}.txt")
+    torch.manual_seed(0)
+    torch.save(SiamFCNet().state_dict(), tmp_path / "w.pt")
+    out = tmp_path / "eval"
+    assert main(["eval", "--dataset", str(data), "--benchmark", "uav123", "--weights", str(tmp_path / "w.pt"),
+                 "--out", str(out), "--compare", str(tmp_path / "published"), "--device", "cpu",
+                 "--no-progress"]) == 0
+    printed = capsys.readouterr()
+    # synthperson1_2 starts out of view: skipped by our run (no first box), so 2 sequences are evaluated
+    assert "per-attribute figures on UAV123 (1 of 2 sequences with an attribute file" in printed.out
+    assert "attributes: synthperson1_1: no attribute file" in printed.out
+    assert "warning: published Truth" in printed.err and "compared on 2 of 3 sequences" in printed.err
+    assert "1 sequence without a result file, left out: synthperson1_2" in printed.err
+    table = json.loads((out / "SiamFC_attributes.json").read_text())
+    fm = table["runs"]["SiamFC"][3]
+    assert fm["attribute"] == "FM" and fm["sequences"] == 1  # synthcar1: 0,0,0,1,0,...
+    truth = table["runs"]["Truth (2/3)"][3]
+    assert truth["sequences"] == 1 and truth["auc"] == pytest.approx(20 / 21)  # the ground truth: every IoU 1
+    assert (out / "SiamFC_attributes.png").is_file() and (out / "SiamFC.png").is_file()

@@ -67,6 +67,8 @@ def add_options(command: str, p: argparse.ArgumentParser) -> None:
                        help="redo every sequence (default: a rerun takes the sequences this evaluation recorded)")
         p.add_argument("--compare", nargs="+", metavar="PATH",
                        help="earlier reports (JSON) or published toolkit result folders to draw in the same plots")
+        p.add_argument("--attributes", metavar="DIR", help="per-attribute figures from the benchmark's attribute "
+                       "files in DIR (default: UAV123's anno/UAV123/att under --dataset; LaSOT: its toolkit's)")
         p.add_argument("--max-sequences", type=int, help="evaluate only the first N sequences")
         p.add_argument("--no-progress", action="store_true")
         p.set_defaults(run="siamfc.tools.run_track:cmd_eval")

@@ -20,6 +20,7 @@ from PIL import Image
 
 from siamfc.curate.atomic import writable_folder
 from siamfc.curate.paths import check_folder
+from siamfc.model.attributes import attribute_report
 from siamfc.model.eval_plots import plot_runs
 from siamfc.model.eval_sequences import benchmark_of, find_sequences
 from siamfc.model.evaluate import (
@@ -284,3 +285,5 @@ def cmd_eval(args: argparse.Namespace) -> None:
     if runs:
         plot = plot_runs(runs, out / f"{args.name}.png", title=args.dataset or "")
         print(f"plots: {plot}")
+    for line in attribute_report(report, bench, args.attributes, out, runs) if args.dataset else []:
+        print(line)

@@ -200,3 +200,13 @@ def test_cli_eval_prints_the_attribute_table_and_compares_published_results(tmp_
     truth = table["runs"]["Truth (2/3)"][3]
     assert truth["sequences"] == 1 and truth["auc"] == pytest.approx(20 / 21)  # the ground truth: every IoU 1
     assert (out / "SiamFC_attributes.png").is_file() and (out / "SiamFC.png").is_file()
+    # our own toolkit results (OUT/results/UAV123/SiamFC, 1-based) read back as published: our report's figures
+    from siamfc.model.eval_sequences import find_sequences
+    from siamfc.model.published import load_published
+
+    report = json.loads((out / "SiamFC.json").read_text())
+    evaluated = [s for s in find_sequences(data, "uav123")[0] if s.name in report["per_sequence"]]
+    again = load_published(out, "uav123", evaluated).named()["SiamFC"]
+    assert again["source"] == str(out / "results" / "UAV123" / "SiamFC")
+    for figure in ("auc", "precision_20", "norm_precision"):
+        assert again[figure] == pytest.approx(report[figure], abs=1e-12)

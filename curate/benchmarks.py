@@ -148,7 +148,13 @@ def benchmark_for(root: str | Path) -> Benchmark:
     folder its split. CurationError naming the root when it holds none or several (a GOT-10k root with val and test:
     say which with ``--benchmark``)."""
     root = Path(root)
-    fmt = detect_format(root)
+    try:
+        fmt = detect_format(root)
+    except CurationError as err:
+        text = str(err).replace("name one with --format", "name the benchmark with --benchmark (sequences or "
+                                "sequences1 for folders of your own)").replace("say which with --format",
+                                                                               "say which with --benchmark")
+        raise CurationError(text) from None
     candidates = [b for b in BENCHMARKS.values() if b.source == fmt and _has(b, root)]
     if fmt == "otb":
         candidates = [BENCHMARKS["otb2015"]]  # OTB-2013 and OTB-50 are subsets of the same folder: named

@@ -455,11 +455,15 @@ def _in_processes(factory: Callable[[], Tracker], todo: list[EvalSequence], work
         # the longest first: the last sequence to start is a short one
         order = sorted(todo, key=len, reverse=True)
         pending: dict[Future, EvalSequence] = {pool.submit(_track_in_worker, seq): seq for seq in order}
-        while pending:
-            ready, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            _drain(progress, bar)
-            for future in ready:
-                finished(pending.pop(future), future.result())
+        try:
+            while pending:
+                ready, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                _drain(progress, bar)
+                for future in ready:
+                    finished(pending.pop(future), future.result())
+        except BaseException:  # Ctrl-C, a worker that died: start nothing more (what finished is recorded)
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
         _drain(progress, bar)
 
 

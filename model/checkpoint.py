@@ -4,7 +4,9 @@ A crash or ``kill -9`` at any moment leaves either the previous file or the new 
 
 - ``checkpoint.pt``: everything a resumed run needs to continue exactly: model, optimiser, scheduler and
   AMP scaler states, epochs done (= the sampler epoch to continue with), the RNG states of torch (CPU and
-  CUDA), numpy and python, the configuration and the history of logged figures.
+  CUDA), numpy and python, the configuration and the history of logged figures. A checkpoint written inside an
+  epoch (``--checkpoint-every-steps``) also holds ``step`` (steps done in the epoch), ``partial`` (each rank's
+  sums of the epoch so far) and, as ``rng``, the RNG states of the epoch's start.
 - ``weights.pt``: the file the tracker loads: ``{"architecture": ..., "state_dict": ...}``, the network's
   :attr:`~siamfc.model.net.SiamFCNet.architecture` record and its state dict. A checkpoint records the
   architecture too. Files without one (plain state dicts written before) are read as the AlexNet network.
@@ -61,11 +63,11 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 def save_checkpoint(path: str | Path, **state: Any) -> Path:
     """Write a training checkpoint: ``model``, ``optimizer``, ``scheduler``, ``epoch`` and any further
-    plain entries (``scaler``, ``config``, ``history``); the RNG states are added here."""
+    plain entries (``scaler``, ``config``, ``history``); the RNG states of now are added unless ``rng`` is given."""
     missing = [k for k in CHECKPOINT_KEYS if k not in state]
     if missing:
         raise ValueError(f"{path}: checkpoint lacks {', '.join(missing)}")
-    return atomic_save({**state, "rng": rng_state()}, path)
+    return atomic_save({"rng": rng_state(), **state}, path)
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

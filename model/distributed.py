@@ -74,6 +74,15 @@ def all_sum(values: list[float], info: DistInfo, device: torch.device) -> list[f
     return t.tolist()
 
 
+def gather(obj: Any, info: DistInfo) -> list[Any]:
+    """Every process's ``obj``, in rank order, on every process (pickled; small control data)."""
+    if not info.enabled:
+        return [obj]
+    out: list[Any] = [None] * info.world_size
+    dist.all_gather_object(out, obj)
+    return out
+
+
 def broadcast(obj: Any, info: DistInfo) -> Any:
     """Rank 0's ``obj`` on every process (pickled; for small control data and checkpoints)."""
     if not info.enabled:

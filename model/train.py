@@ -1,6 +1,7 @@
 """Training SiamFC from curated LMDB shards (one curation or a weighted mix of them, :mod:`siamfc.pipeline.mix`):
-the loop (SGD with a geometric learning-rate decay, validation each epoch, a checkpoint each epoch) and exact
-resumption; one process (CPU or CUDA) or many under ``torchrun``.
+the loop (SGD with a geometric learning-rate decay, validation each epoch, a checkpoint each epoch and, with
+``checkpoint_every_steps``, every K steps inside one) and exact resumption, from an epoch's end or from a step;
+one process (CPU or CUDA) or many under ``torchrun``.
 
 The run folder ``out`` holds ``config.json`` (:mod:`.train_config`), ``checkpoint.pt`` (latest; see
 :mod:`.checkpoint`), ``weights.pt`` (what the tracker loads) and the logs and loss plot of :mod:`.train_log`. The
@@ -48,6 +49,7 @@ from .checkpoint import (
     CHECKPOINT_FILE,
     WEIGHTS_FILE,
     load_checkpoint,
+    rng_state,
     save_checkpoint,
     save_weights,
     set_rng_state,
@@ -69,6 +71,7 @@ from .train_setup import (
 
 RESUME_KEYS = ("config", "history", "rng")  # what a resumed run needs beyond the checkpoint's own keys
 RESUME_MODES = (False, True, "auto")
+EPOCH_START = {"step": 0, "loss_sum": 0.0, "pairs": 0, "wait": 0.0, "logged": 0, "logged_loss": 0.0, "seconds": 0.0}
 
 
 def train(data: Curations, out: str | Path, config: TrainConfig | None = None, *, resume: bool | str = False,
@@ -130,6 +133,7 @@ class _Run:
             raise error
         self.model, self.optimizer, self.scheduler, self.scaler, self.amp = build_learner(config, device)
         self.epoch, self.history = 0, {"epochs": [], "steps": []}
+        self.partial: dict[str, Any] | None = None  # this rank's sums of the epoch so far, from a step checkpoint
         if checkpoint is not None:
             try:
                 self._restore(checkpoint)
@@ -268,6 +272,12 @@ class _Run:
         self.epoch = int(checkpoint["epoch"])
         self.history = checkpoint["history"]
         set_rng_state(checkpoint["rng"])
+        if checkpoint.get("step"):  # a step checkpoint: each rank carries on with its own sums
+            parts = checkpoint["partial"]
+            if len(parts) != self.info.world_size:
+                raise ValueError(f"it was written in the middle of epoch {self.epoch + 1} by a job of {len(parts)} "
+                                 f"processes; resume it with {len(parts)}")
+            self.partial = parts[self.info.rank]
 
     # -- the loop ------------------------------------------------------------------------------------------
     def run(self, stop_after: int | None) -> list[dict[str, Any]]:
@@ -291,17 +301,23 @@ class _Run:
         return self.history["epochs"]
 
     def train_epoch(self) -> dict[str, float]:
-        """One pass over this epoch's pairs; loss, throughput and data-wait share summed over ranks."""
+        """One pass over this epoch's pairs; loss, throughput and data-wait share summed over ranks. A run resumed
+        from a step checkpoint skips the batches trained on before it (the same stream, in order) and carries on with
+        this rank's sums as they were; with ``checkpoint_every_steps`` K, every K-th step ends with one."""
         config = self.config
         self.train_set.set_epoch(self.epoch)
         self.ddp.train()
         steps = len(self.train_loader)
-        bar = tqdm(total=steps, desc=f"epoch {self.epoch + 1}/{config.epochs}", unit="batch", dynamic_ncols=True,
-                   disable=not (config.progress and self.info.is_main))
-        loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
-        pairs, wait, logged, logged_loss, step = 0, 0.0, 0, 0.0, 0
-        start = time.perf_counter()
+        part, self.partial = self.partial or EPOCH_START, None
+        rng = rng_state()  # before iter(): a DataLoader draws its base seed from the global RNG
+        bar = tqdm(total=steps, initial=part["step"], desc=f"epoch {self.epoch + 1}/{config.epochs}", unit="batch",
+                   dynamic_ncols=True, disable=not (config.progress and self.info.is_main))
+        loss_sum = torch.tensor(part["loss_sum"], dtype=torch.float64, device=self.device)
+        pairs, wait, logged, logged_loss, step = (part[k] for k in ("pairs", "wait", "logged", "logged_loss", "step"))
         it = iter(self.train_loader)
+        for _ in range(step):  # trained on before the step checkpoint this run resumed from
+            next(it)
+        start = time.perf_counter() - part["seconds"]
         # no DDP join(): every rank has the same number of batches (the sampler's sharding), and join() would send an
         # all-reduce per forward pass that nobody waits for (see .distributed on ending cleanly)
         while True:
@@ -317,6 +333,10 @@ class _Run:
             bar.update()
             if step % config.log_every == 0:
                 logged_loss, logged = self._log_steps(loss_sum, logged_loss, pairs, logged, step, steps, bar, start)
+            if config.checkpoint_every_steps and step % config.checkpoint_every_steps == 0 and step < steps:
+                self._save_step(rng, {"step": step, "loss_sum": loss_sum.item(), "pairs": pairs, "wait": wait,
+                                      "logged": logged, "logged_loss": logged_loss,
+                                      "seconds": time.perf_counter() - start})
         seconds = time.perf_counter() - start
         if pairs > logged:
             self._log_steps(loss_sum, logged_loss, pairs, logged, step, steps, bar, start)
@@ -358,14 +378,23 @@ class _Run:
         return {"val_loss": loss / n, "val_centre_error": error / n}
 
     # -- output ----------------------------------------------------------------------------------------------
+    def _state(self) -> dict[str, Any]:
+        """What every checkpoint holds besides the RNG states and the position in the epoch."""
+        return dict(model=self.model.state_dict(), optimizer=self.optimizer.state_dict(),
+                    scheduler=self.scheduler.state_dict(), scaler=self.scaler.state_dict(), epoch=self.epoch,
+                    config=self.config.to_json(), history=self.history, data=shares_to_json(self.data),
+                    val_data=shares_to_json(self.val_data), architecture=self.model.architecture)
+
+    def _save_step(self, rng: dict[str, Any], part: dict[str, Any]) -> None:
+        """A checkpoint inside the epoch (every rank takes part: rank 0 keeps each rank's sums so far), holding
+        the RNG states of the epoch's start (``rng``) and the number of steps done."""
+        parts = dist.gather(part, self.info)
+        if self.info.is_main:
+            save_checkpoint(self.out / CHECKPOINT_FILE, **self._state(), rng=rng, step=part["step"], partial=parts)
+
     def _save(self) -> None:
         """Checkpoint, weights, logs and plot of the epoch just finished (rank 0)."""
-        path = save_checkpoint(
-            self.out / CHECKPOINT_FILE, model=self.model.state_dict(), optimizer=self.optimizer.state_dict(),
-            scheduler=self.scheduler.state_dict(), scaler=self.scaler.state_dict(), epoch=self.epoch,
-            config=self.config.to_json(), history=self.history, data=shares_to_json(self.data),
-            val_data=shares_to_json(self.val_data),
-            architecture=self.model.architecture)
+        path = save_checkpoint(self.out / CHECKPOINT_FILE, **self._state())
         if self.config.keep_every and self.epoch % self.config.keep_every == 0:
             keep = self.out / f"checkpoint-e{self.epoch:03d}.pt"
             keep.unlink(missing_ok=True)

@@ -15,7 +15,8 @@ from siamfc.pipeline.sampler_config import AUGMENT_ON, MAX_TRANSLATE_LIMIT, Samp
 
 CONFIG_FILE = "config.json"  # in the run folder when a run starts: the configuration plus its curations (mix.py)
 # Options that may differ between a run and its resumption (they do not change what is computed on the CPU).
-RUNTIME_FIELDS = ("device", "amp", "num_workers", "augment_on", "log_every", "keep_every", "progress", "intact_only")
+RUNTIME_FIELDS = ("device", "amp", "num_workers", "augment_on", "log_every", "keep_every", "checkpoint_every_steps",
+                  "progress", "intact_only")
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -46,6 +47,7 @@ class TrainConfig:
     augment_on: str = "auto"  # where pairs are augmented: workers, device, auto (device on CUDA); see PairLoader
     log_every: int = 20  # steps between progress-bar/loss-curve updates
     keep_every: int = 0  # also keep checkpoint-eNNN.pt every N epochs (0 = only the latest)
+    checkpoint_every_steps: int = 0  # also checkpoint every K steps inside an epoch (0 = at epochs' ends only)
     progress: bool = True
     intact_only: bool = False  # train on the intact shards of a curation with damaged ones (else refuse)
 
@@ -80,6 +82,7 @@ class TrainConfig:
             ("augment_on", self.augment_on in AUGMENT_ON, f"one of {', '.join(AUGMENT_ON)}"),
             ("log_every", is_whole(self.log_every, 1), "an integer of at least 1"),
             ("keep_every", is_whole(self.keep_every, 0), "an integer, 0 or more"),
+            ("checkpoint_every_steps", is_whole(self.checkpoint_every_steps, 0), "an integer, 0 or more"),
             ("sampler", isinstance(self.sampler, SamplerConfig), "a SamplerConfig"),
         ]
 

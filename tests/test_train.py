@@ -167,6 +167,38 @@ def test_resume_auto_starts_continues_or_refuses(curated_jpeg, tmp_path, capsys)
     assert "--data" in capsys.readouterr().err
 
 
+def test_step_checkpoints_resume_mid_epoch_exactly(curated_jpeg, tmp_path, monkeypatch) -> None:
+    """``checkpoint_every_steps``: a run stopped inside an epoch resumes at the step of its last checkpoint and ends
+    with the uninterrupted run's parameters and log (losses included: each rank's sums so far are kept)."""
+    from siamfc.model import train as trainer
+
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    uninterrupted = train(curated_jpeg, whole, tiny())  # 2 epochs of 2 steps
+    step, calls = trainer.train_step, []
+
+    def dies_at_the_fourth_step(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:  # epoch 2's second step: after the checkpoint of its first
+            raise KeyboardInterrupt
+        return step(*args, **kwargs)
+
+    monkeypatch.setattr(trainer, "train_step", dies_at_the_fourth_step)
+    with pytest.raises(KeyboardInterrupt):
+        train(curated_jpeg, parts, tiny(checkpoint_every_steps=1))
+    saved = load_checkpoint(parts / "checkpoint.pt")
+    assert (saved["epoch"], saved["step"], len(saved["partial"])) == (1, 1, 1)
+    later = []
+    monkeypatch.setattr(trainer, "train_step", lambda *a, **k: later.append(1) or step(*a, **k))
+    resumed = train(curated_jpeg, parts, tiny(checkpoint_every_steps=1), resume=True)
+    assert len(later) == 1  # the step left
+    a, b = load_checkpoint(whole / "checkpoint.pt"), load_checkpoint(parts / "checkpoint.pt")
+    assert "step" not in b and all(torch.equal(v, b["model"][k]) for k, v in a["model"].items())
+    timing = {"seconds", "pairs_per_s", "data_wait_share"}
+    assert ([{k: v for k, v in e.items() if k not in timing} for e in uninterrupted]
+            == [{k: v for k, v in e.items() if k not in timing} for e in resumed])
+    assert a["history"]["steps"] == b["history"]["steps"]
+
+
 def test_config_json_round_trip_and_torch_free_import(tmp_path) -> None:
     config = TrainConfig(train_splits=("train", "val"), amp=True, sampler=SamplerConfig(pairs_per_epoch=4, max_gap=7))
     text = json.dumps(config.to_json())

@@ -41,6 +41,8 @@ TRAIN_OPTIONS = {
     "augment_on": ("--augment-on", "where pairs are augmented: workers, device or auto (device on CUDA)"),
     "log_every": ("--log-every", "steps between progress-bar and loss-curve updates"),
     "keep_every": ("--keep-every", "also keep checkpoint-eNNN.pt every N epochs (0: only the latest)"),
+    "checkpoint_every_steps": ("--checkpoint-every-steps", "also checkpoint every K steps within an epoch, so that a "
+                               "resumed run continues mid-epoch (0: at each epoch's end only)"),
 }
 SHARE = "CURATION[:WEIGHT[:MAX_GAP]]"
 SAMPLER_SKIP = {"seed", "stride"}  # --seed sets both seeds; the stride is the network's (the trainer checks)

@@ -447,7 +447,8 @@ def _in_processes(factory: Callable[[], Tracker], todo: list[EvalSequence], work
                   bar: tqdm, finished: Callable[[EvalSequence, SequenceResult | Skipped], None]) -> None:
     """Track ``todo`` in ``workers`` spawned processes; ``finished`` is called here, in this process, as each
     sequence ends (so records have one writer); ``bar`` counts the frames of all workers."""
-    threads = threads or max(1, (os.cpu_count() or 1) // workers)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    threads = threads or max(1, cores // workers)  # the cores this process may use, shared out
     context = multiprocessing.get_context("spawn")  # no fork of a process holding torch's threads
     progress = context.Queue()
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,

@@ -24,6 +24,7 @@ The not-visible rule (:attr:`Benchmark.not_visible`), per toolkit:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -201,9 +202,7 @@ def _lasot_ext(root: Path) -> bool:
     """A LaSOT-layout root without a test list whose classes are all LaSOT-ext's."""
     if lasot_source.testing_set(root):
         return False
-    classes = {p.name.rsplit("-", 1)[0].lower() for p in _subfolders(root)} | {
-        p.name.lower() for p in _subfolders(root)}
-    classes = {c for c in classes if c}
+    classes = {re.sub(r"-[0-9]+$", "", p.name).lower() for p in _subfolders(root)}  # <class>/ or <class>-<n>/
     return bool(classes) and classes <= LASOT_EXT_CLASSES
 
 

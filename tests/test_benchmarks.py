@@ -21,7 +21,14 @@ import pytest
 import torch
 from PIL import Image
 
-from siamfc.curate.benchmarks import BENCHMARKS, FIGURES, NOT_VISIBLE, RESULT_LAYOUTS, benchmark_for
+from siamfc.curate.benchmarks import (
+    BENCHMARKS,
+    FIGURES,
+    LASOT_EXT_CLASSES,
+    NOT_VISIBLE,
+    RESULT_LAYOUTS,
+    benchmark_for,
+)
 from siamfc.curate.errors import CurationError
 from siamfc.curate.sources import FORMATS
 from siamfc.curate.synth import SynthConfig, generate_format
@@ -82,6 +89,21 @@ def test_each_root_is_recognised_as_its_benchmark(trees):
     assert benchmark_for(got / "val").name == "got10k_val" and benchmark_for(got / "test").name == "got10k_test"
     with pytest.raises(CurationError, match="got10k_val and got10k_test; say which with --benchmark"):
         benchmark_for(got)
+
+
+def test_a_lasot_root_of_the_extensions_classes_is_lasot_ext(trees, tmp_path):
+    root = tmp_path / "LaSOT_ext"
+    shutil.copytree(trees["lasot"][0], root)
+    (root / "testing_set.txt").unlink()
+    assert benchmark_for(root).name == "lasot"  # every video of LaSOT, without its test list
+    for k, cls in enumerate(sorted(p.name for p in root.iterdir() if p.is_dir())):
+        new = sorted(LASOT_EXT_CLASSES)[k]
+        for video in (root / cls).iterdir():
+            video.rename(root / cls / video.name.replace(cls, new))
+        (root / cls).rename(root / new)
+    assert benchmark_for(root).name == "lasot_ext"
+    sequences, skipped = find_sequences(root)
+    assert len(sequences) == 5 and not skipped and all(s.benchmark == "lasot_ext" for s in sequences)
 
 
 # -- every benchmark scored, against an independent computation and the toolkit -------------------------------------

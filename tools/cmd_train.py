@@ -157,7 +157,7 @@ def _parse_share(option: str, text: str) -> CurationShare:
         share = CurationShare.parse(text)
     except ValueError as err:
         raise ValueError(f"{option}: {err}") from None
-    if not share.root.exists() and str(share.root) != text:
+    if not share.root.exists() and share.root != Path(text):  # a weight (and gap) were split off
         raise ValueError(f"{option}: curation {text!r} (PATH[:WEIGHT[:MAX_GAP]]): read as {share.reading()}, "
                          f"but neither {share.root} nor {text} exists")
     return share

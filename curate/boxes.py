@@ -9,11 +9,42 @@ Formats (all arrays with a trailing axis of 4):
 - ``xywh``: (x, y, w, h) with (x, y) the 0-based top-left pixel and (w, h) the size in pixels, as in
   the got10k toolkit. OTB's text files are 1-based: subtract 1 from x and y when reading them.
 - ``cxcywh``: centre (pixel convention above) and size in pixels; what geometry works in.
+
+One validity rule for an ``xywh`` box that tracking starts from or is scored against (:func:`valid_xywh`): four
+finite numbers, width and height above 0. The tracker's initial box, ``siamfc track --init`` and the first
+ground-truth box of an evaluated sequence all follow it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+
+from .errors import UserError
+
+
+def valid_xywh(boxes: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Whether each ``x, y, w, h`` box (trailing axis of 4) is usable: four finite numbers, ``w`` and ``h`` above 0.
+
+    A bool array of the leading shape (a 0-d one, usable as a bool, for one box); False for anything whose trailing
+    axis is not 4."""
+    b = np.asarray(boxes, dtype=np.float64)
+    if b.ndim == 0 or b.shape[-1] != 4:
+        return np.zeros(b.shape[:-1], dtype=bool)
+    return np.all(np.isfinite(b), axis=-1) & (b[..., 2] > 0) & (b[..., 3] > 0)
+
+
+def check_xywh(box: Sequence[float] | np.ndarray, what: str = "box") -> np.ndarray:
+    """One ``x, y, w, h`` box as a float64 array; UserError naming ``what`` unless :func:`valid_xywh`."""
+    try:
+        array = np.asarray(box, dtype=np.float64)
+    except (TypeError, ValueError):  # not numbers at all
+        array = np.zeros(0)
+    if array.shape != (4,) or not valid_xywh(array):
+        shown = array.tolist() if array.size else box
+        raise UserError(f"{what} {shown}: expected finite x, y, w, h with w and h above 0")
+    return array
 
 
 def xyxy_to_cxcywh(box: np.ndarray) -> np.ndarray:

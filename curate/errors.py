@@ -1,10 +1,27 @@
-"""Errors of the curation stage and the skip-reason vocabulary of its reports."""
+"""What counts as the user's mistake, the errors of the curation stage and the skip-reason vocabulary of its reports.
+
+The CLI prints one line for the errors a user can act on (:data:`USER_ERRORS`: :class:`UserError`,
+:class:`CurationError` and its :class:`~siamfc.curate.shards.ShardError`, any ``OSError``) and a traceback for
+anything else, which is a bug of the package.
+"""
 
 from __future__ import annotations
 
 
+class UserError(ValueError):
+    """Something the user can fix: a bad option, path or input file, named with the problem in one line.
+
+    Raised by the checks of options (a config's ``__post_init__``, the CLI's option checks), of paths and of input
+    files (a checkpoint that is not one, a report that is not ours). A ``ValueError``, so that code and tests that
+    expect one keep working; a plain ``ValueError`` raised inside the package is a bug, not the user's mistake."""
+
+
 class CurationError(Exception):
-    """A problem that stops a curation: wrong layout, unusable output folder, full disk."""
+    """A problem that stops a curation: wrong layout, unusable output folder, full disk, a damaged shard.
+
+    Also the user's to act on (the CLI prints it as one line), but not a :class:`UserError`: it is no
+    ``ValueError``, so the package's many ``except ValueError`` handlers (written for a value that does not parse)
+    never swallow a wrong layout or a damaged shard raised inside them."""
 
 
 class BadInput(Exception):
@@ -17,6 +34,9 @@ class BadInput(Exception):
 
     def __reduce__(self) -> tuple:  # a worker's result may carry one across processes
         return BadInput, (self.reason, self.detail)
+
+
+USER_ERRORS: tuple[type[BaseException], ...] = (UserError, CurationError, OSError)  # one line at the CLI, no traceback
 
 
 # Skip reasons written to skipped.jsonl and counted in the summary.

@@ -49,6 +49,7 @@ from tqdm import tqdm
 
 from siamfc.curate.atomic import atomic_write, write_json_atomic
 from siamfc.curate.benchmarks import BENCHMARKS, Benchmark
+from siamfc.curate.boxes import valid_xywh
 from siamfc.curate.errors import FRAME_CORRUPT, BadInput
 from siamfc.curate.frames import decode_jpeg, jpeg_size, read_bytes
 from siamfc.curate.sources.base import FRAME_SUFFIXES
@@ -351,7 +352,7 @@ def usable_sequences(sequences: list[EvalSequence], skipped: list[Skipped]) -> l
     usable = []
     for seq in sequences:
         first = seq.gt[0] if len(seq) else np.full(4, np.nan)
-        if not (np.all(np.isfinite(first)) and first[2] > 0 and first[3] > 0):
+        if not valid_xywh(first):
             skipped.append(Skipped(seq.name, f"{seq.gt_file or seq.name}: no ground-truth box on the first frame",
                                    seq.gt_file, NO_FIRST_BOX))
         else:

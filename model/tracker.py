@@ -38,7 +38,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from siamfc.curate.boxes import cxcywh_to_xywh, xywh_to_cxcywh
+from siamfc.curate.boxes import check_xywh, cxcywh_to_xywh, xywh_to_cxcywh
+from siamfc.curate.errors import UserError
 from siamfc.curate.geometry import EXEMPLAR_SIZE, SEARCH_SIZE, channel_mean, crop, exemplar_side, search_side
 from siamfc.pipeline.response_map import ResponseGrid
 
@@ -99,7 +100,7 @@ def as_bgr(image: object) -> np.ndarray:
     if array.ndim == 2:
         return cv2.cvtColor(array, cv2.COLOR_GRAY2BGR)
     if array.ndim != 3 or array.shape[2] != 3:
-        raise ValueError(f"expected an HxWx3 BGR image, got an array of shape {array.shape}")
+        raise UserError(f"expected an HxWx3 BGR image, got an array of shape {array.shape}")
     return array
 
 
@@ -116,21 +117,13 @@ def outside_frame(box: np.ndarray, width: int, height: int) -> str | None:
     return None
 
 
-def check_box(box: Sequence[float] | np.ndarray) -> np.ndarray:
-    """``box`` as a float ``x, y, w, h`` array; ValueError unless it is 4 finite numbers with ``w, h > 0``."""
-    array = np.asarray(box, dtype=np.float64)
-    if array.shape != (4,) or not np.all(np.isfinite(array)) or array[2] <= 0 or array[3] <= 0:
-        raise ValueError(f"initial box {np.asarray(box).tolist()}: expected finite x, y, w, h with w and h above 0")
-    return array
-
-
 def read_image(path: str | Path) -> np.ndarray:
-    """``cv2.imread`` a frame (BGR); raises FileNotFoundError / ValueError naming the file."""
+    """``cv2.imread`` a frame (BGR); raises FileNotFoundError / UserError naming the file."""
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
         if not Path(path).is_file():
             raise FileNotFoundError(f"{path}: no such frame")
-        raise ValueError(f"{path}: not a readable image")
+        raise UserError(f"{path}: not a readable image")
     return image
 
 
@@ -160,11 +153,11 @@ class SiamFCTracker:
     def init(self, image: object, box: Sequence[float] | np.ndarray) -> None:
         """Start tracking the ``x, y, w, h`` box of ``image``: compute the exemplar features once.
 
-        Raises ValueError for a box that is not finite or has no area; warns (:class:`BoxOutsideFrameWarning`)
-        when the box, or its centre, lies outside the image.
+        Raises UserError (a ValueError) for a box that is not finite or has no area; warns
+        (:class:`BoxOutsideFrameWarning`) when the box, or its centre, lies outside the image.
         """
         image = as_bgr(image)
-        box = check_box(box)
+        box = check_xywh(box, "initial box")
         where = outside_frame(box, image.shape[1], image.shape[0])
         if where is not None:
             what = "lies entirely" if where == "entirely" else "has its centre"
@@ -257,13 +250,13 @@ def load_tracker(weights: str | Path, config: TrackerConfig | None = None, devic
     from .weights import load_net
 
     if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        raise UserError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     net, fmt = load_net(weights)
     if backend.startswith("onnxruntime"):
         from .onnx_engine import OnnxEngine
 
         if device not in (None, "cpu"):
-            raise ValueError(f"backend {backend} runs on the CPU; device {device!r} is for the torch backend")
+            raise UserError(f"backend {backend} runs on the CPU; device {device!r} is for the torch backend")
         engine: ResponseEngine = OnnxEngine(net, int8=backend == "onnxruntime-int8")
     else:
         engine = TorchEngine(net, device)

@@ -15,21 +15,27 @@ import importlib
 import signal
 import sys
 import threading
+import traceback
 import warnings
 from collections.abc import Iterable, Iterator
 from types import FrameType
 
-from siamfc.curate.errors import CurationError
+from siamfc.curate import catalogue
+from siamfc.curate.errors import USER_ERRORS
+
+BUG = "this is a bug in siamfc, not a mistake of yours: please report it with the traceback above"
 
 COMMANDS = {  # command -> (module declaring its options, one-line help)
-    "synth": ("cmd_curate", "write a small synthetic ILSVRC2015-layout dataset"),
-    "curate": ("cmd_curate", "crop every VID object into LMDB shards (resumable)"),
+    "synth": ("cmd_curate", "write a small synthetic dataset in any layout siamfc reads (default an ImageNet VID "
+                            "tree)"),
+    "curate": ("cmd_curate", catalogue.CURATE_HELP),
     "stats": ("cmd_stats", "what a curation holds: tables, plots, montage, --verify integrity check"),
     "train": ("cmd_train", "train SiamFC on curated shards (resumable; torchrun for multi-GPU)"),
     "track": ("cmd_track", "track one target through a folder of frames"),
-    "eval": ("cmd_track", "one-pass evaluation over OTB / GOT-10k / VID-val sequences, JSON and plots"),
+    "eval": ("cmd_track", catalogue.EVAL_HELP),
     "pack": ("cmd_pack", "check test results and zip them as the GOT-10k or TrackingNet server takes them"),
-    "demo": ("cmd_demo", "synthesise a small VID, then curate, inspect, train and evaluate on it"),
+    "demo": ("cmd_demo", "synthesise small ImageNet VID and GOT-10k trees, then curate, inspect, train on the mix "
+                         "and evaluate"),
     "bench": ("cmd_bench", "benchmarks, each against a floor measured in the same run"),
 }
 
@@ -37,7 +43,7 @@ COMMANDS = {  # command -> (module declaring its options, one-line help)
 def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentParser:
     """The parser of every subcommand, with the options of ``commands`` only (default: of all)."""
     parser = argparse.ArgumentParser(
-        prog="siamfc", description="ImageNet VID -> LMDB SiamFC crops -> pairs -> SiamFC training and tracking")
+        prog="siamfc", description=catalogue.DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     wanted = set(COMMANDS if commands is None else commands)
     for name, (module, text) in COMMANDS.items():
@@ -104,11 +110,12 @@ def describe_os_error(err: OSError) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run the subcommand; errors the user can act on become one line and exit 2.
 
-    Errors: ``CurationError``, ``ValueError`` and any ``OSError`` (a missing, unwritable or not-a-directory
-    path, a full disk...) print ``siamfc CMD: error: ...`` and return 2. Ctrl-C (SIGINT) and SIGTERM stop the
-    command the same way: the work in flight unwinds (joblib workers are stopped), one line says committed work
-    is kept, and the status is 128 + the signal number, as a shell reports a process killed by it: 130 for
-    SIGINT, 143 for SIGTERM.
+    Errors the user can act on (:data:`~siamfc.curate.errors.USER_ERRORS`: ``UserError``, ``CurationError`` and
+    ``ShardError``, any ``OSError``: a missing, unwritable or not-a-directory path, a full disk...) print
+    ``siamfc CMD: error: ...`` and return 2. Any other exception is a bug of the package: its traceback is printed,
+    then one line saying so, and the status is 1. Ctrl-C (SIGINT) and SIGTERM stop the command the same way: the
+    work in flight unwinds (joblib workers are stopped), one line says committed work is kept, and the status is
+    128 + the signal number, as a shell reports a process killed by it: 130 for SIGINT, 143 for SIGTERM.
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(requested(argv)).parse_args(argv)
@@ -118,13 +125,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with _sigterm_interrupts(), _one_line_warnings(args.command):
             return dispatch(args)
-    except (CurationError, ValueError, OSError) as err:
+    except USER_ERRORS as err:
         message = describe_os_error(err) if isinstance(err, OSError) else str(err)
         print(f"siamfc {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as err:
         print(f"siamfc {args.command}: interrupted; committed work is kept, rerun to resume", file=sys.stderr)
         return 128 + (signal.SIGTERM if isinstance(err, Terminated) else signal.SIGINT)
+    except Exception as err:  # not the user's mistake: a bug of the package
+        traceback.print_exc()
+        print(f"siamfc {args.command}: {BUG} ({type(err).__name__}: {err})", file=sys.stderr)
+        return 1
 
 
 def run() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from siamfc.curate.errors import UserError
+
 BENCHMARK_CHOICES = ("got10k", "trackingnet")
 
 
@@ -34,13 +36,13 @@ def add_options(command: str, p: argparse.ArgumentParser) -> None:
 
 
 def benchmark_and_results(args: argparse.Namespace) -> tuple[str | None, str]:
-    """``(benchmark or None, results)`` from the words and ``--check RESULTS``; ValueError when they are not
+    """``(benchmark or None, results)`` from the words and ``--check RESULTS``; UserError when they are not
     ``[BENCHMARK] RESULTS``."""
     words = list(args.words) + ([args.check] if isinstance(args.check, str) else [])
     benchmark = words.pop(0) if words and words[0] in BENCHMARK_CHOICES else None
     if benchmark is None and len(words) == 2 and words[1] in BENCHMARK_CHOICES:  # --check got10k RESULTS
         benchmark = words.pop(1)
     if len(words) != 1:
-        raise ValueError(f"expected [{'|'.join(BENCHMARK_CHOICES)}] RESULTS, got {' '.join(args.words) or 'nothing'}"
+        raise UserError(f"expected [{'|'.join(BENCHMARK_CHOICES)}] RESULTS, got {' '.join(args.words) or 'nothing'}"
                          + (f" and --check {args.check}" if isinstance(args.check, str) else ""))
     return benchmark, words[0]

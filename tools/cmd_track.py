@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 import re
 
+from siamfc.curate import catalogue
+from siamfc.curate.errors import UserError
 from siamfc.model.tracker_config import BACKENDS, TrackerConfig
 
-BENCHMARK_NAMES = ("otb2015", "otb2013", "otb50", "uav123", "uav20l", "nfs30", "nfs240", "tc128", "lasot", "lasot_ext",
-                   "tnl2k", "got10k_val", "got10k_test", "trackingnet_test", "vid_val", "sequences", "sequences1")
-# siamfc.curate.benchmarks.BENCHMARKS' names, written out: importing the registry here would put the sources on
-# every command's --help path (tests/test_benchmarks.py checks the two agree)
+BENCHMARK_NAMES = tuple(catalogue.BENCHMARKS)  # the registry's names from the torch-free catalogue: importing
+# siamfc.curate.benchmarks here would put the sources on every command's --help path (tests check the two agree)
 
 
 def add_tracker_options(p: argparse.ArgumentParser) -> None:
@@ -32,11 +32,11 @@ def add_tracker_options(p: argparse.ArgumentParser) -> None:
 
 
 def tracker_config(args: argparse.Namespace) -> TrackerConfig:
-    """The tracker options as a config; ValueError naming the first bad option (``--scale-step``, ...)."""
+    """The tracker options as a config; UserError naming the first bad option (``--scale-step``, ...)."""
     try:
         return TrackerConfig(**{name: getattr(args, name) for name, *_ in TrackerConfig.options()})
     except ValueError as err:
-        raise ValueError(re.sub(r"\bTrackerConfig\.(\w+)", lambda m: "--" + m.group(1).replace("_", "-"),
+        raise UserError(re.sub(r"\bTrackerConfig\.(\w+)", lambda m: "--" + m.group(1).replace("_", "-"),
                                 str(err))) from None
 
 
@@ -53,11 +53,12 @@ def add_options(command: str, p: argparse.ArgumentParser) -> None:
         p.add_argument("--show", action="store_true", help="show frames in a window (needs a GUI build of OpenCV)")
         p.set_defaults(run="siamfc.tools.run_track:cmd_track")
     else:
-        p.add_argument("--dataset", help="a benchmark's dataset root, read through its source (see --benchmark); "
-                                         "frames are matched to ground-truth lines by number")
+        p.add_argument("--dataset", help="a benchmark's dataset root (" + catalogue.listing(
+                           catalogue.benchmark_datasets(), "or") + "), read through its source (see --benchmark); "
+                           "frames are matched to ground-truth lines by number")
         p.add_argument("--benchmark", choices=BENCHMARK_NAMES, metavar="NAME",
                        help="which benchmark the dataset holds (default: recognised from its layout): "
-                            + ", ".join(BENCHMARK_NAMES))
+                            + catalogue.benchmark_choices_help())
         p.add_argument("--out", default="eval", help="report folder (default ./eval)")
         p.add_argument("--name", default="SiamFC", help="run name: report file names, result folder, plot legend")
         p.add_argument("--workers", type=int, default=1,

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
+from siamfc.curate.errors import UserError
 from siamfc.curate.format import CurationSettings
 from siamfc.curate.paths import check_folder
 from siamfc.curate.run import CurationConfig, curate, source_of
@@ -43,7 +44,7 @@ def cmd_synth(args: argparse.Namespace) -> None:
     given = {k: getattr(args, k) for k in ("train_snippets", "val_snippets", "frames") if getattr(args, k) is not None}
     for key, least in (("train_snippets", 0), ("val_snippets", 0), ("frames", 1)):
         if given.get(key, least) < least:
-            raise ValueError(f"--{key.replace('_', '-')} must be at least {least}, got {given[key]}")
+            raise UserError(f"--{key.replace('_', '-')} must be at least {least}, got {given[key]}")
     config = dataclasses.replace(default_config(args.format), **given, seed=args.seed)
     objects = generate_format(args.out, args.format, config, progress=True)
     images = sum(1 for p in Path(args.out).rglob("*") if p.suffix.lower() in (".jpg", ".jpeg"))

@@ -7,6 +7,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from siamfc.curate.errors import UserError
 from siamfc.model import submission as sub
 from siamfc.tools.cmd_pack import benchmark_and_results
 
@@ -22,9 +23,9 @@ def cmd_pack(args: argparse.Namespace) -> int:
     if not args.check:
         out = Path(args.out) if args.out else Path(f"{results.where.stem}_{benchmark}.zip")
         if out.is_dir():
-            raise ValueError(f"--out {out}: is a folder; give the zip's file name")
+            raise UserError(f"--out {out}: is a folder; give the zip's file name")
         if not out.parent.is_dir():
-            raise ValueError(f"--out {out}: no such folder {out.parent}")
+            raise UserError(f"--out {out}: no such folder {out.parent}")
     checked = sub.check_results(results, benchmark, sequences)
     for note in checked.notes:
         warnings.warn(note, stacklevel=1)
@@ -54,7 +55,7 @@ def _dataset_benchmark(root: Path) -> str:
         return sub.GOT10K
     if trackingnet.looks_like(root):
         return sub.TRACKINGNET
-    raise ValueError(f"--dataset {root}: neither a GOT-10k nor a TrackingNet root; name the benchmark "
+    raise UserError(f"--dataset {root}: neither a GOT-10k nor a TrackingNet root; name the benchmark "
                      "(siamfc pack got10k|trackingnet ...)")
 
 

@@ -19,6 +19,8 @@ import numpy as np
 from PIL import Image
 
 from siamfc.curate.atomic import writable_folder
+from siamfc.curate.boxes import valid_xywh
+from siamfc.curate.errors import UserError
 from siamfc.curate.paths import check_folder
 from siamfc.model.attributes import attribute_report
 from siamfc.model.eval_plots import plot_runs
@@ -50,22 +52,22 @@ def build_tracker(args: argparse.Namespace, name: str = "SiamFC") -> SiamFCTrack
     """The tracker the options describe (``tracker.info`` says what was loaded, and where it runs)."""
     config = tracker_config(args)
     if not args.weights:
-        raise ValueError("--weights is required")
+        raise UserError("--weights is required")
     return load_tracker(args.weights, config, args.device, args.backend, name)
 
 
-def parse_box(text: str) -> np.ndarray:
-    """``--init`` as an ``x, y, w, h`` array; ValueError unless 4 finite numbers with ``w, h > 0``, none beyond
-    :data:`MAX_INIT` pixels."""
+def parse_init(text: str) -> np.ndarray:
+    """``--init`` as an ``x, y, w, h`` array; UserError unless 4 numbers :func:`~siamfc.curate.boxes.valid_xywh`
+    holds for, none beyond :data:`MAX_INIT` pixels."""
     try:
         box = np.array([float(v) for v in text.replace(" ", ",").split(",") if v], dtype=np.float64)
     except ValueError:
         box = np.zeros(0)
-    if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
-        raise ValueError(f"--init {text!r}: expected x,y,w,h: 4 finite numbers (0-based pixels), width and "
+    if not valid_xywh(box):
+        raise UserError(f"--init {text!r}: expected x,y,w,h: 4 finite numbers (0-based pixels), width and "
                          "height above 0")
     if np.abs(box).max() > MAX_INIT:
-        raise ValueError(f"--init {text!r}: x,y,w,h beyond {MAX_INIT:.0f} pixels; give the box in the frame's "
+        raise UserError(f"--init {text!r}: x,y,w,h beyond {MAX_INIT:.0f} pixels; give the box in the frame's "
                          "pixels")
     return box
 
@@ -73,14 +75,14 @@ def parse_box(text: str) -> np.ndarray:
 def positive_fps(fps: float) -> float:
     """``--fps``, checked finite and above 0."""
     if not (math.isfinite(fps) and fps > 0):
-        raise ValueError(f"--fps must be a finite number above 0, got {fps}")
+        raise UserError(f"--fps must be a finite number above 0, got {fps}")
     return fps
 
 
 def output_file(path: Path, option: str) -> Path:
-    """``path`` checked as a file that can be written (its folder created); ValueError naming it otherwise."""
+    """``path`` checked as a file that can be written (its folder created); UserError naming it otherwise."""
     if path.is_dir():
-        raise ValueError(f"{path}: {option} is a folder; give a file name")
+        raise UserError(f"{path}: {option} is a folder; give a file name")
     writable_folder(path.parent, f"folder of {option} {path.name}")
     return path
 
@@ -100,12 +102,12 @@ def frame_size(path: Path) -> tuple[int, int]:
             if image.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8):
                 width, height = height, width
     except Exception as err:  # PIL raises several types for files that are not images
-        raise ValueError(f"{path}: not a readable image ({err})") from None
+        raise UserError(f"{path}: not a readable image ({err})") from None
     return width, height
 
 
 def common_size(files: list[Path]) -> tuple[int, int]:
-    """The frames' one ``(width, height)``; ValueError naming the first frame of another size or not an image.
+    """The frames' one ``(width, height)``; UserError naming the first frame of another size or not an image.
 
     The tracker crops each frame on its own, but boxes of frames of different sizes are in different pixel
     grids, and a video has one size: such a folder is refused rather than tracked.
@@ -114,7 +116,7 @@ def common_size(files: list[Path]) -> tuple[int, int]:
     for path in files[1:]:
         size = frame_size(path)
         if size != first:
-            raise ValueError(f"{path}: frame of {size[0]}x{size[1]} pixels, but the first frame {files[0].name} is "
+            raise UserError(f"{path}: frame of {size[0]}x{size[1]} pixels, but the first frame {files[0].name} is "
                              f"{first[0]}x{first[1]}; all frames of a sequence must have one size")
     return first
 
@@ -139,7 +141,7 @@ def frame_files(folder: Path) -> list[Path]:
     if not files and (folder / "img").is_dir():
         files = image_files(folder / "img")
     if not files:
-        raise ValueError(f"{folder}: no .jpg/.jpeg/.png/.bmp frames")
+        raise UserError(f"{folder}: no .jpg/.jpeg/.png/.bmp frames")
     return files
 
 
@@ -162,10 +164,10 @@ class FrameWriter:
             self.out.parent.mkdir(parents=True, exist_ok=True)
             self.video = cv2.VideoWriter(str(self.out), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, size)
             if not self.video.isOpened():
-                raise ValueError(f"{self.out}: OpenCV cannot write this video format")
+                raise UserError(f"{self.out}: OpenCV cannot write this video format")
             self.size = size
         elif size != self.size:  # OpenCV would drop the frame without a word
-            raise ValueError(f"{self.out}: frame {index} is {size[0]}x{size[1]}, the video {self.size[0]}x"
+            raise RuntimeError(f"{self.out}: frame {index} is {size[0]}x{size[1]}, the video {self.size[0]}x"
                              f"{self.size[1]}")
         self.video.write(frame)
 
@@ -178,12 +180,12 @@ def show(index: int, image: np.ndarray, box: np.ndarray) -> None:
     try:
         show_frame(index, image, box)
     except cv2.error:
-        raise ValueError("--show needs an OpenCV build with a GUI (opencv-python, not opencv-python-headless); "
+        raise UserError("--show needs an OpenCV build with a GUI (opencv-python, not opencv-python-headless); "
                          "use --video instead") from None
 
 
 def cmd_track(args: argparse.Namespace) -> None:
-    box, fps = parse_box(args.init), positive_fps(args.fps)
+    box, fps = parse_init(args.init), positive_fps(args.fps)
     tracker_config(args)  # every option checked before any file is read
     out = output_file(Path(args.out), "--out")
     video = check_video(Path(args.video)) if args.video else None
@@ -215,7 +217,7 @@ def _fps(times: np.ndarray) -> float:
 def check_name(name: str) -> str:
     """``--name``, checked usable as a file name."""
     if not name or name in (".", "..") or "/" in name or "\\" in name:
-        raise ValueError(f"--name {name!r}: must be a plain file name (no path separator)")
+        raise UserError(f"--name {name!r}: must be a plain file name (no path separator)")
     return name
 
 
@@ -225,7 +227,7 @@ def load_compared(path: str, benchmark: str | None, sequences: list | None) -> l
     if not Path(path).is_dir():
         return [load_summary(path)]
     if importlib.util.find_spec("siamfc.model.published") is None:
-        raise ValueError(f"--compare {path}: a folder; give a report JSON written by siamfc eval")
+        raise UserError(f"--compare {path}: a folder; give a report JSON written by siamfc eval")
     from siamfc.model.published import load_published
 
     runs = load_published(path, benchmark, sequences)
@@ -234,14 +236,14 @@ def load_compared(path: str, benchmark: str | None, sequences: list | None) -> l
 
 def cmd_eval(args: argparse.Namespace) -> None:
     if args.max_sequences is not None and args.max_sequences < 1:
-        raise ValueError(f"--max-sequences must be at least 1, got {args.max_sequences}")
+        raise UserError(f"--max-sequences must be at least 1, got {args.max_sequences}")
     if args.workers < 1:
-        raise ValueError(f"--workers must be at least 1, got {args.workers}")
+        raise UserError(f"--workers must be at least 1, got {args.workers}")
     check_name(args.name)
     compare = list(args.compare or [])
     runs = [run for p in compare if not Path(p).is_dir() for run in load_compared(p, None, None)]
     if not (args.dataset or compare):
-        raise ValueError("give --dataset to evaluate, or --compare reports to plot")
+        raise UserError("give --dataset to evaluate, or --compare reports to plot")
     bench, sequences = None, None
     if args.dataset:
         check_folder(args.dataset)
@@ -270,7 +272,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
                                   factory=factory)
             except NothingToEvaluate as err:
                 print("\n".join(skip_lines(err.skipped, indent="")))
-                raise ValueError(f"{err} (each listed above)") from None
+                raise UserError(f"{err} (each listed above)") from None
         if report.resumed:
             print(f"resumed: {report.resumed} of {len(sequences)} sequences "
                   f"recorded by an earlier run of this evaluation ({records.folder}) taken as they were; "

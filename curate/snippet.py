@@ -36,7 +36,7 @@ from .geometry import (
     search_side,
     to_reduced,
 )
-from .sources.base import Sequence, SourceFrame, SourceObject, check_box
+from .sources.base import Sequence, SourceFrame, SourceObject, check_in_frame
 
 
 @dataclass
@@ -139,7 +139,7 @@ def _crop_frame(snippet_id: str, frame: SourceFrame, objects: list[SourceObject]
     for obj, (cx, cy, _, _), sz in zip(objects, boxes, s_z, strict=True):
         if frame.size is None:  # the annotation did not know the frame's size: check the box now
             try:
-                check_box(obj.box, width, height, str(frame.path), tolerance=None)
+                check_in_frame(obj.box, width, height, str(frame.path), tolerance=None)
             except BadInput as bad:
                 result.skipped.append(_skip(snippet_id, frame.index, obj.track, bad))
                 continue

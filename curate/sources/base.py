@@ -198,7 +198,8 @@ def list_frame_files(folder: Path, number: re.Pattern[str], known: Collection[st
     return found
 
 
-def check_box(box: Box, width: int, height: int, where: str, tolerance: float | None = BOX_TOLERANCE) -> Box:
+def check_in_frame(box: Box, width: int, height: int, where: str,
+                   tolerance: float | None = BOX_TOLERANCE) -> Box:
     """``box`` (``xyxy``) checked against a ``width`` x ``height`` frame; BadInput when it is empty or lies outside.
 
     With a ``tolerance`` (ImageNet VID, whose boxes are drawn inside the frame), a box may reach that many pixels

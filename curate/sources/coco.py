@@ -80,7 +80,7 @@ from .base import (
     SourceFormat,
     SourceFrame,
     SourceObject,
-    check_box,
+    check_in_frame,
     not_asked,
 )
 
@@ -137,14 +137,14 @@ class ImageGroup(Sequence):
 
 def _checked_box(xywh: tuple[float, float, float, float], box: Box, width: int, height: int, where: str) -> Box:
     """``box`` (``xyxy`` of ``xywh``) checked against the frame: BOX_EMPTY when ``w`` or ``h`` is not positive;
-    a box under one pixel (which :func:`check_box` calls empty) is checked through its one-pixel hull and kept as
-    annotated; the others as :func:`check_box` does (clipped when they reach at most a pixel beyond)."""
+    a box under one pixel (which :func:`check_in_frame` calls empty) is checked through its one-pixel hull and kept as
+    annotated; the others as :func:`check_in_frame` does (clipped when they reach at most a pixel beyond)."""
     if not (xywh[2] > 0 and xywh[3] > 0):
         raise BadInput(BOX_EMPTY, f"{where}: bbox {list(xywh)} has zero or negative size")
     xmin, ymin, xmax, ymax = box
     hull = (xmin, ymin, max(xmax, xmin + 1), max(ymax, ymin + 1))
     try:
-        checked = check_box(hull, width, height, where)
+        checked = check_in_frame(hull, width, height, where)
     except BadInput as bad:
         raise BadInput(bad.reason, f"{where}: bbox {list(xywh)} lies outside the {width}x{height} image") from None
     return checked if hull == box else box

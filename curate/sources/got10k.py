@@ -80,7 +80,7 @@ from .base import (
     SourceFormat,
     SourceFrame,
     SourceObject,
-    check_box,
+    check_in_frame,
     list_frame_files,
     not_asked,
 )
@@ -171,7 +171,7 @@ class Got10kSequence(Sequence):
             return SourceFrame(index, path, hidden=((0, flags, cls),))
         box = read_box(files[GROUNDTRUTH][index - 1], self.folder / GROUNDTRUTH, index)
         if size is not None:
-            box = check_box(box, *size, f"{self.folder / GROUNDTRUTH}, line {index}", tolerance=None)
+            box = check_in_frame(box, *size, f"{self.folder / GROUNDTRUTH}, line {index}", tolerance=None)
         return SourceFrame(index, path, (SourceObject(0, cls, box, cover=cover, cut=cut),), size=size)
 
     def stray_files(self) -> list[Path]:

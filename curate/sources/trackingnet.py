@@ -33,7 +33,7 @@ Visibility: TrackingNet has no visibility, absence or occlusion annotation (the 
 per-frame occlusion information, no long-term occlusion in the training set), so nothing is ever ``hidden``. A box
 of zero or negative size is not a documented "absent" placeholder either (pytracking's ``valid = (w > 0) & (h > 0)``
 is the same generic guard its loaders apply to every dataset), so it is bad input: ``box_empty``, naming the line;
-so is a box at most one pixel wide or high, which every later step would reject as empty (``check_box``).
+so is a box at most one pixel wide or high, which every later step would reject as empty (``check_in_frame``).
 
 Frame numbers: line ``n`` (1-based) of ``anno/<video>.txt`` is frame ``n - 1``, whose file is ``<n - 1>.jpg``; the
 frame number is the file's number, which is also the record key's frame. The frame folder is listed once and

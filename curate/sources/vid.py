@@ -48,7 +48,7 @@ from .base import (
     SourceFormat,
     SourceFrame,
     SourceObject,
-    check_box,
+    check_in_frame,
     folders_where,
     list_frame_files,
     not_asked,
@@ -219,7 +219,7 @@ def _parse_object(item: object, width: int, height: int, xml_path: Path) -> Sour
         raise BadInput(OBJECT_MALFORMED, f"{xml_path}: <object> {type(err).__name__}: {err}") from None
     if obj.cls not in VID_CLASSES:
         raise BadInput(CLASS_UNKNOWN, f"{xml_path}: class {obj.cls!r} is not an ImageNet VID class")
-    return dataclasses.replace(obj, box=check_box(obj.box, width, height, str(xml_path)))
+    return dataclasses.replace(obj, box=check_in_frame(obj.box, width, height, str(xml_path)))
 
 
 _NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from pathlib import Path
@@ -20,10 +21,15 @@ from crop_reference import reference_crop, siamfc_sides
 
 
 def curate_quietly(source: Path, out: Path, fmt: str | None = None, splits: tuple[str, ...] | None = None,
-                   **settings) -> CurationSummary:
-    """Curate ``source`` into ``out`` (format recognised unless ``fmt``) with the given CurationSettings fields."""
+                   **options) -> CurationSummary:
+    """Curate ``source`` into ``out`` without a progress bar (format recognised unless ``fmt``): the one way tests
+    curate in-process. ``options`` are :class:`CurationSettings` fields (``shards``, ``encoding``, ...) or
+    :class:`CurationConfig` fields (``max_snippets``, ``workers``, ``refresh``, ``repair``, ...)."""
+    config_fields = {f.name for f in dataclasses.fields(CurationConfig)}
+    config = {k: v for k, v in options.items() if k in config_fields}
+    settings = CurationSettings(**{k: v for k, v in options.items() if k not in config_fields})
     return curate(CurationConfig(source=source, out=out, format=fmt, splits=splits, progress=False,
-                                 settings=CurationSettings(**settings)))
+                                 settings=settings, **config))
 
 
 def record_table(m: Manifest) -> dict[tuple[str, int, int], np.void]:

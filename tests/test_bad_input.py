@@ -5,17 +5,15 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from siamfc.curate.errors import CurationError
 from siamfc.curate.manifest import load_manifest
-from siamfc.curate.run import CurationConfig, curate
 
-from conftest import run_curation
+from cli_runner import run_cli
+from source_checks import curate_quietly
 
 
 def _frames_with_objects(objects, count: int) -> list[tuple[str, int]]:
@@ -89,7 +87,9 @@ def broken(synth_vid, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def broken_curation(broken, tmp_path_factory):
-    return run_curation(broken[0], tmp_path_factory.mktemp("broken-out") / "cur", shards=2)
+    out = tmp_path_factory.mktemp("broken-out") / "cur"
+    curate_quietly(broken[0], out, shards=2)
+    return out
 
 
 def test_every_bad_input_is_reported_with_file_and_reason(broken, broken_curation):
@@ -115,17 +115,16 @@ def test_good_records_survive_bad_neighbours(synth_vid, broken, broken_curation)
 
 def test_missing_root_is_one_clear_error(tmp_path):
     with pytest.raises(CurationError, match=r"nope: no such folder$"):
-        curate(CurationConfig(source=tmp_path / "nope", out=tmp_path / "out", progress=False))
+        curate_quietly(tmp_path / "nope", tmp_path / "out")
     (tmp_path / "flat").mkdir()
     with pytest.raises(CurationError, match="flat: not a dataset layout siamfc knows"):
-        curate(CurationConfig(source=tmp_path / "flat", out=tmp_path / "out", progress=False))
+        curate_quietly(tmp_path / "flat", tmp_path / "out")
     with pytest.raises(CurationError, match="Annotations/VID: no such folder; expected an ILSVRC2015 tree"):
-        curate(CurationConfig(source=tmp_path / "flat", out=tmp_path / "out", progress=False, format="vid"))
+        curate_quietly(tmp_path / "flat", tmp_path / "out", fmt="vid")
 
 
 def test_cli_reports_errors_without_traceback(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "siamfc.tools.cli", "curate", str(tmp_path / "missing"),
-                           str(tmp_path / "out")], capture_output=True, text=True)
+    proc = run_cli("curate", tmp_path / "missing", tmp_path / "out")
     assert proc.returncode == 2
     assert proc.stderr.startswith("siamfc curate: error:") and str(tmp_path / "missing") in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -135,4 +134,4 @@ def test_output_folder_with_foreign_content_is_refused(synth_vid, tmp_path):
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "notes.txt").write_text("mine")
     with pytest.raises(CurationError, match="not empty and is not a siamfc curation"):
-        curate(CurationConfig(source=synth_vid[0], out=tmp_path / "busy", progress=False))
+        curate_quietly(synth_vid[0], tmp_path / "busy")

@@ -9,7 +9,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_faults import _cli
 
 from siamfc.curate.format import CurationSettings
 from siamfc.curate.manifest import load_manifest
@@ -18,6 +17,7 @@ from siamfc.curate.sources import FORMATS
 from siamfc.curate.sources.account import NOT_IN_LAYOUT
 from siamfc.curate.synth import default_config, generate_format
 
+from cli_runner import run_cli as _cli
 from source_checks import curate_quietly, skip_entries
 
 SMALL = {"vid": dict(train_snippets=2, val_snippets=1, frames=4), "got10k": dict(frames=4),

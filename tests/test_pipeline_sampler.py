@@ -323,7 +323,12 @@ def test_loader_refuses_workers_that_would_not_fit_in_shared_memory(root: Path, 
     # a chunk of 32 stored pairs: 32 x (135*135*3 + 255*255*3 + 2 label maps 17*17*4 + 96) bytes = 7.7 MiB
     with pytest.raises(RuntimeError, match=r"needs 62 MiB of shared memory \(2 workers x 4 chunk buffers x 7.7 MiB"):
         PairLoader(ds, batch_size=8, num_workers=2, augment_on="device")
-    assert PairLoader(ds, batch_size=8, num_workers=2, augment_on="device", chunk_pairs=8).slots is not None
+    loader = PairLoader(ds, batch_size=8, num_workers=2, augment_on="device", chunk_pairs=8)  # a quarter: fits
+    sizes = [[storage.nbytes() for storage in ring] for ring in loader.slots.buffers]
+    pair = 135 * 135 * 3 + 255 * 255 * 3 + 2 * 17 * 17 * 4 + 96  # bytes of one stored pair, as above
+    assert loader.chunk == 8 and len(sizes) == 2 and all(len(ring) == 4 for ring in sizes), sizes
+    assert all(8 * pair <= n <= 8 * pair + 4096 for ring in sizes for n in ring), (sizes, 8 * pair)
+    assert sum(map(sum, sizes)) < 40 * 2**20
 
 
 def test_other_crop_sizes_change_the_response_size(root: Path) -> None:

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from siamfc.curate.atomic import atomic_write
+from siamfc.curate.errors import UserError
 
 CHECKPOINT_FILE = "checkpoint.pt"
 WEIGHTS_FILE = "weights.pt"
@@ -74,7 +75,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read a training checkpoint onto the CPU; ValueError naming the file when it is not one."""
     obj = _load(path)
     if not isinstance(obj, dict) or any(k not in obj for k in CHECKPOINT_KEYS):
-        raise ValueError(f"{path}: not a siamfc training checkpoint")
+        raise UserError(f"{path}: not a siamfc training checkpoint")
     return obj
 
 
@@ -94,9 +95,9 @@ def read_weights_file(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[s
     elif isinstance(obj, dict) and set(obj) == {"architecture", "state_dict"}:  # exported weights
         obj, architecture = obj["state_dict"], obj["architecture"]
     if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise ValueError(f"{path}: neither a state dict nor a siamfc training checkpoint")
+        raise UserError(f"{path}: neither a state dict nor a siamfc training checkpoint")
     if architecture is not None and not isinstance(architecture, dict):
-        raise ValueError(f"{path}: its architecture record is not a mapping")
+        raise UserError(f"{path}: its architecture record is not a mapping")
     return {k.removeprefix("module."): v for k, v in obj.items()}, architecture
 
 
@@ -111,12 +112,12 @@ def _load(path: str | Path) -> Any:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
     if not path.is_file():
-        raise ValueError(f"{path}: not a file")
+        raise UserError(f"{path}: not a file")
     if path.stat().st_size == 0:
-        raise ValueError(f"{path}: empty file (0 bytes), not a torch file")
+        raise UserError(f"{path}: empty file (0 bytes), not a torch file")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises several types, some without a message, for corrupt or foreign files
         detail = (str(err).strip().splitlines() or [""])[0].split(". ")[0][:200]
-        raise ValueError(f"{path}: unreadable, not a torch file ({type(err).__name__}"
+        raise UserError(f"{path}: unreadable, not a torch file ({type(err).__name__}"
                          + (f": {detail})" if detail else ")")) from None

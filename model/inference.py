@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from siamfc.curate.errors import UserError
 from siamfc.pipeline.response_map import ResponseGrid
 
 
@@ -31,15 +32,25 @@ class ResponseEngine(Protocol):
     def synchronize(self) -> None: ...
 
 
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``device`` as a torch device (default: CUDA when available); ValueError naming it when unusable here."""
+def resolve_device(device: str | torch.device | None = None, local_rank: int | None = None) -> torch.device:
+    """``device`` as a torch device, for the tracker and the trainer alike; ValueError naming it when unusable here.
+
+    None or ``auto``: CUDA when available, else the CPU. ``local_rank`` (the trainer's process under ``torchrun``)
+    gives a CUDA device named without an index (``cuda``) the GPU of that rank; without it ``cuda`` stays unindexed
+    (the current device).
+    """
+    name = device
+    if device is None or device == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     try:
-        resolved = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        resolved = torch.device(name)
     except (RuntimeError, TypeError):
-        raise ValueError(f"device {device!r}: not a torch device (cpu, cuda, cuda:N, ...)") from None
+        raise UserError(f"device {device!r}: not a torch device (auto, cpu, cuda, cuda:N, ...)") from None
+    if resolved.type == "cuda" and resolved.index is None and local_rank is not None:
+        resolved = torch.device("cuda", local_rank)
     if resolved.type == "cuda" and (not torch.cuda.is_available()
                                     or (resolved.index or 0) >= torch.cuda.device_count()):
-        raise ValueError(f"device {device!r}: no such CUDA device here")
+        raise UserError(f"device {device!r}: no such CUDA device here")
     return resolved
 
 

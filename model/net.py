@@ -17,17 +17,20 @@ import torch
 from torch import nn
 
 from siamfc.curate.config_checks import is_finite
+from siamfc.curate.errors import UserError
 from siamfc.curate.geometry import EXEMPLAR_SIZE, SEARCH_SIZE
 from siamfc.pipeline.response_map import ResponseGrid
 
-from .backbone import AlexNetBackbone, backbone_class
+from .backbone import DEFAULT_BACKBONE, backbone_class
 from .head import OUT_SCALE, XCorrHead
 
 
 class SiamFCNet(nn.Module):
-    """``forward(z [B, 3, 127, 127], x [B, 3, 255, 255]) -> logits [B, 1, 17, 17]`` (for the AlexNet backbone)."""
+    """``forward(z [B, 3, 127, 127], x [B, 3, 255, 255]) -> logits [B, 1, 17, 17]`` (for the AlexNet backbone).
 
-    def __init__(self, backbone: str = AlexNetBackbone.name, out_scale: float = OUT_SCALE) -> None:
+    ``backbone``: a name in :data:`~.backbone.BACKBONES`."""
+
+    def __init__(self, backbone: str = DEFAULT_BACKBONE, out_scale: float = OUT_SCALE) -> None:
         super().__init__()
         self.backbone = backbone_class(backbone)()
         self.head = XCorrHead(out_scale)
@@ -39,14 +42,14 @@ class SiamFCNet(nn.Module):
         """The network a weights file's ``architecture`` record describes; ValueError naming ``where`` if unknown."""
         unknown = set(architecture) - {"backbone", "out_scale"}
         if unknown:
-            raise ValueError(f"{where}: unknown architecture fields {', '.join(sorted(unknown))}")
+            raise UserError(f"{where}: unknown architecture fields {', '.join(sorted(unknown))}")
         scale = architecture.get("out_scale", OUT_SCALE)
         if not is_finite(scale) or scale <= 0:
-            raise ValueError(f"{where}: architecture out_scale must be a finite number above 0, got {scale!r}")
+            raise UserError(f"{where}: architecture out_scale must be a finite number above 0, got {scale!r}")
         try:
             return cls(**architecture)
         except (TypeError, ValueError) as err:
-            raise ValueError(f"{where}: {err}") from None
+            raise UserError(f"{where}: {err}") from None
 
     @property
     def total_stride(self) -> int:
@@ -54,9 +57,9 @@ class SiamFCNet(nn.Module):
         return self.backbone.total_stride
 
     def response_grid(self, exemplar_size: int = EXEMPLAR_SIZE, search_size: int = SEARCH_SIZE) -> ResponseGrid:
-        """The response map of this network for crops of these sizes (17x17 at stride 8 for AlexNet)."""
-        b = self.backbone
-        return ResponseGrid(b.feature_size(search_size) - b.feature_size(exemplar_size) + 1, b.total_stride)
+        """The response map of this network for crops of these sizes (17x17 at stride 8 for AlexNet): its
+        backbone's (:meth:`~.backbone.Backbone.response_grid`)."""
+        return self.backbone.response_grid(exemplar_size, search_size)
 
     def forward(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.backbone(z), self.backbone(x))

@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from siamfc.curate.atomic import writable_folder, write_json_atomic
 from siamfc.curate.config_checks import is_whole
-from siamfc.curate.errors import CurationError
+from siamfc.curate.errors import CurationError, UserError
 from siamfc.pipeline.mix import (
     Curations,
     CurationShare,
@@ -55,6 +55,7 @@ from .checkpoint import (
     set_rng_state,
 )
 from .head import response_peaks
+from .inference import resolve_device
 from .loss import pair_losses
 from .train_config import CONFIG_FILE, TrainConfig, config_differences
 from .train_log import epoch_summary, write_logs
@@ -64,7 +65,6 @@ from .train_setup import (
     check_network,
     make_loader,
     open_pairs,
-    resolve_device,
     to_device,
     train_step,
 )
@@ -99,7 +99,7 @@ def train(data: Curations, out: str | Path, config: TrainConfig | None = None, *
     if stop_after is not None and not is_whole(stop_after, 1):
         raise ValueError(f"stop_after must be an integer of at least 1, got {stop_after!r}")
     info = resolve_rank()
-    device = resolve_device(config.device, info)
+    device = resolve_device(config.device, info.local_rank)
     created = dist.setup(info, device.type == "cuda")
     run, finished = None, False
     try:
@@ -139,7 +139,7 @@ class _Run:
                 self._restore(checkpoint)
             except (KeyError, IndexError, RuntimeError, TypeError, ValueError) as err:
                 detail = (str(err).strip().splitlines() or [""])[0][:200]
-                raise ValueError(f"{out / CHECKPOINT_FILE}: cannot restore the run from this checkpoint "
+                raise UserError(f"{out / CHECKPOINT_FILE}: cannot restore the run from this checkpoint "
                                  f"({type(err).__name__}: {detail})") from None
         self.ddp = (DistributedDataParallel(self.model, device_ids=[device.index] if device.type == "cuda" else None)
                     if info.enabled else self.model)
@@ -181,7 +181,7 @@ class _Run:
             return  # unreadable: a run that never finished an epoch leaves nothing worth keeping
         diff = config_differences(saved, self.config)
         if diff:
-            raise ValueError(f"{path}: the run folder holds another run, started with other options "
+            raise UserError(f"{path}: the run folder holds another run, started with other options "
                              f"({'; '.join(diff)}); resume it with those or choose another --out")
 
     def _resumable(self, path: Path) -> dict[str, Any]:
@@ -189,14 +189,14 @@ class _Run:
         checkpoint = load_checkpoint(path)
         missing = [k for k in RESUME_KEYS if k not in checkpoint]
         if missing:
-            raise ValueError(f"{path}: the checkpoint lacks {', '.join(missing)}; it was not written by siamfc train")
+            raise UserError(f"{path}: the checkpoint lacks {', '.join(missing)}; it was not written by siamfc train")
         try:
             saved = TrainConfig.from_json(checkpoint["config"])
         except (TypeError, ValueError) as err:
-            raise ValueError(f"{path}: the checkpoint's configuration is unusable ({err})") from None
+            raise UserError(f"{path}: the checkpoint's configuration is unusable ({err})") from None
         diff = config_differences(saved, self.config)
         if diff:
-            raise ValueError(f"{path}: the run was started with other options ({'; '.join(diff)}); "
+            raise UserError(f"{path}: the run was started with other options ({'; '.join(diff)}); "
                              "resume with the same ones")
         if checkpoint.get("val_data") is None:  # checkpoints before the validation mix was kept in them
             try:
@@ -225,11 +225,11 @@ class _Run:
             if recorded_val is None:
                 return mix, mix
         except ValueError as err:
-            raise ValueError(where + str(err)) from None
+            raise UserError(where + str(err)) from None
         val = follow(recorded_val, mix)
         for share, now in zip(val, self._identified(val, "--val-data"), strict=True):
             if share.identity is not None and now.identity != share.identity:
-                raise ValueError(f"{where}{share.root} holds curation {now.identity}, but the run validated on "
+                raise UserError(f"{where}{share.root} holds curation {now.identity}, but the run validated on "
                                  f"curation {share.identity} there; pass --val-data with its folder")
         return mix, val
 
@@ -275,7 +275,7 @@ class _Run:
         if checkpoint.get("step"):  # a step checkpoint: each rank carries on with its own sums
             parts = checkpoint["partial"]
             if len(parts) != self.info.world_size:
-                raise ValueError(f"it was written in the middle of epoch {self.epoch + 1} by a job of {len(parts)} "
+                raise UserError(f"it was written in the middle of epoch {self.epoch + 1} by a job of {len(parts)} "
                                  f"processes; resume it with {len(parts)}")
             self.partial = parts[self.info.rank]
 

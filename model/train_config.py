@@ -25,8 +25,11 @@ class TrainConfig:
     """Training options; defaults are the paper's (50 epochs of 50,000 pairs, batch 8, lr 1e-2 -> 1e-5).
 
     Every field is checked on construction: ValueError naming the first one out of range (``TrainConfig.epochs``).
-    That the sampler's stride is the network's is checked where the network is built (the trainer).
+    That ``backbone`` is registered and its cells tile the sampler's crop sizes is checked where the network is built
+    (:func:`siamfc.model.train_setup.check_network`): the backbone's description needs torch, this module does not.
     """
+
+    backbone: str = "alexnet"  # the network: a name in siamfc.model.backbone.BACKBONES (its stride sizes the labels)
 
     epochs: int = 50
     batch_size: int = 8  # per process
@@ -62,6 +65,8 @@ class TrainConfig:
     def _checks(self) -> list[tuple[str, bool, str]]:
         """``(field, valid, what a valid value is)`` for every option (the sampler checks its own values)."""
         return [
+            ("backbone", isinstance(self.backbone, str) and self.backbone != "",
+             "a backbone's name (siamfc.model.backbone.BACKBONES)"),
             ("epochs", is_whole(self.epochs, 1), "an integer of at least 1"),
             ("batch_size", is_whole(self.batch_size, 1), "an integer of at least 1"),
             ("lr_initial", is_finite(self.lr_initial) and self.lr_initial > 0, "a finite number above 0"),

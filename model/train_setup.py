@@ -1,5 +1,6 @@
-"""What one training process is made of, shared by the trainer and ``siamfc bench train``: the device, the pair
-streams and their loaders, the network with its optimiser, schedule and AMP scaler, and the training step.
+"""What one training process is made of, shared by the trainer and ``siamfc bench train``: the network's check, the
+pair streams (labelled for that network's response map) and their loaders, the network with its optimiser, schedule
+and AMP scaler, and the training step. The device comes from :func:`siamfc.model.inference.resolve_device`.
 """
 
 from __future__ import annotations
@@ -11,56 +12,56 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from siamfc.curate.errors import UserError
 from siamfc.pipeline.dataset import PairDataset
 from siamfc.pipeline.loader import PairLoader
 from siamfc.pipeline.mix import Curations
 from siamfc.pipeline.ranks import DistInfo
+from siamfc.pipeline.response_map import ResponseGrid
 
-from .backbone import AlexNetBackbone
+from .backbone import Backbone, backbone_class
 from .loss import logistic_loss
 from .net import SiamFCNet
 from .train_config import TrainConfig, val_sampler
 
 
-def check_network(config: TrainConfig) -> None:
-    """ValueError unless the sampler's labels describe the network's response map: its stride is the network's
-    total stride and the network's feature cells tile both crop sizes exactly (else the map has another size, or
-    its cells are not where the labels put them)."""
-    backbone, s = AlexNetBackbone, config.sampler  # the network build_learner makes
-    if s.stride != backbone.total_stride:
-        raise ValueError(f"TrainConfig.sampler.stride must be {backbone.total_stride}, the network's stride, "
-                         f"got {s.stride!r}")
+def check_network(config: TrainConfig) -> type[Backbone]:
+    """The backbone ``config.backbone`` names, checked against the sampler's crops; ValueError unless it is
+    registered and its feature cells tile both crop sizes exactly (else the response map has another size, or its
+    cells are not where the labels put them)."""
+    try:
+        backbone = backbone_class(config.backbone)
+    except ValueError as err:
+        raise UserError(f"TrainConfig.backbone: {err}") from None
     for name in ("exemplar_size", "search_size"):
-        if not backbone.fits(getattr(s, name)):
-            raise ValueError(f"SamplerConfig.{name} must be {backbone.receptive_field} plus a multiple of "
-                             f"{backbone.total_stride} for the {backbone.name} network (e.g. 127, 239, 255), got "
-                             f"{getattr(s, name)!r}")
+        if not backbone.fits(getattr(config.sampler, name)):
+            first, step = backbone.receptive_field, backbone.total_stride
+            raise UserError(f"SamplerConfig.{name} must be {first} plus a multiple of {step} for the "
+                             f"{backbone.name} network (e.g. {first + 5 * step}, {first + 19 * step}, "
+                             f"{first + 21 * step}), got {getattr(config.sampler, name)!r}")
+    return backbone
 
 
-def resolve_device(name: str, info: DistInfo) -> torch.device:
-    """``auto`` -> CUDA when present; each process gets the GPU of its local rank."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError("--device cuda asked but no CUDA device is available")
-        return torch.device("cuda", info.local_rank)
-    return torch.device("cpu")
+def response_grid(config: TrainConfig) -> ResponseGrid:
+    """The response map of the network ``config`` trains, for its sampler's crops: what its labels describe."""
+    s = config.sampler
+    return check_network(config).response_grid(s.exemplar_size, s.search_size)
 
 
 def open_pairs(data: Curations, val_data: Curations, config: TrainConfig,
                info: DistInfo) -> tuple[PairDataset, PairDataset | None]:
     """This rank's training pairs (``data``: a curation or a mix of them) and validation pairs (``val_data``; None
-    when ``val_pairs`` is 0)."""
+    when ``val_pairs`` is 0), labelled for the response map of the network ``config`` trains."""
+    grid = response_grid(config)
     train_set = PairDataset(data, config.sampler, splits=config.train_splits, rank=info.rank,
-                            world_size=info.world_size, intact_only=config.intact_only)
+                            world_size=info.world_size, intact_only=config.intact_only, grid=grid)
     if not config.val_pairs:
         return train_set, None
     try:
         val_set = PairDataset(val_data, val_sampler(config), splits=config.val_splits, rank=info.rank,
-                              world_size=info.world_size, intact_only=config.intact_only)
+                              world_size=info.world_size, intact_only=config.intact_only, grid=grid)
     except ValueError as err:
-        raise ValueError(f"{err}; validation needs held-out pairs: pass --val-data or --val-split, or "
+        raise UserError(f"{err}; validation needs held-out pairs: pass --val-data or --val-split, or "
                          "--val-pairs 0 to train without validation") from None
     return train_set, val_set
 
@@ -86,11 +87,11 @@ class Learner(NamedTuple):
 
 
 def build_learner(config: TrainConfig, device: torch.device) -> Learner:
-    """Seed the global RNGs with ``config.seed``, then a fresh network on ``device`` (channels-last on CUDA), SGD,
-    the per-epoch exponential decay and the AMP scaler."""
+    """Seed the global RNGs with ``config.seed``, then a fresh network (``config.backbone``) on ``device``
+    (channels-last on CUDA), SGD, the per-epoch exponential decay and the AMP scaler."""
     _seed_everything(config.seed)
     amp = config.amp if config.amp is not None else device.type == "cuda"
-    model = SiamFCNet().to(device)
+    model = SiamFCNet(config.backbone).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
         torch.backends.cudnn.benchmark = True

@@ -36,6 +36,8 @@ from pathlib import Path
 
 import torch
 
+from siamfc.curate.errors import UserError
+
 from .checkpoint import read_weights_file
 from .net import SiamFCNet
 
@@ -83,12 +85,12 @@ def convert_state_dict(state: dict[str, torch.Tensor], reference: dict[str, torc
             continue
         missing = [k for k in reference if k not in renamed and not _optional(k)]
         if missing:
-            raise ValueError(f"{where}: looks like a {name} state dict but lacks {missing[0]}")
+            raise UserError(f"{where}: looks like a {name} state dict but lacks {missing[0]}")
         if RGB_FIRST_CONV in renamed:
             renamed[RGB_FIRST_CONV] = renamed[RGB_FIRST_CONV].flip(1)
         return _checked({**reference, **renamed}, reference, where), name
     sample = ", ".join(list(state)[:3])
-    raise ValueError(f"{where}: unknown state dict layout (keys like {sample}); expected a siamfc checkpoint or "
+    raise UserError(f"{where}: unknown state dict layout (keys like {sample}); expected a siamfc checkpoint or "
                      f"weights file, or one of {', '.join(PUBLIC_FORMATS)}")
 
 
@@ -99,10 +101,10 @@ def _optional(key: str) -> bool:
 def _checked(state: dict[str, torch.Tensor], reference: dict[str, torch.Tensor], where: str) -> dict:
     for key, ref in reference.items():
         if state[key].shape != ref.shape:
-            raise ValueError(f"{where}: layer shapes do not match SiamFCNet: {key} is {list(state[key].shape)} "
+            raise UserError(f"{where}: layer shapes do not match SiamFCNet: {key} is {list(state[key].shape)} "
                              f"in the file, {list(ref.shape)} here")
         if state[key].is_floating_point() and not torch.isfinite(state[key]).all():
-            raise ValueError(f"{where}: {key} holds NaN or infinite values (a diverged or corrupt training)")
+            raise UserError(f"{where}: {key} holds NaN or infinite values (a diverged or corrupt training)")
     return state
 
 

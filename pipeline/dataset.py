@@ -21,11 +21,15 @@ once when it starts a pass. LMDB environments are opened lazily by :class:`~siam
 the process that reads (read-only, no lock), never inherited: a dataset built or iterated in the parent is safe
 in forked or spawned workers.
 
+The labels describe the response map of the network being trained: the trainer passes it (``grid``, the network's
+:class:`~.response_map.ResponseGrid` for the config's crops; this module knows no network). Without one they are
+laid on :func:`~.labels.default_grid` (17x17 at stride 8 for 127 / 255 crops).
+
 Each item is a dict::
 
     z       uint8 [3, 127, 127]  exemplar, BGR as stored, target at the centre
     x       uint8 [3, 255, 255]  search crop, BGR, target at (127 + dx, 127 + dy)
-    label   float32 [17, 17]     1 positive, 0 negative (score_labels of the target)
+    label   float32 [17, 17]     1 positive, 0 negative (score_labels of the target), on the response grid
     weight  float32 [17, 17]     positives sum to 0.5, negatives to 0.5
     target  float32 [2]          (dx, dy), search-crop pixels from the crop centre
     index   int64 []             global pair index i in the epoch
@@ -53,6 +57,7 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
+from siamfc.curate.errors import UserError
 from siamfc.curate.format import decode_crop
 from siamfc.curate.geometry import SEARCH_SIZE
 from siamfc.curate.manifest import load_manifest
@@ -60,7 +65,7 @@ from siamfc.curate.shards import ShardReader
 
 from .augment import AUGMENT_COLUMNS, U_COLUMNS, PairAugment, augment_pair, draw_augment
 from .batch_augment import exemplar_region
-from .labels import LabelTable
+from .labels import LabelTable, default_grid
 from .mix import Curations, CurationShare, as_shares
 from .pairs import (
     BLOCK,
@@ -74,6 +79,7 @@ from .pairs import (
     shard_indices,
 )
 from .ranks import resolve_rank
+from .response_map import ResponseGrid
 from .sampler_config import SamplerConfig
 
 Source = tuple[int, bytes]  # (shard, LMDB key) of a stored crop within its curation
@@ -143,7 +149,7 @@ def open_curation(share: CurationShare, config: SamplerConfig, splits: tuple[str
     description = describe_index(index, len(manifest), splits)
     if index.n_tracks == 0:
         need = "a usable record" if still else f"two usable records within {gap} frames"
-        raise ValueError(f"{root}: no track of split(s) {', '.join(splits)} has {need} after the filters "
+        raise UserError(f"{root}: no track of split(s) {', '.join(splits)} has {need} after the filters "
                          f"({description})")
     return CurationPairs(share, index, ShardReader(root), check_crc and manifest.checksums, description)
 
@@ -169,20 +175,23 @@ class PairDataset(IterableDataset):
 
     def __init__(self, data: Curations, config: SamplerConfig | None = None, splits: tuple[str, ...] = ("train",),
                  rank: int | None = None, world_size: int | None = None, intact_only: bool = False,
-                 check_crc: bool = True):
+                 check_crc: bool = True, grid: ResponseGrid | None = None):
         """``data``: a curation folder, or a :class:`~.mix.CurationShare` or a sequence of them (a mix).
         ``intact_only``: sample from the intact shards of a curation with damaged ones (else CurationError
         naming the damage). ``check_crc``: check each stored crop against its manifest checksum when read
-        (RecordDamaged naming shard and key on a mismatch). ``config``: default ``SamplerConfig()``."""
+        (RecordDamaged naming shard and key on a mismatch). ``config``: default ``SamplerConfig()``. ``grid``: the
+        response map the labels describe (the trained network's for these crops; default
+        :func:`~.labels.default_grid`)."""
         config = config if config is not None else SamplerConfig()
         self.config, self.splits = config, tuple(splits)
+        self.grid = grid if grid is not None else default_grid(config.exemplar_size, config.search_size)
         place = resolve_rank(rank, world_size)
         self.rank, self.world_size = place.rank, place.world_size
         self.curations = tuple(open_curation(share, config, self.splits, intact_only, check_crc)
                                for share in as_shares(data))
         self.weights = tuple(c.share.weight for c in self.curations)
         self.description = describe_curations(self.curations, config.max_gap)
-        self.labels = LabelTable(config.max_translate, config.response_size, config.stride, config.radius)
+        self.labels = LabelTable(config.max_translate, self.grid.size, self.grid.stride, config.radius)
         self.z_region = exemplar_region(config.exemplar_size, config.exemplar_stretch)  # side of z_stored
         self._epoch = SharedEpoch(0)
         self._block: _Block | None = None
@@ -221,7 +230,7 @@ class PairDataset(IterableDataset):
 
     def item_spec(self, stored: bool = False) -> dict[str, tuple[torch.dtype, tuple[int, ...]]]:
         """Key -> (dtype, shape) of one :meth:`pair` item (of a :meth:`stored_pair` item if ``stored``)."""
-        c, r = self.config, self.config.response_size
+        c, r = self.config, self.grid.size
         if stored:
             crops = {"z_stored": (torch.uint8, (self.z_region, self.z_region, 3)),
                      "x_stored": (torch.uint8, (SEARCH_SIZE, SEARCH_SIZE, 3)),

@@ -16,6 +16,15 @@ import numpy as np
 from .response_map import ResponseGrid
 
 POSITIVE_RADIUS = 16.0  # SiamFC r_pos, search-crop pixels
+# Cell spacing of the labels of pairs made for no network in particular (the pipeline's tests and benchmark): that of
+# SiamFC's AlexNet. Training never uses it: the trainer passes its network's response grid (a backbone's stride lives
+# only in its class, siamfc.model.backbone), so there is nothing here to keep equal to it.
+UNSPECIFIED_STRIDE = 8
+
+
+def default_grid(exemplar_size: int, search_size: int) -> ResponseGrid:
+    """The response map labels describe when no network gives one: :data:`UNSPECIFIED_STRIDE` for these crops."""
+    return ResponseGrid.for_crops(exemplar_size, search_size, UNSPECIFIED_STRIDE)
 
 
 def response_size(exemplar_size: int, search_size: int, stride: int) -> int:
@@ -45,7 +54,8 @@ def score_labels(target: tuple[float, float], response_size: int, stride: int,
 
 
 class LabelTable:
-    """Label and weight maps for every whole-pixel target offset in ``[-max_shift, max_shift]^2``, computed once."""
+    """Label and weight maps for every whole-pixel target offset in ``[-max_shift, max_shift]^2``, computed once, for
+    a ``response_size`` map of cells ``stride`` pixels apart (a network's ``ResponseGrid``)."""
 
     def __init__(self, max_shift: int, response_size: int, stride: int,
                  radius: float = POSITIVE_RADIUS):

@@ -35,7 +35,7 @@ from siamfc.pipeline.mix import CurationShare, as_shares, shares_from_json
 from siamfc.pipeline.pairs import BLOCK, RecordFilter, build_index, draw_block, select_records
 from siamfc.pipeline.sampler_config import SamplerConfig
 from siamfc.tools.cli import main
-from siamfc.tools.cmd_train import saved_run
+from siamfc.tools.run_train import saved_run
 
 from conftest import run_curation
 

@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 import torch
 
-from siamfc.model.backbone import AlexNetBackbone
 from siamfc.model.checkpoint import load_checkpoint, load_weights
 from siamfc.model.net import SiamFCNet
 from siamfc.model.train import train
@@ -204,6 +203,10 @@ def test_config_json_round_trip_and_torch_free_import(tmp_path) -> None:
     text = json.dumps(config.to_json())
     assert TrainConfig.from_json(json.loads(text)) == config  # lists back to tuples, the sampler back to a dataclass
     assert TrainConfig.from_json({**json.loads(text), "gone": 1}) == config  # keys no longer known are ignored
+    # a config.json of before backbones: no backbone (AlexNet's), and the sampler's copy of its stride, now gone
+    old = {k: v for k, v in json.loads(text).items() if k != "backbone"}
+    old["sampler"] = {**old["sampler"], "stride": 8}
+    assert TrainConfig.from_json(old) == config and config.backbone == "alexnet"
     with pytest.raises(TypeError, match="JSON object"):
         TrainConfig.from_json([])
     code = "import sys, siamfc.model.train_config, siamfc.tools.cmd_train; print('torch' in sys.modules)"
@@ -211,14 +214,15 @@ def test_config_json_round_trip_and_torch_free_import(tmp_path) -> None:
     assert done.stdout.strip() == "False", done.stderr[-2000:]  # `siamfc train --help` loads no torch
 
 
-def test_sampler_stride_must_be_the_networks(curated_jpeg, tmp_path) -> None:
-    with pytest.raises(ValueError, match=r"TrainConfig\.sampler\.stride must be 8, the network's stride, got 4"):
-        train(curated_jpeg, tmp_path / "run", TrainConfig(sampler=SamplerConfig(pairs_per_epoch=4, stride=4)))
+def test_the_networks_backbone_checks_the_crop_sizes(curated_jpeg, tmp_path) -> None:
     # crop sizes the network's cells do not tile: another map size (121) or cells off the labels' grid (253)
     for field, size in (("exemplar_size", 121), ("search_size", 253)):
-        with pytest.raises(ValueError, match=rf"SamplerConfig\.{field} must be 87 plus a multiple of 8"):
+        with pytest.raises(ValueError, match=rf"SamplerConfig\.{field} must be 87 plus a multiple of 8 for the "
+                                             "alexnet network"):
             sampler = SamplerConfig(pairs_per_epoch=4, **{field: size})
             train(curated_jpeg, tmp_path / "run", TrainConfig(sampler=sampler))
+    with pytest.raises(ValueError, match=r"TrainConfig\.backbone: unknown backbone 'vgg'; known: alexnet"):
+        train(curated_jpeg, tmp_path / "run", TrainConfig(backbone="vgg", sampler=SamplerConfig(pairs_per_epoch=4)))
     assert not (tmp_path / "run").exists()
 
 
@@ -239,7 +243,7 @@ def test_mixed_precision_step_on_cpu() -> None:
     torch.manual_seed(0)
     model = SiamFCNet()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    maps = score_labels((8.0, 0.0), response_size=3, stride=AlexNetBackbone.total_stride)
+    maps = score_labels((8.0, 0.0), response_size=3, stride=model.total_stride)
     label, weight = (torch.from_numpy(a)[None] for a in maps)
     z, x = torch.rand(1, 3, 127, 127) * 255, torch.rand(1, 3, 143, 143) * 255  # a 3x3 response: CPU bf16 is slow
     before = model.backbone.conv1[0].weight.detach().clone()

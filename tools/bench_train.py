@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 
 from siamfc.curate.synth import SynthConfig
+from siamfc.model.inference import resolve_device
 from siamfc.model.train_config import TrainConfig
 from siamfc.model.train_setup import (
     Learner,
@@ -33,7 +34,6 @@ from siamfc.model.train_setup import (
     check_network,
     make_loader,
     open_pairs,
-    resolve_device,
     to_device,
     train_step,
 )
@@ -95,7 +95,7 @@ def bench_train(data: Path, batch_size: int, steps: int, workers: list[int], dev
     config = TrainConfig(batch_size=batch_size, device=device_name, amp=amp, val_pairs=0, progress=False,
                          sampler=SamplerConfig(pairs_per_epoch=batch_size * (steps + warmup) * 4))
     check_network(config)
-    device = resolve_device(config.device, info)
+    device = resolve_device(config.device, info.local_rank)
     dataset, _ = open_pairs(data, data, config, info)
     learner = build_learner(config, device)
     fixed = to_device(next(iter(make_loader(dataset, dataclasses.replace(config, num_workers=0), device))), device)

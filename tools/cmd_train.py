@@ -9,23 +9,26 @@ Every :class:`~siamfc.pipeline.sampler_config.SamplerConfig` field is an option 
 takes the value the run was started with (``RUN/config.json``); its curations are found by identity, so their
 folders may have moved (give them with ``--data``). ``--resume auto`` resumes when ``--out`` holds a checkpoint of
 the run the command line describes and starts it otherwise: the form for ``torchrun --max-restarts``.
+
+``--backbone`` picks the network from :data:`siamfc.model.backbone.BACKBONES` (default ``alexnet``, the paper's): its
+stride and crop-size rules size the labels and are checked before training; ``config.json`` and the weights files
+record it, and the tracker builds it from them.
+
+This module declares the options (importing no torch, so that ``--help`` stays fast); :mod:`.run_train` does the work.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import re
-from pathlib import Path
-from typing import Any, NamedTuple
 
-from siamfc.model.train_config import CONFIG_FILE, TrainConfig
-from siamfc.pipeline.mix import CurationShare, shares_from_json
+from siamfc.model.train_config import TrainConfig
 from siamfc.pipeline.sampler_config import SamplerConfig
 
 # TrainConfig field -> (flag, help); type and default come from the dataclass.
 TRAIN_OPTIONS = {
+    "backbone": ("--backbone", "the network's backbone, a name in siamfc.model.backbone.BACKBONES"),
     "epochs": ("--epochs", "epochs"),
     "batch_size": ("--batch-size", "pairs per step and process"),
     "lr_initial": ("--lr", "initial learning rate"),
@@ -45,7 +48,7 @@ TRAIN_OPTIONS = {
                                "resumed run continues mid-epoch (0: at each epoch's end only)"),
 }
 SHARE = "CURATION[:WEIGHT[:MAX_GAP]]"
-SAMPLER_SKIP = {"seed", "stride"}  # --seed sets both seeds; the stride is the network's (the trainer checks)
+SAMPLER_SKIP = {"seed"}  # --seed sets both seeds
 OTHER_FLAGS = {"train_splits": "--train-split", "val_splits": "--val-split", "amp": "--amp",
                "sampler.seed": "--seed"}
 
@@ -56,7 +59,8 @@ def _sampler_fields() -> list[dataclasses.Field]:
 
 
 def add_options(command: str, p: argparse.ArgumentParser) -> None:
-    """The options of `siamfc train` on ``p`` (what :mod:`siamfc.tools.cli` calls); ``run`` is :func:`cmd_train`."""
+    """The options of `siamfc train` on ``p`` (what :mod:`siamfc.tools.cli` calls); ``run`` is
+    :func:`siamfc.tools.run_train.cmd_train`."""
     p.description, p.formatter_class = __doc__, argparse.RawDescriptionHelpFormatter
     p.add_argument("--data", action="append", metavar=SHARE,
                    help="curation folder (the shards), its weight in the mix (default 1) and its largest frame gap "
@@ -92,7 +96,7 @@ def add_options(command: str, p: argparse.ArgumentParser) -> None:
         else:
             group.add_argument(flag, dest=f"sampler_{f.name}", type=type(f.default), default=None,
                                metavar=f.name.upper(), help=f"default {f.default}")
-    p.set_defaults(run="siamfc.tools.cmd_train:cmd_train")
+    p.set_defaults(run="siamfc.tools.run_train:cmd_train")
 
 
 def _resume_mode(text: str) -> str:
@@ -113,105 +117,6 @@ def option_name(field: str) -> str:
 
 def with_option_names(err: ValueError) -> ValueError:
     """``err`` with the config fields it names (``TrainConfig.lr_initial``, ``SamplerConfig.max_gap``) written as
-    the options that set them (``--lr``, ``--max-gap``)."""
+    the options that set them (``--lr``, ``--max-gap``); the same exception type."""
     text = re.sub(r"\bTrainConfig\.([\w.]+)", lambda m: option_name(m.group(1)), str(err))
-    return ValueError(re.sub(r"\bSamplerConfig\.(\w+)", lambda m: option_name(f"sampler.{m.group(1)}"), text))
-
-
-class SavedRun(NamedTuple):
-    """What ``RUN/config.json`` holds: the configuration and the curations (None where it names none)."""
-
-    config: TrainConfig
-    data: tuple[CurationShare, ...] | None
-    val_data: tuple[CurationShare, ...] | None
-
-
-def saved_run(out: Path) -> SavedRun:
-    """The configuration and the curations of the run in ``out`` (a plain path where the run predates mixes);
-    errors name ``RUN/config.json``."""
-    saved = out / CONFIG_FILE
-    if not saved.is_file():
-        raise FileNotFoundError(f"{saved}: no run to resume here; start it without --resume")
-    try:
-        stored = json.loads(saved.read_text())
-        if not isinstance(stored, dict):
-            raise ValueError("not a JSON object")
-        data, val_data = (shares_from_json(stored[k]) if stored.get(k) is not None else None
-                          for k in ("data", "val_data"))
-        return SavedRun(TrainConfig.from_json(stored), data, val_data)
-    except (OSError, TypeError, ValueError) as err:  # JSON and UTF-8 decoding errors are ValueErrors
-        raise ValueError(f"{saved}: not a usable run configuration ({err})") from None
-
-
-def parse_shares(args: argparse.Namespace) -> tuple[tuple[CurationShare, ...] | None, CurationShare | None]:
-    """The curations of ``--data`` and ``--val-data`` (None where not given); ValueError naming the option."""
-    data = tuple(_parse_share("--data", t) for t in args.data) if args.data else None
-    val_data = _parse_share("--val-data", args.val_data) if args.val_data is not None else None
-    return data, val_data
-
-
-def _parse_share(option: str, text: str) -> CurationShare:
-    """One share of the command line; where ``text`` was split into PATH:WEIGHT and no such folder exists, the
-    error says how it was read."""
-    try:
-        share = CurationShare.parse(text)
-    except ValueError as err:
-        raise ValueError(f"{option}: {err}") from None
-    if not share.root.exists() and share.root != Path(text):  # a weight (and gap) were split off
-        raise ValueError(f"{option}: curation {text!r} (PATH[:WEIGHT[:MAX_GAP]]): read as {share.reading()}, "
-                         f"but neither {share.root} nor {text} exists")
-    return share
-
-
-def build_config(args: argparse.Namespace, base: TrainConfig) -> TrainConfig:
-    """``base`` with every option given on the command line applied; ValueError naming the first bad option."""
-    try:
-        return _apply(args, base)
-    except ValueError as err:
-        raise with_option_names(err) from None
-
-
-def _apply(args: argparse.Namespace, base: TrainConfig) -> TrainConfig:
-    given: dict[str, Any] = {k: getattr(args, k) for k in TRAIN_OPTIONS if getattr(args, k) is not None}
-    for k in ("train_splits", "val_splits", "amp"):
-        if getattr(args, k) is not None:
-            given[k] = tuple(getattr(args, k)) if k.endswith("splits") else getattr(args, k)
-    if args.no_progress:
-        given["progress"] = False
-    if args.intact_only:
-        given["intact_only"] = True
-    sampler = {f.name: getattr(args, f"sampler_{f.name}") for f in _sampler_fields()
-               if getattr(args, f"sampler_{f.name}") is not None}
-    if args.seed is not None:
-        sampler["seed"] = args.seed
-    return dataclasses.replace(base, **given, sampler=dataclasses.replace(base.sampler, **sampler))
-
-
-def cmd_train(args: argparse.Namespace) -> None:
-    # torch and the trainer load only to run, so that `siamfc train --help` stays fast
-    from siamfc.model.checkpoint import WEIGHTS_FILE
-    from siamfc.model.train import train
-    from siamfc.pipeline.ranks import resolve_rank
-
-    out = Path(args.out)
-    base, (data, val_data) = TrainConfig(), parse_shares(args)
-    if args.stop_after is not None and args.stop_after < 1:
-        raise ValueError(f"--stop-after must be at least 1, got {args.stop_after}")
-    if args.resume is True:  # the run's own options and curations, where not given
-        saved = saved_run(out)
-        base = dataclasses.replace(saved.config, progress=True)
-        data = data or saved.data
-    if data is None:
-        raise ValueError(f"--data {SHARE} is required for a new run" + (
-            " and with --resume auto" if args.resume == "auto" else ""))
-    config = build_config(args, base)
-    try:
-        history = train(data, out, config, resume=args.resume, stop_after=args.stop_after, val_data=val_data)
-    except ValueError as err:  # the trainer's checks name config fields: say which options set them
-        raise with_option_names(err) from None
-    last = history[-1] if history else {}
-    if last and resolve_rank().is_main:
-        err = last.get("val_centre_error")
-        print(f"run {out}: {last['epoch']} epochs done"
-              + (f", validation centre error {err:.1f} px" if err is not None else "")
-              + f"; weights in {out / WEIGHTS_FILE}", flush=True)
+    return type(err)(re.sub(r"\bSamplerConfig\.(\w+)", lambda m: option_name(f"sampler.{m.group(1)}"), text))

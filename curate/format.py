@@ -43,7 +43,7 @@ import crc32c
 import cv2
 import numpy as np
 
-from .config_checks import check_fields
+from .config_checks import check_fields, check_types
 from .config_json import from_json, to_json
 from .geometry import SEARCH_SIZE
 
@@ -100,12 +100,16 @@ class CurationSettings:
     format_version: int = FORMAT_VERSION  # the oldest format among the curation's snippet records
 
     def __post_init__(self) -> None:
+        check_types(self, prefix="")  # every field of its annotated type first: the range checks below assume it
         checks = [
-            ("shards", isinstance(self.shards, int) and 1 <= self.shards <= 65535, "a whole number in 1..65535"),
+            ("shards", 1 <= self.shards <= 65535, "a whole number in 1..65535"),
             ("encoding", self.encoding in ENCODINGS, f"one of {', '.join(ENCODINGS)}"),
-            ("quality", isinstance(self.quality, int) and 0 <= self.quality <= 100, "a whole number in 0..100"),
-            ("context", isinstance(self.context, (int, float)) and 0 < self.context < 1e6, "a positive number"),
+            ("quality", 0 <= self.quality <= 100, "a whole number in 0..100"),
+            ("context", 0 < self.context < 1e6, "a positive number"),
             ("max_reduction", self.max_reduction in (1, 2, 4, 8), "1, 2, 4 or 8"),
+            ("classes", self.classes is None or all(self.classes), "a tuple of class names (None: all)"),
+            ("source", bool(self.source), "a dataset format name"),
+            ("format_version", self.format_version >= 1, "a whole number of at least 1"),
         ]
         check_fields(self, checks, prefix="")
 

@@ -28,7 +28,8 @@ from joblib import delayed
 from tqdm.auto import tqdm
 
 from .atomic import atomic_write, write_json_atomic
-from .cluster import parallel_backend
+from .cluster import BACKENDS, parallel_backend
+from .config_checks import check_types
 from .config_json import to_json
 from .errors import CurationError
 from .format import CurationSettings, split_of
@@ -46,6 +47,14 @@ SUMMARY_FILE = "summary.json"
 _NOTES_SHOWN = 10  # notes printed in the summary; summary.json has them all
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity; where that is unknown, the machine's cores)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # no sched_getaffinity (macOS, Windows)
+        return os.cpu_count() or 1
+
+
 @dataclass(frozen=True)
 class CurationConfig:
     """A curation run: where from, where to, which snippets, how many workers, what format.
@@ -57,7 +66,7 @@ class CurationConfig:
     splits: tuple[str, ...] | None = None  # None: every split of the format that can be curated
     format: str | None = None
     max_snippets: int | None = None  # per run, after sorting by id; None = all
-    workers: int = 1
+    workers: int | None = None  # worker processes; None: the cores this process may use (usable_cores())
     backend: str = "loky"  # "loky" (local processes) or "dask"
     scheduler: str | None = None  # Dask scheduler address; None with backend "dask" starts a LocalCluster
     map_size: int = DEFAULT_MAP_SIZE
@@ -69,6 +78,11 @@ class CurationConfig:
     settings: CurationSettings = field(default_factory=CurationSettings)
 
     def __post_init__(self) -> None:
+        check_types(self, prefix="")  # every field of its annotated type (a str or Path for the paths) first
+        if self.workers is None:
+            object.__setattr__(self, "workers", usable_cores())
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         if self.max_snippets is not None and self.max_snippets < 1:
             raise ValueError(f"max_snippets must be at least 1, got {self.max_snippets}")
         if self.prune and self.max_snippets is not None:
@@ -100,6 +114,7 @@ class CurationSummary:
     bytes_written: int = 0
     seconds: float = 0.0
     frames_per_second: float = 0.0
+    workers: int = 0  # worker processes the run used (0: a Dask scheduler's workers, not counted here)
     curation_records: int = 0  # all records in the curation after this run
     curation_complete: bool = False
     snippets_redone: int = 0  # committed before, redone: damaged record, changed inputs or a set-aside shard
@@ -146,7 +161,8 @@ class CurationSummary:
             f"visible (not cropped), {self.curation_records} in the curation",
             f"skipped   {self.skipped} ({reasons})",
             f"bytes     {self.bytes_written / 1e6:.1f} MB ({per_record / 1e3:.1f} KB/record)",
-            f"time      {self.seconds:.1f} s, {self.frames_per_second:.1f} frames/s",
+            f"time      {self.seconds:.1f} s, {self.frames_per_second:.1f} frames/s, "
+            + (f"{self.workers} worker{'s' * (self.workers != 1)}" if self.workers else "the Dask cluster's workers"),
             f"files     {self.files.line()}",
         ]
 
@@ -209,7 +225,8 @@ def _run(config: CurationConfig, layout: CurationLayout, snippets: list[Sequence
     layout.add_to_plan([s.id for s in snippets] + list(scan.metas))  # a lost plan.json is rebuilt from the shards
     todo, changed = _to_do(snippets, scan, config.refresh)
     summary = CurationSummary(snippets_total=len(snippets), snippets_already_done=len(snippets) - len(todo),
-                              snippets_changed=len(changed), shards_set_aside=[str(p) for p in set_aside])
+                              snippets_changed=len(changed), shards_set_aside=[str(p) for p in set_aside],
+                              workers=0 if config.backend == "dask" and config.scheduler else config.workers)
     summary.snippets_redone = len(changed) + sum(
         s.id in found.damaged_snippets or layout.shard_for(s.id) in damaged for s in todo)
     reasons: Counter[str] = Counter()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-from siamfc.curate.config_checks import check_fields, is_finite, is_whole
+from siamfc.curate.config_checks import check_fields, check_types, is_finite, is_whole
 from siamfc.curate.geometry import CONTEXT
 
 BACKENDS = ("torch", "onnxruntime", "onnxruntime-int8")  # what runs the network (model/inference.py, onnx_engine.py)
@@ -35,6 +35,7 @@ class TrackerConfig:
     max_scale: float = _option(5.0, "... nor grows beyond this multiple of it")
 
     def __post_init__(self) -> None:
+        check_types(self)  # every field of its annotated type first (an int field takes no 3.0)
         check_fields(self, self._checks())
 
     def _checks(self) -> list[tuple[str, bool, str]]:

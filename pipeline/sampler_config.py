@@ -10,7 +10,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from siamfc.curate.config_checks import check_fields
+from siamfc.curate.config_checks import check_fields, check_types
 from siamfc.curate.geometry import EXEMPLAR_SIZE, SEARCH_SIZE
 
 from .labels import POSITIVE_RADIUS, response_size
@@ -48,6 +48,7 @@ class SamplerConfig:
     color_jitter: float = 0.0  # per-channel gain in [1 - j, 1 + j], drawn per crop
 
     def __post_init__(self) -> None:
+        check_types(self)  # every field of its annotated type first: the range checks below assume it
         checks = [
             ("pairs_per_epoch", self.pairs_per_epoch >= 1, "at least 1"),
             ("max_gap", self.max_gap >= 1, "at least 1"),

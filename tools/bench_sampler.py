@@ -3,7 +3,9 @@
 For each mode and DataLoader worker count (0, 1, 2 by default) it times what the loader's workers hand over
 (:meth:`~siamfc.pipeline.loader.PairLoader.chunk_stream`: collated uint8 pairs) over the same pairs, and next to it the
 floor: fetching and decoding the two stored crops of each of those pairs (``decode_crop``, nothing else), in as many
-processes as the loader has workers (one for 0 workers). Floor and loader run back to back in each of ``--repeats``
+fresh processes as the loader has workers (one for 0 workers), each with its heap kept
+(:func:`~.bench_decode.keep_heap`: glibc's default would hand each freed crop back to the OS and fault it in again,
+timing page faults rather than the decoder). Floor and loader run back to back in each of ``--repeats``
 rounds and the table gives medians, the ratios being medians of each round's own ratio: on a shared machine whose
 speed drifts by tens of percent over a minute, a ratio of two sides timed seconds apart is what stays put. Modes:
 
@@ -26,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import multiprocessing
 import os
 import statistics
 import tempfile
@@ -42,6 +43,7 @@ from siamfc.curate.shards import ShardReader
 from siamfc.curate.synth import SynthConfig
 from siamfc.pipeline.dataset import PairDataset, SamplerConfig
 from siamfc.pipeline.loader import PairLoader
+from siamfc.tools.bench_decode import heap_kept_pool
 from siamfc.tools.synthetic import synthetic_curation
 
 MODES = {  # name: (where augmentation runs, SamplerConfig changes, PairDataset options)
@@ -59,8 +61,8 @@ def pair_records(dataset: PairDataset, n: int, epoch: int) -> list[tuple[int, by
 
 
 def _decode_all(root: str, records: list[tuple[int, bytes]]) -> tuple[float, float]:
-    """(wall, CPU) seconds to fetch and decode ``records`` in this process, after an untimed pass over them."""
-    cv2.setNumThreads(1)
+    """(wall, CPU) seconds to fetch and decode ``records`` in this (floor) process, after an untimed pass over
+    them."""
     store = ShardReader(root)
     for shard, key in records:  # warm: shard handles open, the records' pages mapped, as in the loader's pass
         decode_crop(store.get_in(shard, key))
@@ -70,16 +72,14 @@ def _decode_all(root: str, records: list[tuple[int, bytes]]) -> tuple[float, flo
     return time.perf_counter() - start, time.process_time() - cpu
 
 
-def decode_floor(root: Path, records: list[tuple[int, bytes]], pool: ProcessPoolExecutor | None,
+def decode_floor(root: Path, records: list[tuple[int, bytes]], pool: ProcessPoolExecutor,
                  processes: int) -> tuple[float, float]:
-    """(pairs/s, CPU ms per pair) of fetching + decoding ``records`` (two per pair), split over ``processes``
-    processes of ``pool`` (this process when None); timed inside the processes, so start-up is excluded."""
-    if pool is None:
-        wall, cpu = _decode_all(str(root), records)
-    else:
-        chunks = [records[k::processes] for k in range(processes)]
-        times = list(pool.map(_decode_all, [str(root)] * processes, chunks))
-        wall, cpu = max(t[0] for t in times), sum(t[1] for t in times)
+    """(pairs/s, CPU ms per pair) of fetching + decoding ``records`` (two per pair), split over the ``processes``
+    processes of ``pool`` (a :func:`~.bench_decode.heap_kept_pool`); timed inside the processes, so start-up is
+    excluded."""
+    chunks = [records[k::processes] for k in range(processes)]
+    times = list(pool.map(_decode_all, [str(root)] * processes, chunks))
+    wall, cpu = max(t[0] for t in times), sum(t[1] for t in times)
     pairs = len(records) / 2
     return pairs / wall, 1e3 * cpu / pairs
 
@@ -114,13 +114,8 @@ def paired_rounds(root: Path, dataset: PairDataset, records: list[tuple[int, byt
     loader_pass(loader, [])  # in a function: no chunk of it outlives the pass to hold a buffer
     running = getattr(loader.chunks, "_iterator", None)  # the persistent workers (torch internals)
     pids = [w.pid for w in getattr(running, "_workers", [])]
-    pool = (ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
-            if processes > 1 else None)
-    try:
+    with heap_kept_pool(processes) as pool:
         return [(*decode_floor(root, records, pool, processes), *loader_pass(loader, pids)) for _ in range(repeats)]
-    finally:
-        if pool is not None:
-            pool.shutdown()
 
 
 def device_augment_ms(dataset: PairDataset, batch_size: int, device: torch.device, steps: int = 10) -> float:

@@ -20,7 +20,9 @@ def add_options(command: str, p: argparse.ArgumentParser) -> None:
     b.add_argument("--max-frames", type=int, default=2000, help="frames to time (default 2000)")
     b.add_argument("--max-reduction", type=int, default=8, choices=[1, 2, 4, 8])
     b.add_argument("--dask", action="store_true", help="also time a Dask LocalCluster with the largest worker count")
-    b.add_argument("--repeat", type=int, default=3, help="alternating repetitions; the best of each is kept")
+    b.add_argument("--repeat", type=int, default=3,
+                   help="alternating repetitions; the best of each is kept (the floor runs in fresh processes whose "
+                        "heap is kept, so one repetition gives the same ratio)")
     b.set_defaults(run="siamfc.tools.bench_curate:cmd_bench_curate")
 
     b = bench.add_parser("decode", help="strict frame decode ms/frame against plain cv2.imdecode of the same frames")

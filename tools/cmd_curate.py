@@ -21,7 +21,9 @@ def add_curation_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--encoding", choices=["jpeg", "raw"], default="jpeg", help="crop encoding (default jpeg)")
     p.add_argument("--quality", type=int, default=90, help="JPEG quality of stored crops (default 90)")
     p.add_argument("--shards", type=int, default=8, help="number of LMDB shards (default 8)")
-    p.add_argument("--workers", type=int, default=1, help="joblib worker processes (default 1)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="worker processes (default: as many as the cores this process may use; the summary's time "
+                        "line says how many ran)")
     p.add_argument("--backend", choices=["loky", "dask"], default="loky",
                    help="where snippets are processed: local processes (loky) or a Dask cluster")
     p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786); without it --backend dask "

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from .errors import UserError
+
 
 @contextlib.contextmanager
 def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
@@ -62,17 +64,17 @@ def write_json_atomic(path: str | Path, data: Any, indent: int | None = 1) -> Pa
 
 
 def writable_folder(folder: str | Path, what: str = "output folder") -> Path:
-    """Create ``folder`` (with its parents) and check a file can be written in it; ValueError naming it otherwise."""
+    """Create ``folder`` (with its parents) and check a file can be written in it; UserError naming it otherwise."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise ValueError(f"{folder}: the {what} exists and is a file, not a folder")
+        raise UserError(f"{folder}: the {what} exists and is a file, not a folder")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise ValueError(f"{folder}: the {what} cannot be created ({err.strerror or err})") from None
+        raise UserError(f"{folder}: the {what} cannot be created ({err.strerror or err})") from None
     try:
         with tempfile.TemporaryFile(dir=folder):  # permissions alone do not tell: root, read-only mounts
             pass
     except OSError as err:
-        raise ValueError(f"{folder}: the {what} is not writable ({err.strerror or err})") from None
+        raise UserError(f"{folder}: the {what} is not writable ({err.strerror or err})") from None
     return folder

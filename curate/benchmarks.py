@@ -60,8 +60,10 @@ class Benchmark:
     scored: bool = True  # False: first box only (GOT-10k test, TrackingNet test): tracked and written, not scored
     result_layout: str = "otb"  # one of RESULT_LAYOUTS
     pack: str = ""  # the `siamfc pack` benchmark that takes the results ("got10k", "trackingnet")
-    frame_rule: str = ""  # what a frame is, for the README table and stray-file notes
+    frame_rule: str = ""  # the frame rules, for the README table
     box_rule: str = ""  # the box convention, for the README table
+    frame_names: str = "<number>.jpg, numbered from 1"  # what a frame file is, for the notes naming the others
+    first_frame: int = 1  # the number of a video's first frame file (first-box-only splits list them from it)
 
     def sequence_name(self, sequence_id: str) -> str:
         """The name a sequence is reported and written under (``test/Jogging.1`` -> ``Jogging.1``)."""
@@ -76,6 +78,7 @@ def _ope(name: str, title: str, source: str, prefix: str, parts: int, result_dir
     return Benchmark(name, title, source, "test", prefix, parts, result_dir, **kw)
 
 
+_GOT10K_FRAMES = "<8 digits>.jpg from 00000001.jpg, nor an annotation file"
 _OTB_FRAMES = "img/NNNN.jpg; line n is image n, or the configSeqs range (David 300-770, ...)"
 BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (
     _ope("otb2015", "OTB-2015 (OTB-100)", "otb", "test/", 1, ("OTB2015",), one_based=True,
@@ -101,25 +104,30 @@ BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (
     Benchmark("lasot", "LaSOT (protocol II test split)", "lasot", "test", "", 1, ("LaSOT",), figures="lasot",
               one_based=True, frame_rule="<class>/<class>-<n>/img/NNNNNNNN.jpg; testing_set.txt names the 280 "
               "test videos (without it: every video)",
-              box_rule="x,y,w,h 1-based; full_occlusion / out_of_view frames not visible"),
+              box_rule="x,y,w,h 1-based; full_occlusion / out_of_view frames not visible",
+              frame_names="<number>.jpg"),
     Benchmark("lasot_ext", "LaSOT extension subset", "lasot", "all", "", 1, ("LaSOT_extension_subset",),
               figures="lasot", one_based=True, frame_rule="<class>/<class>-<n>/img/NNNNNNNN.jpg; every video",
-              box_rule="x,y,w,h 1-based; full_occlusion / out_of_view frames not visible"),
+              box_rule="x,y,w,h 1-based; full_occlusion / out_of_view frames not visible",
+              frame_names="<number>.jpg"),
     Benchmark("tnl2k", "TNL2K (test)", "tnl2k", "test", "test/", 1, ("TNL2K",), figures="lasot", one_based=True,
               frame_rule="<subset>/<seq>/imgs/NNNNN.jpg (or .png)",
-              box_rule="x,y,w,h 1-based; zero-size boxes: target absent"),
+              box_rule="x,y,w,h 1-based; zero-size boxes: target absent", frame_names="<number>.jpg or .png"),
     Benchmark("got10k_val", "GOT-10k (val)", "got10k", "val", "val/", 1, ("GOT-10k",), figures="got10k",
               not_visible="drop", result_layout="got10k", frame_rule="val/<seq>/NNNNNNNN.jpg, line n is frame n",
-              box_rule="x,y,w,h 0-based; absence / cover 0 frames not visible"),
+              box_rule="x,y,w,h 0-based; absence / cover 0 frames not visible", frame_names=_GOT10K_FRAMES),
     Benchmark("got10k_test", "GOT-10k (test, first box only)", "got10k", "test", "test/", 1, ("GOT-10k",),
               figures="got10k", scored=False, result_layout="got10k", pack="got10k",
-              frame_rule="test/<seq>/NNNNNNNN.jpg; every frame from 1", box_rule="x,y,w,h 0-based (first line)"),
+              frame_rule="test/<seq>/NNNNNNNN.jpg; every frame from 1", box_rule="x,y,w,h 0-based (first line)",
+              frame_names=_GOT10K_FRAMES),
     Benchmark("trackingnet_test", "TrackingNet (test, first box only)", "trackingnet", "test", "test/TEST/", 2,
               ("TrackingNet",), figures="trackingnet", scored=False, result_layout="flat", pack="trackingnet",
-              frame_rule="TEST/frames/<video>/<i>.jpg from 0", box_rule="x,y,w,h 0-based (first line)"),
+              frame_rule="TEST/frames/<video>/<i>.jpg from 0", box_rule="x,y,w,h 0-based (first line)",
+              frame_names="<number>.jpg from 0", first_frame=0),
     Benchmark("vid_val", "ImageNet VID (val)", "vid", "val", "val/", 0, ("VID",), figures="vid", not_visible="drop",
               frame_rule="Data/VID/val/<snippet>/NNNNNN.JPEG; the first-appearing track, from its first to its "
-              "last annotated frame", box_rule="XML xmin..xmax inclusive, 0-based"),
+              "last annotated frame", box_rule="XML xmin..xmax inclusive, 0-based",
+              frame_names="<number>.xml / <number>.JPEG", first_frame=0),
     Benchmark("sequences", "your own sequences (0-based)", "sequences", "all", "all/", 1, ("Sequences",),
               not_visible="drop", frame_rule="<seq>/[img/]N.jpg; line n is frame n",
               box_rule="x,y,w,h 0-based; NaN lines absent"),

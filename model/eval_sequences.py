@@ -35,7 +35,7 @@ import numpy as np
 from tqdm import tqdm
 
 from siamfc.curate.benchmarks import Benchmark, benchmark, benchmark_for, select
-from siamfc.curate.errors import FRAME_MISSING, NOT_A_FRAME, BadInput, CurationError
+from siamfc.curate.errors import FRAME_MISSING, NOT_A_FRAME, BadInput, CurationError, UserError
 from siamfc.curate.sources.base import Sequence
 from siamfc.curate.sources.sequences import BoxFileSequence
 from siamfc.curate.sources.text_files import content_lines, parse_box
@@ -43,14 +43,6 @@ from siamfc.curate.sources.text_files import content_lines, parse_box
 NO_GROUND_TRUTH = "no_ground_truth"  # skip kind: nothing to score against (no valid object, one frame only, ...)
 PASSED_OVER = "passed_over"  # skip kind: a folder the source does not take as a sequence (its line says why)
 _NAMED = 3  # stray files named in a note; the others are counted
-STRAY_RULES = {  # source -> what a frame file is, for the notes naming files that are not
-    "otb": "<number>.jpg, numbered from 1", "tc128": "<number>.jpg, numbered from 1",
-    "uav": "<number>.jpg, numbered from 1", "nfs": "<number>.jpg, numbered from 1",
-    "tnl2k": "<number>.jpg or .png", "sequences": "<number>.jpg, numbered from 1",
-    "sequences1": "<number>.jpg, numbered from 1", "lasot": "<number>.jpg",
-    "got10k": "<8 digits>.jpg from 00000001.jpg, nor an annotation file", "trackingnet": "<number>.jpg from 0",
-    "vid": "<number>.xml / <number>.JPEG",
-}
 
 
 @dataclass(frozen=True)
@@ -156,7 +148,7 @@ def eval_sequence(bench: Benchmark, seq: Sequence) -> EvalSequence | Skipped:
     """One source sequence as the benchmark evaluates it, or why it cannot be."""
     name = bench.sequence_name(seq.id)
     strays = _strays(seq)
-    note = stray_note(strays, STRAY_RULES.get(bench.source, "<number>.jpg"))
+    note = stray_note(strays, bench.frame_names)
     also = f"; {note}" if note else ""
     notes = (note,) if note else ()
     gt_file = _gt_file(seq)
@@ -229,7 +221,7 @@ def _first_box_only(bench: Benchmark, seq: Sequence, name: str, gt_file: Path,
     ``siamfc pack`` only, with no frames to track, so the frames are the files the source names by number."""
     frame_files = getattr(seq, "frame_files", None)
     listing = frame_files() if frame_files is not None else seq._files[0]  # type: ignore[attr-defined]
-    first = 1 if bench.source == "got10k" else 0
+    first = bench.first_frame
     last = max(listing, default=first - 1)
     frames = [seq.frame_path(i) for i in range(first, last + 1)]  # type: ignore[attr-defined]
     if not frames:
@@ -295,7 +287,7 @@ def find_sequences(root: str | Path, name: str | None = None, progress: bool = F
     """The sequences of benchmark ``name`` (default: the one the root's layout holds,
     :func:`~siamfc.curate.benchmarks.benchmark_for`) under ``root``, and those skipped.
 
-    Raises FileNotFoundError for a missing root and ValueError (one line naming the root) when it holds no sequence
+    Raises FileNotFoundError for a missing root and UserError (one line naming the root) when it holds no sequence
     of the benchmark, or no benchmark is recognised."""
     root = Path(root)
     if not root.is_dir():
@@ -304,7 +296,7 @@ def find_sequences(root: str | Path, name: str | None = None, progress: bool = F
         bench = benchmark(name) if name else benchmark_for(root)
         search = select(bench, root)
     except CurationError as err:
-        raise ValueError(str(err)) from None
+        raise UserError(str(err)) from None
     found: list[EvalSequence] = []
     skipped: list[Skipped] = []
     for seq in tqdm(search.sequences, desc=f"reading {bench.title}", disable=not progress, delay=2):
@@ -318,8 +310,8 @@ def find_sequences(root: str | Path, name: str | None = None, progress: bool = F
 
 
 def benchmark_of(root: str | Path, name: str | None = None) -> Benchmark:
-    """The benchmark ``--benchmark NAME`` names, or that the root holds; ValueError in one line otherwise."""
+    """The benchmark ``--benchmark NAME`` names, or that the root holds; UserError in one line otherwise."""
     try:
         return benchmark(name) if name else benchmark_for(root)
     except CurationError as err:
-        raise ValueError(str(err)) from None
+        raise UserError(str(err)) from None

@@ -50,7 +50,7 @@ from tqdm import tqdm
 from siamfc.curate.atomic import atomic_write, write_json_atomic
 from siamfc.curate.benchmarks import BENCHMARKS, Benchmark
 from siamfc.curate.boxes import valid_xywh
-from siamfc.curate.errors import FRAME_CORRUPT, BadInput
+from siamfc.curate.errors import FRAME_CORRUPT, BadInput, UserError
 from siamfc.curate.frames import decode_jpeg, jpeg_size, read_bytes
 from siamfc.curate.sources.base import FRAME_SUFFIXES
 
@@ -263,7 +263,7 @@ def skip_counts(skipped: list[Skipped]) -> str:
     return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items(), key=lambda c: (-c[1], c[0])))
 
 
-class NothingToEvaluate(ValueError):
+class NothingToEvaluate(UserError):
     """Every sequence was skipped; ``skipped`` holds them all (the message counts them by kind, in one line)."""
 
     def __init__(self, message: str, skipped: list[Skipped]):
@@ -271,7 +271,7 @@ class NothingToEvaluate(ValueError):
         self.skipped = skipped
 
 
-class FrameError(ValueError):
+class FrameError(UserError):
     """A frame that cannot be read or decoded: ``kind`` (``frame_missing``, ``frame_corrupt``) and ``path``; the
     message names the file."""
 
@@ -371,7 +371,7 @@ def evaluate(tracker: Tracker | None, sequences: list[EvalSequence], name: str, 
     holds are taken from it, and each sequence finished is recorded in it at once (:class:`Records`).
     ``workers`` > 1: the sequences are tracked in that many processes, each building its tracker with ``factory``
     (picklable) and using ``threads`` torch threads (default: the CPU count shared out); the results are the same
-    as one process gives, in sequence order. Raises :class:`NothingToEvaluate` (a ValueError, its message counting
+    as one process gives, in sequence order. Raises :class:`NothingToEvaluate` (a UserError, its message counting
     the skipped ones by kind) when no sequence is left.
     """
     skipped = list(skipped or [])
@@ -484,7 +484,7 @@ class Records:
     """Each finished sequence of a run, recorded at once: ``<out>/<name>/records/<file>.json`` (boxes, times, or
     why it was skipped; atomically) beside its toolkit result files under ``results``, and ``run.json`` saying
     which run they belong to (benchmark, dataset, weights and their checksum, backend, tracker options). A rerun
-    with the same ``run.json`` takes the recorded sequences; one with another is refused (ValueError in one line
+    with the same ``run.json`` takes the recorded sequences; one with another is refused (UserError in one line
     naming what differs) unless ``force``, which deletes the earlier records first."""
 
     def __init__(self, out: str | Path, name: str, run: dict, results: str | Path | None = None,
@@ -503,7 +503,7 @@ class Records:
                 earlier = None
             differs = [k for k in sorted(set(run) | set(earlier or {})) if (earlier or {}).get(k) != run.get(k)]
             if differs:
-                raise ValueError(f"{self.folder}: records of another evaluation under the name {name!r} "
+                raise UserError(f"{self.folder}: records of another evaluation under the name {name!r} "
                                  f"({', '.join(differs)} differ); --force redoes every sequence, or give another "
                                  "--name")
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -607,7 +607,7 @@ def result_names(sequences: Iterable[EvalSequence]) -> dict[str, str]:
     """Each sequence's file name in the toolkit layout (:func:`write_toolkit_results`): its last name part, as the
     toolkits name sequences (``Basketball``, ``GOT-10k_Val_000001``, ``airplane-1``, ``Jogging.1``); where two
     sequences of one toolkit folder share that name (compared ignoring case, as some file systems do: the second
-    file would replace the first), each of them gets its whole name with ``/`` replaced by ``_``. ValueError naming
+    file would replace the first), each of them gets its whole name with ``/`` replaced by ``_``. UserError naming
     both sequences when even those collide. Call it before tracking to refuse a run whose results would overwrite
     each other."""
     seqs = list(sequences)
@@ -621,7 +621,7 @@ def result_names(sequences: Iterable[EvalSequence]) -> dict[str, str]:
         name = short[id(s)] if shared[folder, short[id(s)].casefold()] == 1 else s.name.replace("/", "_")
         other = seen.setdefault((folder, name.casefold()), s)
         if other is not s:
-            raise ValueError(f"sequences {other.name!r} ({other.gt_file}) and {s.name!r} ({s.gt_file}) would write "
+            raise UserError(f"sequences {other.name!r} ({other.gt_file}) and {s.name!r} ({s.gt_file}) would write "
                              f"the same result file {folder}/<run>/{name}; rename one of their folders")
         names[s.name] = name
     return names
@@ -636,15 +636,15 @@ def write_boxes(path: str | Path, boxes: np.ndarray) -> Path:
 
 
 def load_summary(path: str | Path) -> dict:
-    """A report JSON written by :func:`write_report`; ValueError naming the file if it is not one."""
+    """A report JSON written by :func:`write_report`; UserError naming the file if it is not one."""
     path = Path(path)
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: no such report") from None
-    except (OSError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path}: not a readable JSON report ({err})") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise UserError(f"{path}: not a readable JSON report ({err})") from None
     needed = ("name", "auc", "precision_20", "success_curve", "precision_curve")
     if not isinstance(data, dict) or any(k not in data for k in needed):
-        raise ValueError(f"{path}: not a siamfc eval report (needs {', '.join(needed)})")
+        raise UserError(f"{path}: not a siamfc eval report (needs {', '.join(needed)})")
     return data

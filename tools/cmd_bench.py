@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from siamfc.curate import catalogue
+
 from .cmd_curate import FORMATS
 
 SAMPLER_MODES = ("workers", "shift", "device", "workers-nocrc", "device-nocrc")  # keys of bench_sampler.MODES
@@ -51,7 +53,8 @@ def add_options(command: str, p: argparse.ArgumentParser) -> None:
 
     b = bench.add_parser("track", help="tracker fps per backend beside the reference (siamfc-pytorch's procedure), "
                                        "time per stage")
-    b.add_argument("--dataset", help="benchmark folder (OTB, GOT-10k, ILSVRC2015); default: synthesise frames")
+    b.add_argument("--dataset", help="a benchmark's dataset root, recognised from its layout ("
+                   + catalogue.listing(catalogue.benchmark_datasets(), "or") + "); default: synthesise frames")
     b.add_argument("--weights", help="weights to load (default: a hand-set template-matching net)")
     b.add_argument("--frames", type=int, default=40, help="frames to time (default 40)")
     b.add_argument("--scales", type=int, default=3, help="search scales (default 3)")

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-# curate.sources.FORMATS, named here so --help imports no dataset code (a test ties the two)
-FORMATS = ("vid", "got10k", "lasot", "trackingnet", "coco", "otb", "uav", "nfs", "tc128", "tnl2k", "sequences",
-           "sequences1")
+from siamfc.curate import catalogue
+
+FORMATS = tuple(catalogue.FORMATS)  # curate.sources.FORMATS' names, from the catalogue: --help imports no dataset code
 
 
 def add_curation_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", choices=FORMATS, help="the dataset's layout (default: recognised from the tree)")
+    p.add_argument("--format", choices=FORMATS, help="the dataset's layout (default: recognised from the tree; "
+                   "sequences and sequences1 only when named): " + catalogue.format_choices_help())
     p.add_argument("--split", dest="splits", action="append",
                    help="split to curate (repeatable; default: every split the format has annotations for: "
-                        "vid train, val; got10k train, val; lasot train, test; trackingnet train; coco train, val)")
+                        + catalogue.split_defaults_help() + ")")
     p.add_argument("--classes", nargs="+", help="keep only these classes (the dataset's class names; "
                                                   "VID: WordNet ids or names)")
     p.add_argument("--max-snippets", type=int, help="curate at most this many snippets (sorted by id)")
@@ -50,7 +51,7 @@ def add_options(command: str, p: argparse.ArgumentParser) -> None:
     if command == "synth":
         p.add_argument("out", help="folder to create")
         p.add_argument("--format", choices=FORMATS, default="vid",
-                       help="the layout to write (default vid: an ILSVRC2015 tree)")
+                       help="the layout to write (default vid: an ILSVRC2015 tree): " + catalogue.format_choices_help())
         p.add_argument("--train-snippets", type=int, default=None,
                        help="training sequences (COCO: train2017 images) (default: the format's own)")
         p.add_argument("--val-snippets", type=int, default=None,
@@ -63,8 +64,8 @@ def add_options(command: str, p: argparse.ArgumentParser) -> None:
         p.add_argument("--seed", type=int, default=0)
         p.set_defaults(run="siamfc.tools.run_curate:cmd_synth")
     else:
-        p.add_argument("source", help="dataset root: ImageNet VID, GOT-10k, LaSOT, TrackingNet or COCO 2017 "
-                                      "(see the README's formats)")
+        p.add_argument("source", help="dataset root: " + catalogue.listing(catalogue.dataset_names(), "or")
+                       + " (see --format and the README's formats)")
         p.add_argument("out", help="output folder for the shards; rerun the same command to resume")
         add_curation_options(p)
         p.set_defaults(run="siamfc.tools.run_curate:cmd_curate")

@@ -16,14 +16,15 @@ import numpy as np
 import pytest
 
 from siamfc.curate.errors import CurationError
-from siamfc.curate.format import CurationSettings, decode_crop, decode_snippet_meta, encode_crop, parse_key
+from siamfc.curate.format import decode_crop, decode_snippet_meta, encode_crop, parse_key
 from siamfc.curate.manifest import load_manifest
-from siamfc.curate.run import CurationConfig, curate
 from siamfc.curate.shards import CurationLayout, ShardReader, read_env
 from siamfc.curate.sources.vid_classes import WNIDS
 
-from conftest import all_values, run_curation
+from cli_runner import run_cli
+from conftest import all_values
 from crop_reference import reference_crop, siamfc_sides
+from source_checks import curate_quietly
 
 
 def object_keys(objects) -> set[tuple[str, int, int]]:
@@ -114,15 +115,14 @@ def test_snippet_meta_holds_the_manifest_rows(curated_jpeg):
 def test_resume_in_steps_equals_one_run(synth_vid, curated_jpeg, tmp_path):
     source = synth_vid[0]
     out = tmp_path / "steps"
-    first = curate(CurationConfig(source=source, out=out, max_snippets=2, progress=False,
-                                  settings=CurationSettings(shards=3)))
+    first = curate_quietly(source, out, max_snippets=2, shards=3)
     assert first.snippets_curated == 2
     assert not load_manifest(out).complete or len(load_manifest(out).snippets) == 2
-    second = curate(CurationConfig(source=source, out=out, progress=False, settings=CurationSettings(shards=3)))
+    second = curate_quietly(source, out, shards=3)
     assert second.snippets_already_done == 2 and second.snippets_curated == second.snippets_total - 2
     assert all_values(out) == all_values(curated_jpeg)
     token = CurationLayout.open(out).fingerprint()
-    again = curate(CurationConfig(source=source, out=out, progress=False, settings=CurationSettings(shards=3)))
+    again = curate_quietly(source, out, shards=3)
     assert again.snippets_curated == 0 and again.frames == 0
     assert CurationLayout.open(out).fingerprint() == token, "a finished curation must not be rewritten"
 
@@ -154,7 +154,7 @@ def test_kill_9_then_rerun_ends_with_the_same_records(synth_vid, curated_jpeg, t
         proc.wait()
     done = CurationLayout.open(out).committed_snippets()
     assert 2 <= len(done) < 6, "the kill must land mid-run"
-    summary = curate(CurationConfig(source=source, out=out, progress=False, settings=CurationSettings(shards=3)))
+    summary = curate_quietly(source, out, shards=3)
     assert summary.snippets_already_done == len(done)
     assert all_values(out) == all_values(curated_jpeg)
     assert len(load_manifest(out)) == len(load_manifest(curated_jpeg))
@@ -163,41 +163,36 @@ def test_kill_9_then_rerun_ends_with_the_same_records(synth_vid, curated_jpeg, t
 def test_full_disk_stops_cleanly_and_resumes(synth_vid, curated_jpeg, tmp_path):
     source, out = synth_vid[0], tmp_path / "full"
     # RLIMIT_FSIZE makes every write past 400 kB fail, as a full disk does.
-    script = textwrap.dedent(f"""
-        import resource, signal, sys
+    prelude = textwrap.dedent("""
+        import resource, signal
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (400_000, 400_000))
-        from siamfc.tools.cli import main
-        sys.exit(main(["curate", {str(source)!r}, {str(out)!r}, "--no-progress", "--shards", "3"]))
     """)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    proc = run_cli("curate", source, out, "--no-progress", "--shards", "3", prelude=prelude, timeout=120)
     assert proc.returncode == 2
     assert "failed" in proc.stderr and "rerun the same command to resume" in proc.stderr
     assert "Traceback" not in proc.stderr
-    curate(CurationConfig(source=source, out=out, progress=False, settings=CurationSettings(shards=3)))
+    curate_quietly(source, out, shards=3)
     assert all_values(out) == all_values(curated_jpeg)
 
 
 def test_map_grows_instead_of_failing(synth_vid, tmp_path):
     source, objects = synth_vid
     out = tmp_path / "tiny-map"
-    curate(CurationConfig(source=source, out=out, progress=False, map_size=64 * 1024,
-                          settings=CurationSettings(shards=1)))
+    curate_quietly(source, out, map_size=64 * 1024, shards=1)
     assert len(all_values(out)) == len(objects)
 
 
 def test_resume_with_other_settings_is_refused(synth_vid, curated_jpeg):
     with pytest.raises(CurationError, match="quality: 90 on disk vs 70 asked"):
-        curate(CurationConfig(source=synth_vid[0], out=curated_jpeg, progress=False,
-                              settings=CurationSettings(shards=3, quality=70)))
+        curate_quietly(synth_vid[0], curated_jpeg, shards=3, quality=70)
 
 
 def test_a_second_writer_is_refused(synth_vid, curated_jpeg):
     fd = CurationLayout.open(curated_jpeg).lock()
     try:
         with pytest.raises(CurationError, match="another siamfc curate is writing here"):
-            curate(CurationConfig(source=synth_vid[0], out=curated_jpeg, progress=False,
-                                  settings=CurationSettings(shards=3)))
+            curate_quietly(synth_vid[0], curated_jpeg, shards=3)
     finally:
         os.close(fd)
 
@@ -205,7 +200,8 @@ def test_a_second_writer_is_refused(synth_vid, curated_jpeg):
 def test_filters_keep_what_they_say(synth_vid, tmp_path):
     source, objects = synth_vid
     wnid = Counter(o.wnid for o in objects).most_common(1)[0][0]
-    out = run_curation(source, tmp_path / "filtered", classes=(wnid,), skip_generated=True)
+    out = tmp_path / "filtered"
+    curate_quietly(source, out, classes=(wnid,), skip_generated=True)
     m = load_manifest(out)
     expected = {(o.snippet, o.track, o.frame) for o in objects if o.wnid == wnid and not o.generated}
     assert {(str(m.snippets[r["snippet"]]), int(r["track"]), int(r["frame"])) for r in m.records} == expected
@@ -213,15 +209,14 @@ def test_filters_keep_what_they_say(synth_vid, tmp_path):
 
 def test_parallel_workers_write_the_same_bytes(synth_vid, curated_jpeg, tmp_path):
     out = tmp_path / "two-workers"
-    curate(CurationConfig(source=synth_vid[0], out=out, workers=2, progress=False,
-                          settings=CurationSettings(shards=3)))
+    curate_quietly(synth_vid[0], out, workers=2, shards=3)
     assert all_values(out) == all_values(curated_jpeg)
 
 
 def test_val_split_only(synth_vid, tmp_path):
     source, objects = synth_vid
     out = tmp_path / "val"
-    curate(CurationConfig(source=source, out=out, splits=("val",), progress=False))
+    curate_quietly(source, out, splits=("val",))
     m = load_manifest(out)
     assert all(s.startswith("val/") for s in m.snippets)
     assert len(m) == sum(o.snippet.startswith("val/") for o in objects)

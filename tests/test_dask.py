@@ -10,14 +10,15 @@ import time
 
 import pytest
 
-from siamfc.curate.format import CurationSettings
-from siamfc.curate.run import CurationConfig, curate
 from siamfc.curate.shards import CurationLayout
 from siamfc.curate.synth import SynthConfig, generate
 
+from conftest import all_values
+from source_checks import curate_quietly
+
 distributed = pytest.importorskip("distributed")
 
-SETTINGS = CurationSettings(shards=3)
+SHARDS = 3
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +26,7 @@ def vid(tmp_path_factory):
     root = tmp_path_factory.mktemp("dask-vid") / "ILSVRC2015"
     generate(root, SynthConfig(train_snippets=8, val_snippets=2, frames=10, seed=3))
     local = tmp_path_factory.mktemp("dask-local") / "cur"
-    curate(CurationConfig(source=root, out=local, progress=False, settings=SETTINGS))
+    curate_quietly(root, local, shards=SHARDS)
     return root, local
 
 
@@ -49,19 +50,14 @@ def _slow_snippets(delay: float) -> None:
 
 
 def test_local_cluster_writes_the_same_bytes_as_joblib(vid, tmp_path, cluster):
-    from test_curate import all_values
-
     root, local = vid
     out = tmp_path / "dask"
-    summary = curate(CurationConfig(source=root, out=out, backend="dask", scheduler=cluster.scheduler_address,
-                                    progress=False, settings=SETTINGS))
+    summary = curate_quietly(root, out, backend="dask", scheduler=cluster.scheduler_address, shards=SHARDS)
     assert summary.snippets_curated == 10
     assert all_values(out) == all_values(local)
 
 
 def test_killing_a_worker_mid_run_loses_nothing(vid, tmp_path, cluster):
-    from test_curate import all_values
-
     root, local = vid
     out = tmp_path / "dask-kill"
     with distributed.Client(cluster) as client:
@@ -77,8 +73,7 @@ def test_killing_a_worker_mid_run_loses_nothing(vid, tmp_path, cluster):
 
     killer = threading.Thread(target=kill_one_worker)
     killer.start()
-    summary = curate(CurationConfig(source=root, out=out, backend="dask", scheduler=cluster.scheduler_address,
-                                    progress=False, settings=SETTINGS))
+    summary = curate_quietly(root, out, backend="dask", scheduler=cluster.scheduler_address, shards=SHARDS)
     killer.join()
     assert killed and summary.seconds > 1.2, "the worker must die while snippets are still running"
     assert summary.snippets_curated == 10

@@ -15,9 +15,11 @@ import numpy as np
 import pytest
 
 from siamfc.curate.manifest import Manifest, load_manifest
-from siamfc.curate.run import CurationConfig, curate
 from siamfc.curate.synth import SynthConfig, generate
 from siamfc.tools.cli import describe_os_error
+
+from cli_runner import run_cli
+from source_checks import curate_quietly
 
 # Enough work that two workers are far from done when the first snippet is committed (a few seconds).
 SYNTH = SynthConfig(train_snippets=22, val_snippets=2, frames=30, seed=5)
@@ -34,7 +36,7 @@ def tree(tmp_path_factory) -> tuple[Path, Manifest]:
     root = tmp_path_factory.mktemp("proc-vid") / "ILSVRC2015"
     generate(root, SYNTH)
     reference = tmp_path_factory.mktemp("proc-ref") / "cur"
-    curate(CurationConfig(source=root, out=reference, progress=False))
+    curate_quietly(root, reference)
     return root, load_manifest(reference)
 
 
@@ -148,8 +150,7 @@ def test_sigterm_is_an_interrupt_and_a_rerun_resumes(tree, tmp_path):
     done = len(load_manifest(out).snippets)
     assert 0 < done < len(reference.snippets)
 
-    rerun = subprocess.run([sys.executable, "-m", "siamfc.tools.cli", "curate", str(source), str(out), "--workers",
-                            "2", "--no-progress"], capture_output=True, text=True, timeout=120)
+    rerun = run_cli("curate", source, out, "--workers", "2", "--no-progress", fresh=True, timeout=120)
     assert rerun.returncode == 0, rerun.stderr
     assert f"{done} already done" in rerun.stdout
     resumed = load_manifest(out)
@@ -165,8 +166,7 @@ def test_an_output_path_under_a_file_is_one_line_naming_it(tree, tmp_path):
     blocker.write_text("not a folder")
     for args, path in ((["curate", str(source), str(blocker / "cur"), "--no-progress"], blocker / "cur"),
                        (["synth", str(blocker / "vid"), "--train-snippets", "1", "--val-snippets", "0"], blocker)):
-        proc = subprocess.run([sys.executable, "-m", "siamfc.tools.cli", *args], capture_output=True, text=True,
-                              timeout=120)
+        proc = run_cli(*args)
         lines = [line for line in proc.stderr.splitlines() if "siamfc" in line]
         assert proc.returncode == 2, proc.stderr
         assert len(lines) == 1 and lines[0].startswith(f"siamfc {args[0]}: error: ") and str(path) in lines[0], \

@@ -15,10 +15,9 @@ import lmdb
 import numpy as np
 import pytest
 
-from siamfc.curate.format import CurationSettings
 from siamfc.curate.manifest import load_manifest
 from siamfc.curate.plots import draw_target, montage_png
-from siamfc.curate.run import SKIPPED_FILE, CurationConfig, curate
+from siamfc.curate.run import SKIPPED_FILE
 from siamfc.curate.shards import CurationLayout, read_env
 from siamfc.curate.sources.vid_classes import VID_CLASSES, WNIDS
 from siamfc.curate.stats import curation_figures, manifest_figures
@@ -26,19 +25,23 @@ from siamfc.curate.synth import SynthConfig, SynthObject, generate, generate_for
 from siamfc.curate.verify import verify
 from siamfc.tools.cli import main
 
+from source_checks import curate_quietly
+
 QS = [5, 25, 50, 75, 95]
 
 
 def _curate(source: Path, out: Path, **kw) -> None:
-    curate(CurationConfig(source=source, out=out, workers=1, progress=False, settings=CurationSettings(shards=2), **kw))
+    curate_quietly(source, out, workers=1, shards=2, **kw)
 
 
 @pytest.fixture(scope="module")
-def curated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[SynthObject]]:
-    base = tmp_path_factory.mktemp("stats")
-    objects = generate(base / "vid", SynthConfig(train_snippets=4, val_snippets=2, frames=24, seed=0))
-    _curate(base / "vid", base / "curation")
-    return base / "vid", base / "curation", objects
+def curated(synth_vid, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[SynthObject]]:
+    """(the session's VID tree: 4 train and 2 val snippets of 24 frames, seed 0; its curation; its objects)."""
+    root, objects = synth_vid
+    assert SynthConfig() == SynthConfig(train_snippets=4, val_snippets=2, frames=24, seed=0)  # what the figures assume
+    out = tmp_path_factory.mktemp("stats") / "curation"
+    _curate(root, out)
+    return root, out, objects
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,12 @@ import pytest
 
 from siamfc.curate.manifest import load_manifest
 
+from cli_runner import run_cli
+
 
 def siamfc(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "siamfc.tools.cli", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=600)
+    """``siamfc ARGS`` in a fresh process, as a user runs it."""
+    return run_cli(*args, fresh=True, cwd=cwd)
 
 
 def test_help_lists_every_step():
@@ -81,7 +83,12 @@ def test_demo_runs_the_chain(tmp_path):
     assert len(config["data"]) == 2  # trained on the mix
     assert (demo / "run" / "weights.pt").is_file() and (demo / "eval" / "demo.png").is_file()
     report = json.loads((demo / "eval" / "demo.json").read_text())
-    assert report["sequences"] == 2 and 0 <= report["auc"] <= 1  # the two synthetic val snippets
+    assert report["sequences"] == 2 and len(report["per_sequence"]) == 2  # the two synthetic val snippets
+    success = report["success_curve"]  # the success rate at each overlap threshold, falling from the first
+    assert len(success) == len(report["thresholds"]["iou"]) and all(
+        success[i] >= success[i + 1] for i in range(len(success) - 1))
+    assert report["auc"] == pytest.approx(sum(success) / len(success))  # success AUC: the curve's mean
+    assert sum(s["frames"] for s in report["per_sequence"].values()) == report["frames"]
     assert (demo / "eval-got10k" / "demo.json").is_file()
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from siamfc.curate.config_checks import check_fields, check_types
 from siamfc.curate.geometry import EXEMPLAR_SIZE, SEARCH_SIZE
 
-from .labels import POSITIVE_RADIUS, response_size
+from .labels import POSITIVE_RADIUS
 from .pairs import RecordFilter
 
 AUGMENT_ON = ("auto", "workers", "device")  # where PairLoader augments: auto = device on CUDA, workers otherwise
@@ -22,7 +22,12 @@ MAX_TRANSLATE_LIMIT = 64  # label maps are tabulated per whole-pixel shift: (2t 
 
 @dataclass(frozen=True)
 class SamplerConfig:
-    """What the pair stream is. Defaults follow SiamFC (Bertinetto et al. 2016) and its reference training code."""
+    """What the pair stream is. Defaults follow SiamFC (Bertinetto et al. 2016) and its reference training code.
+
+    The labels' response grid (its size and cell spacing) is not a field: it is the trained network's, which the
+    trainer passes to :class:`~.dataset.PairDataset` (``grid``); the ``stride`` of an older ``config.json`` is
+    ignored.
+    """
 
     # -- the stream
     pairs_per_epoch: int = 50_000  # pairs per epoch over all ranks (SiamFC: 50,000)
@@ -37,7 +42,6 @@ class SamplerConfig:
     # -- crops and score-map labels
     exemplar_size: int = EXEMPLAR_SIZE  # z side, odd; at most 255 * (1 - exemplar_stretch)
     search_size: int = SEARCH_SIZE  # x side, odd (e.g. 239 gives a 15x15 map, as siamfc-pytorch)
-    stride: int = 8  # the backbone's total stride; the trainer refuses a mismatch
     radius: float = POSITIVE_RADIUS  # positive radius, search-crop pixels (SiamFC: 16)
     # -- augmentation (SiamFC: stretch 0.05 and translation 4 on; colour/gray/flip are extras, off)
     exemplar_stretch: float = 0.05  # per-axis scale/aspect stretch of the exemplar, factor in [1 - s, 1 + s]
@@ -59,7 +63,6 @@ class SamplerConfig:
             ("exemplar_size", self.exemplar_size >= 1 and self.exemplar_size % 2 == 1, "odd and positive"),
             ("search_size", self.search_size >= self.exemplar_size and self.search_size % 2 == 1,
              "odd and at least exemplar_size"),
-            ("stride", self.stride >= 1, "at least 1"),
             ("radius", self.radius >= 0, "non-negative"),
             ("exemplar_stretch", 0 <= self.exemplar_stretch < 0.5
              and self.exemplar_size / (1 - self.exemplar_stretch) <= SEARCH_SIZE + 1,
@@ -73,11 +76,6 @@ class SamplerConfig:
         checks += [(f.name, math.isfinite(getattr(self, f.name)), "a finite number")
                    for f in dataclasses.fields(self) if isinstance(getattr(self, f.name), float)]
         check_fields(self, checks)
-
-    @property
-    def response_size(self) -> int:
-        """Side of the score map for these crop sizes (17 by default)."""
-        return response_size(self.exemplar_size, self.search_size, self.stride)
 
     def augment_options(self) -> AugmentOptions:
         return AugmentOptions(self.exemplar_stretch, self.search_stretch, self.max_translate, self.flip,

@@ -1,9 +1,11 @@
 """The manifest: one row per curated record, read by stats and the pair sampler without touching crops.
 
 Each shard stores its snippets' rows next to their crops (committed in the same transaction, see
-:mod:`siamfc.curate.shards`); :func:`load_manifest` gathers them, caching the result in
-``manifest.npz`` at the curation root, keyed by the shards' transaction ids so a stale cache is
-never used.
+:mod:`siamfc.curate.shards`); :func:`load_manifest` gathers them from one scan of the shards
+(:func:`~siamfc.curate.shards.scan_shards`), caching the result in ``manifest.npz`` at the curation root, keyed by
+the shards' transaction ids (:meth:`~siamfc.curate.folder.CurationLayout.fingerprint`) so a stale cache is never
+used. The folder is asked once per load, up front, for what the manifest needs of it (settings, fingerprint,
+plan); building the manifest from a scan asks nothing more of it.
 
 Columns of ``Manifest.records`` (a numpy structured array, :data:`RECORD_DTYPE`):
 
@@ -46,8 +48,9 @@ import numpy as np
 
 from .atomic import atomic_write
 from .errors import CurationError
-from .format import HIDDEN_DTYPE, RECORD_DTYPE, record_key, split_of
-from .shards import CurationLayout, ShardScan
+from .folder import CurationLayout
+from .format import HIDDEN_DTYPE, RECORD_DTYPE, CurationSettings, record_key, split_of
+from .shards import ShardScan, scan_shards
 from .sources import source_format
 
 MANIFEST_FILE = "manifest.npz"
@@ -92,14 +95,17 @@ def load_manifest(root: str | Path, use_cache: bool = True, intact_only: bool = 
 
     A damaged shard or snippet record raises CurationError naming it, unless ``intact_only``: then the manifest
     holds what is intact and lists the rest in ``damaged``. An unreadable cache is rebuilt, never trusted; from
-    ``scan`` when the caller has just scanned the shards as they are (:meth:`CurationLayout.scan`)."""
+    ``scan`` when the caller has just scanned the shards as they are (:func:`~.shards.scan_shards`)."""
     layout = CurationLayout.open(root)
-    token = layout.fingerprint()
+    settings, planned = layout.settings, layout.planned_snippets()
+    token = scan.token if scan is not None else layout.fingerprint()
     cache = layout.root / MANIFEST_FILE
-    manifest = _read_cache(layout, cache, token) if use_cache else None
+    manifest = _read_cache(cache, token, settings, planned) if use_cache else None
     if manifest is None:
-        manifest = _gather(layout, scan if scan is not None else layout.scan())
-        _write_cache(cache, manifest, token)
+        if scan is None:
+            scan = scan_shards(layout)
+        manifest = build_manifest(scan, settings, planned, layout.root)
+        _write_cache(cache, manifest, scan.token)
     if manifest.damaged and not intact_only:
         more = f" (and {len(manifest.damaged) - 1} more)" if len(manifest.damaged) > 1 else ""
         raise CurationError(f"{manifest.damaged[0]}{more}; `siamfc curate ... --repair` rebuilds damaged shards, "
@@ -107,7 +113,7 @@ def load_manifest(root: str | Path, use_cache: bool = True, intact_only: bool = 
     return manifest
 
 
-def _read_cache(layout: CurationLayout, cache: Path, token: str) -> Manifest | None:
+def _read_cache(cache: Path, token: str, settings: CurationSettings, planned: set[str] | None) -> Manifest | None:
     """The cached manifest when it is readable, well-formed and made from the shards as they are now."""
     try:
         with np.load(cache, allow_pickle=False) as z:
@@ -122,21 +128,22 @@ def _read_cache(layout: CurationLayout, cache: Path, token: str) -> Manifest | N
             len(records) and (int(records["snippet"].max()) >= len(snippets)
                               or int(records["cls"].max()) >= len(classes))):
         return None
-    return _manifest(layout, records, snippets, frames, damaged, tuple(classes), hidden)
+    return _manifest(settings, planned, records, snippets, frames, damaged, tuple(classes), hidden)
 
 
-def _manifest(layout: CurationLayout, records: np.ndarray, snippets: np.ndarray, frames: np.ndarray,
-              damaged: list[str], classes: tuple[str, ...], hidden: np.ndarray) -> Manifest:
+def _manifest(settings: CurationSettings, planned: set[str] | None, records: np.ndarray, snippets: np.ndarray,
+              frames: np.ndarray, damaged: list[str], classes: tuple[str, ...], hidden: np.ndarray) -> Manifest:
     # Completeness depends on plan.json, which changes without a shard commit: never cache it.
-    planned = layout.planned_snippets()
     complete = planned is not None and planned <= set(snippets.tolist()) and not damaged
-    fmt = source_format(layout.settings.source)
-    return Manifest(records, snippets, frames, complete, damaged, layout.settings.format_version >= 2, classes,
+    fmt = source_format(settings.source)
+    return Manifest(records, snippets, frames, complete, damaged, settings.format_version >= 2, classes,
                     hidden, fmt.name, fmt.still_images)
 
 
-def _gather(layout: CurationLayout, scan: ShardScan) -> Manifest:
-    fmt = source_format(layout.settings.source)
+def build_manifest(scan: ShardScan, settings: CurationSettings, planned: set[str] | None, root: Path) -> Manifest:
+    """The manifest of one scan of a curation's shards, with its ``settings`` and ``planned`` snippets (the plan,
+    for ``complete``); ``root`` only names the curation in an error."""
+    fmt = source_format(settings.source)
     metas = sorted(scan.metas.items())
     found = {c for _, m in metas for c in (m.classes if m.classes is not None else fmt.known_classes)}
     classes = fmt.known_classes + tuple(sorted(found - set(fmt.known_classes)))
@@ -147,7 +154,7 @@ def _gather(layout: CurationLayout, scan: ShardScan) -> Manifest:
         part["snippet"] = len(ids)
         local = meta.classes if meta.classes is not None else fmt.known_classes  # before format 3: VID's
         if len(part) and int(part["cls"].max()) >= len(local):
-            raise CurationError(f"{layout.root}: snippet {snippet_id!r} has class index {int(part['cls'].max())} "
+            raise CurationError(f"{root}: snippet {snippet_id!r} has class index {int(part['cls'].max())} "
                                 f"but {len(local)} class names; it was written by another program")
         part["cls"] = np.array([index[c] for c in local], dtype=np.int16)[part["cls"]] if len(part) else 0
         h = np.array([(len(ids), *entry) for entry in meta.hidden], dtype=HIDDEN_DTYPE)
@@ -156,9 +163,8 @@ def _gather(layout: CurationLayout, scan: ShardScan) -> Manifest:
         hidden.append(h)
         frames.append(meta.frames)
     records = np.concatenate(rows) if rows else np.zeros(0, RECORD_DTYPE)
-    return _manifest(layout, records, np.array(ids, dtype=str), np.array(frames, dtype=np.int64),
-                     scan.problem_lines(layout), classes,
-                     np.concatenate(hidden) if hidden else np.zeros(0, HIDDEN_DTYPE))
+    return _manifest(settings, planned, records, np.array(ids, dtype=str), np.array(frames, dtype=np.int64),
+                     list(scan.problems), classes, np.concatenate(hidden) if hidden else np.zeros(0, HIDDEN_DTYPE))
 
 
 def _write_cache(path: Path, manifest: Manifest, token: str) -> None:

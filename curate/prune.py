@@ -6,7 +6,7 @@ transaction (so a shard holds either all of its pruned snippets or none, whateve
 leave ``plan.json``, so the curation is complete again with what is left. The manifest and the skip report are
 derived from the shards and follow by themselves (the caller rescans).
 
-Only the writer may prune: the caller holds the curation's lock (:meth:`~.shards.CurationLayout.lock`).
+Only the writer may prune: the caller holds the curation's lock (:meth:`~.folder.CurationLayout.lock`).
 """
 
 from __future__ import annotations
@@ -14,21 +14,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-import lmdb
-
-from .atomic import write_json_atomic
 from .errors import CurationError
-from .format import name_bytes, split_of
-from .shards import (
-    DEFAULT_MAP_SIZE,
-    PLAN_FILE,
-    CurationLayout,
-    ShardError,
-    ShardWriter,
-    drop_snippet,
-    lmdb_cause,
-    lmdb_errors,
-)
+from .folder import CurationLayout
+from .format import split_of
+from .shards import DEFAULT_MAP_SIZE, ShardError, ShardWriter
 
 
 def prune_snippets(layout: CurationLayout, snippet_ids: Iterable[str], map_size: int = DEFAULT_MAP_SIZE) -> int:
@@ -44,9 +33,7 @@ def prune_snippets(layout: CurationLayout, snippet_ids: Iterable[str], map_size:
         for index, shard_ids in sorted(by_shard.items()):
             if index in existing:  # a shard never written holds none of them
                 dropped += _drop_in_shard(writer, index, shard_ids)
-    planned = layout.planned_snippets()
-    if planned is not None and planned & set(ids):
-        write_json_atomic(layout.root / PLAN_FILE, sorted(planned - set(ids)))
+    layout.remove_from_plan(set(ids))
     return dropped
 
 
@@ -60,23 +47,10 @@ def prune_gone(layout: CurationLayout, splits: Iterable[str], in_source: set[str
 
 
 def _drop_in_shard(writer: ShardWriter, index: int, snippet_ids: list[str]) -> int:
-    """Drop ``snippet_ids`` (all of shard ``index``) in one write transaction, growing the map when it is full;
-    returns how many were there."""
-    path = writer.layout.shard_path(index)
+    """Drop ``snippet_ids`` (all of shard ``index``) in one write transaction; returns how many were there."""
     try:
-        env, crops_db, snippets_db = writer._env(index)  # the writer's own handle: one per environment and process
-        while True:
-            try:
-                with env.begin(write=True) as txn:
-                    present = [s for s in snippet_ids if txn.get(name_bytes(s), db=snippets_db) is not None]
-                    for snippet_id in present:
-                        drop_snippet(txn, snippet_id, crops_db, snippets_db)
-                return len(present)
-            except lmdb.MapFullError:  # deleting copies pages too
-                with lmdb_errors(path, "growing the map"):
-                    env.set_mapsize(env.info()["map_size"] * 2)
-            except lmdb.Error as err:
-                raise ShardError(path, lmdb_cause(err)) from None
+        return writer.drop(index, snippet_ids)
     except ShardError as err:
-        raise CurationError(f"{path}: pruning {len(snippet_ids)} snippets failed ({err.cause}); nothing of this "
-                            "shard was dropped: fix the cause and rerun with --prune") from None
+        raise CurationError(f"{writer.layout.shard_path(index)}: pruning {len(snippet_ids)} snippets failed "
+                            f"({err.cause}); nothing of this shard was dropped: fix the cause and rerun with --prune"
+                            ) from None

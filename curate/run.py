@@ -32,10 +32,11 @@ from .cluster import BACKENDS, parallel_backend
 from .config_checks import check_types
 from .config_json import to_json
 from .errors import CurationError
+from .folder import CurationLayout
 from .format import CurationSettings, split_of
 from .manifest import load_manifest
 from .prune import prune_gone
-from .shards import DEFAULT_MAP_SIZE, CurationLayout, ShardScan, ShardWriter, clear_unfinished
+from .shards import DEFAULT_MAP_SIZE, ShardScan, ShardWriter, clear_unfinished, scan_shards, set_aside_shard
 from .snippet import SnippetResult, curate_snippet, inputs_fingerprint
 from .sources import detect_format, source_format
 from .sources.account import FileAccount, account_files
@@ -213,7 +214,7 @@ def _run(config: CurationConfig, layout: CurationLayout, snippets: list[Sequence
     """Curate ``snippets`` into ``layout``; ``in_source`` (every snippet id of the source's splits, None when only
     some were asked for) names the committed snippets whose folders are gone."""
     start = time.perf_counter()
-    found = scan = layout.scan()
+    found = scan = scan_shards(layout)
     for i in sorted(scan.unfinished):  # nothing in them can be read: replaced, their snippets redone
         clear_unfinished(layout.shard_path(i))
     damaged = {i: cause for i, cause in scan.damaged_shards.items() if i not in scan.unfinished}
@@ -221,7 +222,7 @@ def _run(config: CurationConfig, layout: CurationLayout, snippets: list[Sequence
         damaged |= _shards_with_problems(layout, config)
     set_aside = _set_aside_damaged(layout, damaged, config.repair)
     if set_aside or scan.unfinished:
-        scan = layout.scan()
+        scan = scan_shards(layout)
     layout.add_to_plan([s.id for s in snippets] + list(scan.metas))  # a lost plan.json is rebuilt from the shards
     todo, changed = _to_do(snippets, scan, config.refresh)
     summary = CurationSummary(snippets_total=len(snippets), snippets_already_done=len(snippets) - len(todo),
@@ -250,7 +251,7 @@ def _run(config: CurationConfig, layout: CurationLayout, snippets: list[Sequence
     summary.seconds = time.perf_counter() - start
     summary.frames_per_second = summary.frames / summary.seconds if summary.seconds else 0.0
     if todo:
-        scan = layout.scan()  # the shards as this run left them: the manifest and the skip report come from it
+        scan = scan_shards(layout)  # the shards as this run left them: the manifest and the skip report come from it
     manifest = load_manifest(layout.root, intact_only=True, scan=scan)
     summary.curation_records = len(manifest)
     summary.curation_complete = manifest.complete
@@ -260,7 +261,7 @@ def _run(config: CurationConfig, layout: CurationLayout, snippets: list[Sequence
                                  if split_of(s) in config.splits and s not in in_source]
         if config.prune:  # drop them (and planned ones gone too); what follows is of the curation left
             summary.snippets_pruned = prune_gone(layout, config.splits, in_source, summary.snippets_gone)
-            scan = layout.scan() if summary.snippets_pruned else scan
+            scan = scan_shards(layout) if summary.snippets_pruned else scan
             manifest = load_manifest(layout.root, intact_only=True, scan=scan)
             summary.curation_records, summary.curation_complete = len(manifest), manifest.complete
             summary.damaged = manifest.damaged
@@ -289,7 +290,7 @@ def _set_aside_damaged(layout: CurationLayout, damaged: dict[int, str], repair: 
         more = f" (and {len(lines) - 1} more damaged shards)" if len(lines) > 1 else ""
         raise CurationError(f"{lines[0]}{more}; rerun with --repair to set damaged shards aside (renamed, kept) and "
                             "redo the snippets they held; the other shards are not touched")
-    return [layout.set_aside(i) for i in sorted(damaged)]
+    return [set_aside_shard(layout, i) for i in sorted(damaged)]
 
 
 def _to_do(snippets: list[Sequence], scan: ShardScan, refresh: bool) -> tuple[list[Sequence], list[Sequence]]:

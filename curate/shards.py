@@ -1,32 +1,28 @@
-"""LMDB shard access: the curation root (settings, plan), the single writer, the lazy read-only reader.
+"""The shard store: LMDB access to a curation's shards (the per-process read handles, the scan of every snippet
+record, the single writer, the lazy read-only reader) and the checks that keep a damaged shard an error.
 
-The byte format lives in :mod:`.format`; this module only moves those bytes in and out of LMDB.
+The byte format lives in :mod:`.format` and the curation folder (paths, settings, identity, plan, lock) in
+:mod:`.folder`; this module only moves bytes in and out of the shards the folder names.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import fcntl
-import hashlib
-import json
 import os
 import time
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import lmdb
 import numpy as np
 
-from .atomic import write_json_atomic
 from .errors import CurationError
+from .folder import CurationLayout
 from .format import (
     CROPS_DB,
-    SETTINGS_FILE,
     SNIPPETS_DB,
-    CurationSettings,
     SnippetMeta,
     checksum,
     decode_crop,
@@ -34,17 +30,13 @@ from .format import (
     name_bytes,
     name_text,
     parse_key,
-    shard_name,
-    shard_of,
 )
 from .geometry import exemplar_from_search
 from .lmdb_file import DATA_FILE, check_data_file, check_values
 
-PLAN_FILE = "plan.json"
-LOCK_FILE = ".lock"
-IDENTITY_KEY = "identity"  # in curation.json, beside the settings: see CurationLayout
 DAMAGED_SUFFIX = ".damaged"  # a shard set aside by ``siamfc curate --repair`` is renamed shard-NNN.lmdb.damaged-*
 DEFAULT_MAP_SIZE = 1 << 30  # initial map per shard; doubled whenever a snippet does not fit
+T = TypeVar("T")
 
 
 class ShardError(CurationError):
@@ -141,233 +133,75 @@ def open_named_db(env: lmdb.Environment, name: bytes, txn: lmdb.Transaction | No
 
 @dataclass
 class ShardScan:
-    """Every committed snippet of a curation, and what could not be read."""
+    """Every committed snippet of a curation, and what could not be read, as one :func:`scan_shards` found them."""
 
+    token: str = ""  # the folder's fingerprint just before the scan (:meth:`~.folder.CurationLayout.fingerprint`)
     metas: dict[str, SnippetMeta] = field(default_factory=dict)
     damaged_shards: dict[int, str] = field(default_factory=dict)  # shard index -> cause
     damaged_snippets: dict[str, str] = field(default_factory=dict)  # snippet id -> cause (its record is unreadable)
     unfinished: set[int] = field(default_factory=set)  # of the damaged shards, those that never held anything
-
-    def problem_lines(self, layout: CurationLayout) -> list[str]:
-        """One line per damaged shard or snippet record."""
-        return ([f"{layout.shard_path(i)}: {cause}" for i, cause in sorted(self.damaged_shards.items())]
-                + [f"{layout.shard_path(layout.shard_for(s))}: snippet {s}: {cause}"
-                   for s, cause in sorted(self.damaged_snippets.items())])
+    problems: list[str] = field(default_factory=list)  # one line per damaged shard or snippet record, naming it
 
 
-class CurationLayout:
-    """A curation root folder: its settings, its identity, its plan and its shard paths.
+def snippet_values(layout: CurationLayout, index: int) -> Iterator[tuple[str, bytes]]:
+    """(snippet id, stored snippet record) of every snippet committed in shard ``index``; ShardError when the
+    shard cannot be read."""
+    path = layout.shard_path(index)
+    env = read_env(path)
+    with lmdb_errors(path, "cannot read"):
+        db = open_named_db(env, SNIPPETS_DB)
+        if db is None:
+            return
+        with env.begin(db=db) as txn:
+            for key, value in txn.cursor():
+                yield name_text(key), value
 
-    The identity (``curation.json``'s ``identity``) names the curation wherever its folder is moved or copied: a
-    random one is written when the curation is created. A curation written before identities were recorded gets
-    one derived from its settings and its shards' contents (:meth:`content_identity`), written into its
-    ``curation.json`` the next time ``siamfc curate`` opens it, so it stays the same as more snippets commit."""
 
-    def __init__(self, root: Path, settings: CurationSettings, identity: str | None = None):
-        self.root = root
-        self.settings = settings
-        self._identity = identity
-
-    @property
-    def identity(self) -> str:
-        """The recorded identity, else the one derived from the contents (:meth:`content_identity`)."""
-        return self._identity if self._identity is not None else self.content_identity()
-
-    def content_identity(self) -> str:
-        """``content-<digest>`` of the settings and each shard's last transaction id and size: the same for a
-        moved or copied curation, another one once a shard commits or is replaced."""
-        parts = [json.dumps(self.settings.to_json(), sort_keys=True)]
-        for i in self.existing_shards():
-            data = self.shard_path(i) / DATA_FILE
-            try:
-                parts.append(f"{i}:{check_data_file(data).txnid}:{data.stat().st_size}")
-            except OSError as err:
-                parts.append(f"{i}:unreadable:{err.errno}")
-        return "content-" + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
-
-    @classmethod
-    def open(cls, root: str | Path) -> CurationLayout:
-        """An existing curation; CurationError when ``root`` is not one."""
-        root = Path(root)
-        path = root / SETTINGS_FILE
-        if not path.is_file():
-            raise CurationError(f"{root}: not a siamfc curation (no {SETTINGS_FILE}); run `siamfc curate` first")
+def scan_shards(layout: CurationLayout) -> ShardScan:
+    """Every committed snippet of the curation with its manifest rows and report; damaged shards and snippet
+    records are collected in the result, never raised."""
+    scan = ShardScan(token=layout.fingerprint())
+    snippet_lines = {}
+    for i in layout.existing_shards():
+        path = layout.shard_path(i)
+        metas, damaged = {}, {}
         try:
-            stored = json.loads(path.read_text())
-            settings = CurationSettings.from_json(stored)  # keys it does not know (the identity) are ignored
-            identity = stored.get(IDENTITY_KEY)
-            if identity is not None and not (isinstance(identity, str) and identity):
-                raise ValueError(f"{IDENTITY_KEY} must be a non-empty string, got {identity!r}")
-        except (OSError, ValueError, TypeError, AttributeError) as err:
-            raise CurationError(f"{path}: unreadable settings ({err})") from None
-        return cls(root, settings, identity)
-
-    @classmethod
-    def create(cls, root: str | Path, settings: CurationSettings) -> CurationLayout:
-        """Open ``root`` for writing with ``settings``: a new curation (with a new identity), or a resumable one
-        written with the same settings (CurationError otherwise); one without a recorded identity gets its
-        content identity recorded now, before anything more is written."""
-        root = Path(root)
-        if (root / SETTINGS_FILE).is_file():
-            layout = cls.open(root)
-            # the format version records the oldest snippet records present; newer code adds current ones
-            if dataclasses.replace(layout.settings, format_version=settings.format_version) != settings:
-                old, new = layout.settings.to_json(), settings.to_json()
-                diff = ", ".join(f"{k}: {old[k]!r} on disk vs {new[k]!r} asked" for k in old if old[k] != new[k])
-                raise CurationError(f"{root}: existing curation has other settings ({diff}); "
-                                    "use the same options to resume, or another output folder")
-            if layout._identity is None:
-                layout._identity = layout.content_identity()
-                layout._write_settings()
-            return layout
-        if root.exists() and not root.is_dir():
-            raise CurationError(f"{root}: exists and is not a folder")
-        if root.exists() and any(root.iterdir()):
-            raise CurationError(f"{root}: folder exists, is not empty and is not a siamfc curation")
-        layout = cls(root, settings, uuid.uuid4().hex)
-        try:
-            root.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise CurationError(f"{err.filename or root}: cannot write the curation here ({err.strerror})") from None
-        layout._write_settings()
-        return layout
-
-    def _write_settings(self) -> None:
-        """``curation.json``: the settings and the identity."""
-        try:
-            write_json_atomic(self.root / SETTINGS_FILE, {**self.settings.to_json(), IDENTITY_KEY: self._identity})
-        except OSError as err:
-            where = err.filename or self.root
-            raise CurationError(f"{where}: cannot write the curation here ({err.strerror})") from None
-
-    def shard_path(self, index: int) -> Path:
-        return self.root / shard_name(index)
-
-    def existing_shards(self) -> list[int]:
-        """Shards with something at their path: a data file (a dangling link included), or a path that is not a
-        folder (damaged). A folder without a data file never held anything and is left out."""
-        return [i for i in range(self.settings.shards) if os.path.lexists(self.shard_path(i) / DATA_FILE)
-                or os.path.lexists(self.shard_path(i)) and not self.shard_path(i).is_dir()]
-
-    def shard_for(self, snippet_id: str) -> int:
-        return shard_of(snippet_id, self.settings.shards)
-
-    def snippet_values(self, index: int) -> Iterator[tuple[str, bytes]]:
-        """(snippet id, stored snippet record) of every snippet committed in shard ``index``; ShardError when the
-        shard cannot be read."""
-        path = self.shard_path(index)
-        env = read_env(path)
-        with lmdb_errors(path, "cannot read"):
-            db = open_named_db(env, SNIPPETS_DB)
-            if db is None:
-                return
-            with env.begin(db=db) as txn:
-                for key, value in txn.cursor():
-                    yield name_text(key), value
-
-    def scan(self) -> ShardScan:
-        """Every committed snippet with its manifest rows and report; damaged shards and snippet records are
-        collected in the result, never raised."""
-        scan = ShardScan()
-        for i in self.existing_shards():
-            metas, damaged = {}, {}
-            try:
-                check_shard(self.shard_path(i), values=True)
-                for snippet_id, value in self.snippet_values(i):
-                    try:
-                        metas[snippet_id] = decode_snippet_meta(value, snippet_id)
-                    except (ValueError, KeyError, TypeError) as err:
-                        damaged[snippet_id] = str(err)
-            except ShardError as err:  # none of a damaged shard counts as intact
-                scan.damaged_shards[i] = err.cause
-                if err.unfinished:
-                    scan.unfinished.add(i)
-                continue
-            scan.metas.update(metas)
-            scan.damaged_snippets.update(damaged)
-        return scan
-
-    def iter_snippet_meta(self) -> Iterator[tuple[str, SnippetMeta]]:
-        """Every committed snippet whose record is intact, with its manifest rows and report."""
-        yield from self.scan().metas.items()
-
-    def committed_snippets(self) -> set[str]:
-        """Ids of the snippets committed with an intact record (resume skips exactly these)."""
-        return set(self.scan().metas)
-
-    def fingerprint(self) -> str:
-        """Changes whenever any shard commits (the shards' last transaction ids) or its file is modified, damaged
-        or replaced."""
-        parts = []
-        for i in self.existing_shards():
-            data = self.shard_path(i) / DATA_FILE
-            try:
-                check, stat = check_data_file(data), data.stat()
-                parts.append(f"{i}:{check.txnid}:{stat.st_size}:{stat.st_ino}:{stat.st_mtime_ns}:{check.problem or ''}")
-            except OSError as err:
-                parts.append(f"{i}:unreadable:{err.errno}")
-        return ",".join(parts)
-
-    def planned_snippets(self) -> set[str] | None:
-        """Snippet ids that runs into this root set out to curate (None before any plan, or when plan.json is
-        unreadable: it is rewritten by the next ``siamfc curate``)."""
-        path = self.root / PLAN_FILE
-        try:
-            plan = json.loads(path.read_text())
-        except (OSError, ValueError):  # missing or unreadable
-            return None
-        return set(plan) if isinstance(plan, list) and all(isinstance(s, str) for s in plan) else None
-
-    def add_to_plan(self, snippet_ids: list[str]) -> None:
-        plan = (self.planned_snippets() or set()) | set(snippet_ids)
-        write_json_atomic(self.root / PLAN_FILE, sorted(plan))
-
-    def set_aside(self, index: int) -> Path:
-        """Rename a damaged shard out of the way (kept for the user to inspect or delete); returns its new path."""
-        path = self.shard_path(index)
-        release_read_env(path)
-        target = path.with_name(f"{path.name}{DAMAGED_SUFFIX}-{time.strftime('%Y%m%d-%H%M%S')}")
-        n = 1
-        while target.exists():
-            target = target.with_name(f"{path.name}{DAMAGED_SUFFIX}-{time.strftime('%Y%m%d-%H%M%S')}-{n}")
-            n += 1
-        os.rename(path, target)
-        return target
-
-    def lock(self) -> int:
-        """Take the writer lock (one curation process per root); returns the fd to keep open.
-
-        The lock is on the root folder itself, which cannot be deleted while it holds the curation (a lock file
-        can be, after a crash, by habit, letting a second writer in); where the file system cannot lock a folder
-        (some network file systems), on the ``.lock`` file."""
-        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
-        if _try_lock(fd, self.root):
-            return fd
-        try:  # this file system cannot lock a folder: the lock file
-            fd = os.open(self.root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as err:
-            raise CurationError(f"{self.root / LOCK_FILE}: cannot write here ({err.strerror})") from err
-        if _try_lock(fd, self.root):
-            return fd
-        raise CurationError(f"{self.root / LOCK_FILE}: this file system cannot lock it")
+            check_shard(path, values=True)
+            for snippet_id, value in snippet_values(layout, i):
+                try:
+                    metas[snippet_id] = decode_snippet_meta(value, snippet_id)
+                except (ValueError, KeyError, TypeError) as err:
+                    damaged[snippet_id] = str(err)
+        except ShardError as err:  # none of a damaged shard counts as intact
+            scan.damaged_shards[i] = err.cause
+            scan.problems.append(f"{path}: {err.cause}")
+            if err.unfinished:
+                scan.unfinished.add(i)
+            continue
+        scan.metas.update(metas)
+        scan.damaged_snippets.update(damaged)
+        snippet_lines |= {s: f"{layout.shard_path(layout.shard_for(s))}: snippet {s}: {cause}"
+                          for s, cause in damaged.items()}
+    scan.problems += [line for _, line in sorted(snippet_lines.items())]
+    return scan
 
 
-def _try_lock(fd: int, root: Path) -> bool:
-    """Take an exclusive lock on ``fd``: True when taken; False, with ``fd`` closed, when the file system cannot
-    lock it; CurationError when another writer holds it."""
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except BlockingIOError:
-        os.close(fd)
-        raise CurationError(f"{root}: another siamfc curate is writing here") from None
-    except OSError:
-        os.close(fd)
-        return False
+def set_aside_shard(layout: CurationLayout, index: int) -> Path:
+    """Rename a damaged shard out of the way (kept for the user to inspect or delete); returns its new path."""
+    path = layout.shard_path(index)
+    release_read_env(path)
+    target = path.with_name(f"{path.name}{DAMAGED_SUFFIX}-{time.strftime('%Y%m%d-%H%M%S')}")
+    n = 1
+    while target.exists():
+        target = target.with_name(f"{path.name}{DAMAGED_SUFFIX}-{time.strftime('%Y%m%d-%H%M%S')}-{n}")
+        n += 1
+    os.rename(path, target)
+    return target
 
 
 class ShardWriter:
-    """The one writer of a curation's shards: one LMDB write transaction per snippet.
+    """The one writer of a curation's shards: one LMDB write transaction per snippet (:meth:`commit`), or per
+    shard for a batch of deletions (:meth:`drop`).
 
     Environments are opened without LMDB's lock file: the curation's own lock (:meth:`CurationLayout.lock`)
     already makes this the only writer, and a memory-mapped lock file on a full disk ends in SIGBUS."""
@@ -378,6 +212,7 @@ class ShardWriter:
         self._envs: dict[int, tuple[lmdb.Environment, object, object]] = {}
 
     def _env(self, index: int) -> tuple[lmdb.Environment, object, object]:
+        """The writer's own handle on shard ``index`` (one per environment and process) and its two databases."""
         if index not in self._envs:
             path = self.layout.shard_path(index)
             release_read_env(path)
@@ -392,32 +227,53 @@ class ShardWriter:
                     raise
         return self._envs[index]
 
+    def _write(self, index: int, change: Callable[[lmdb.Transaction, object, object], T]) -> T:
+        """Run ``change(txn, crops_db, snippets_db)`` in one write transaction of shard ``index``, again on a map
+        grown twice as large whenever it is full; ShardError naming the shard on any LMDB failure."""
+        path = self.layout.shard_path(index)
+        env, crops_db, snippets_db = self._env(index)
+        while True:
+            try:
+                with env.begin(write=True) as txn:
+                    return change(txn, crops_db, snippets_db)
+            except lmdb.MapFullError:  # deleting copies pages too
+                with lmdb_errors(path, "growing the map"):
+                    env.set_mapsize(env.info()["map_size"] * 2)
+            except lmdb.Error as err:
+                raise ShardError(path, lmdb_cause(err)) from None
+
     def commit(self, snippet_id: str, crops: list[tuple[bytes, bytes]], meta: bytes) -> None:
         """Write a snippet's crops and its meta atomically, replacing whatever the snippet held before;
         grow the map when it is full."""
         index = self.layout.shard_for(snippet_id)
-        path = self.layout.shard_path(index)
+
+        def put(txn: lmdb.Transaction, crops_db: object, snippets_db: object) -> None:
+            drop_snippet(txn, snippet_id, crops_db, snippets_db)
+            for key, value in crops:
+                txn.put(key, value, db=crops_db)
+            txn.put(name_bytes(snippet_id), meta, db=snippets_db)
+
         try:
-            env, crops_db, snippets_db = self._env(index)
-            while True:
-                try:
-                    with env.begin(write=True) as txn:
-                        drop_snippet(txn, snippet_id, crops_db, snippets_db)
-                        for key, value in crops:
-                            txn.put(key, value, db=crops_db)
-                        txn.put(name_bytes(snippet_id), meta, db=snippets_db)
-                    return
-                except lmdb.MapFullError:
-                    with lmdb_errors(path, "growing the map"):
-                        env.set_mapsize(env.info()["map_size"] * 2)
-                except lmdb.Error as err:
-                    raise ShardError(path, lmdb_cause(err)) from None
+            self._write(index, put)
         except ShardError as err:
+            path = self.layout.shard_path(index)
             needed = sum(len(v) for _, v in crops) + len(meta)
             raise CurationError(
                 f"{path}: writing snippet {snippet_id} failed ({err.cause}{_disk_full(path, needed)}); committed "
                 "snippets are intact: fix the cause (e.g. free disk space) and rerun the same command to resume"
             ) from None
+
+    def drop(self, index: int, snippet_ids: list[str]) -> int:
+        """Drop the records (crops and snippet record) of ``snippet_ids``, all of shard ``index``, in one write
+        transaction: all of them or, on a ShardError, none; returns how many were there."""
+
+        def delete(txn: lmdb.Transaction, crops_db: object, snippets_db: object) -> int:
+            present = [s for s in snippet_ids if txn.get(name_bytes(s), db=snippets_db) is not None]
+            for snippet_id in present:
+                drop_snippet(txn, snippet_id, crops_db, snippets_db)
+            return len(present)
+
+        return self._write(index, delete)
 
     def close(self) -> None:
         for env, _, _ in self._envs.values():

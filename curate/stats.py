@@ -30,11 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .folder import CurationLayout
 from .format import COVER_UNKNOWN, VISIBILITY_FLAGS, split_of
 from .geometry import EXEMPLAR_SIZE
 from .manifest import Manifest, load_manifest
 from .run import SKIPPED_FILE, skip_report_state
-from .shards import CurationLayout
+from .shards import ShardScan, scan_shards
 
 FIGURES_VERSION = 2
 PERCENTILES = (5, 25, 50, 75, 95)
@@ -202,12 +203,12 @@ def _frame_sizes(r: np.ndarray) -> dict[str, int]:
     return {f"{int(codes[i] >> 32)}x{int(codes[i] & 0xFFFFFFFF)}": int(counts[i]) for i in order}
 
 
-def shard_report(layout: CurationLayout) -> dict:
-    """Skips by reason and filtered objects, from the committed snippets in the shards (authoritative),
-    and whether ``skipped.jsonl`` agrees with them."""
+def shard_report(layout: CurationLayout, scan: ShardScan) -> dict:
+    """Skips by reason and filtered objects, from the committed snippets in the shards (authoritative: ``scan``
+    of the curation in ``layout``), and whether ``skipped.jsonl`` agrees with them."""
     reasons: Counter[str] = Counter()
     filtered, entries = 0, []
-    for _, meta in layout.iter_snippet_meta():
+    for meta in scan.metas.values():
         filtered += meta.filtered
         reasons.update(s.get("reason", "unknown") for s in meta.skipped)
         entries.extend(meta.skipped)
@@ -243,13 +244,14 @@ def disk_figures(layout: CurationLayout, stored: int, records: int) -> dict:
 def curation_figures(root: str | Path, manifest: Manifest | None = None) -> dict:
     """All figures of the curation at ``root`` (see the module docstring for the keys)."""
     layout = CurationLayout.open(root)
-    m = manifest if manifest is not None else load_manifest(root, intact_only=True)
+    scan = scan_shards(layout)
+    m = manifest if manifest is not None else load_manifest(root, intact_only=True, scan=scan)
     planned = layout.planned_snippets()
     figs = {"version": FIGURES_VERSION, "root": str(root), "source": m.source, "complete": m.complete,
             "damaged": list(m.damaged)}
     figs |= manifest_figures(m)
     figs["snippets"]["planned"] = len(planned) if planned is not None else None
-    figs |= shard_report(layout)
+    figs |= shard_report(layout, scan)
     figs["bytes"] = disk_figures(layout, int(m.records["nbytes"].sum(dtype=np.int64)), len(m))
     return _ordered(figs)
 

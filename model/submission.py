@@ -514,7 +514,7 @@ def training_data(weights: str | Path) -> TrainingData:
     (``curation.json``'s source, ``plan.json``'s snippet ids, whose first part is the split) say about the training
     data, against GOT-10k's test protocol (GOT-10k's train split only)."""
     from siamfc.curate.errors import CurationError
-    from siamfc.curate.shards import CurationLayout
+    from siamfc.curate.folder import CurationLayout
     from siamfc.curate.sources import FORMATS
     from siamfc.model.train_config import CONFIG_FILE
 

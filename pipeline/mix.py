@@ -24,7 +24,7 @@ _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?|[+-]?(inf|infinity|nan
 @dataclass(frozen=True)
 class CurationShare:
     """One curation of a mix: its folder, its weight and, optionally, its own largest frame gap; ``identity`` is the
-    curation's own (:attr:`siamfc.curate.shards.CurationLayout.identity`) once a training run has recorded it."""
+    curation's own (:attr:`siamfc.curate.folder.CurationLayout.identity`) once a training run has recorded it."""
 
     root: Path
     weight: float = 1.0  # relative: the curation's share of pairs is weight / sum of the mix's weights
@@ -140,7 +140,7 @@ def shares_from_json(value: Any) -> tuple[CurationShare, ...]:
 
 def identified(shares: Sequence[CurationShare]) -> tuple[CurationShare, ...]:
     """``shares`` with the identity of the curation each folder holds now (CurationError where one is none)."""
-    from siamfc.curate.shards import CurationLayout  # here: the command line parses shares without opening any
+    from siamfc.curate.folder import CurationLayout  # here: the command line parses shares without opening any
 
     return tuple(dataclasses.replace(s, identity=CurationLayout.open(s.root).identity) for s in shares)
 

@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 
 from siamfc.curate.errors import CurationError
+from siamfc.curate.folder import CurationLayout
 from siamfc.curate.format import decode_crop, decode_snippet_meta, encode_crop, parse_key
 from siamfc.curate.manifest import load_manifest
-from siamfc.curate.shards import CurationLayout, ShardReader, read_env
+from siamfc.curate.shards import ShardReader, read_env, scan_shards
 from siamfc.curate.sources.vid_classes import WNIDS
 
 from cli_runner import run_cli
@@ -99,7 +100,7 @@ def test_lmdb_values_round_trip():
 
 def test_snippet_meta_holds_the_manifest_rows(curated_jpeg):
     m = load_manifest(curated_jpeg, use_cache=False)
-    metas = dict(CurationLayout.open(curated_jpeg).iter_snippet_meta())
+    metas = scan_shards(CurationLayout.open(curated_jpeg)).metas
     assert sum(len(meta.records) for meta in metas.values()) == len(m)
     assert sum(meta.frames for meta in metas.values()) == int(m.frames.sum())
     values = all_values(curated_jpeg)
@@ -146,13 +147,13 @@ def test_kill_9_then_rerun_ends_with_the_same_records(synth_vid, curated_jpeg, t
     try:
         deadline = time.time() + 60
         while time.time() < deadline:
-            if (out / "curation.json").exists() and len(CurationLayout.open(out).committed_snippets()) >= 2:
+            if (out / "curation.json").exists() and len(scan_shards(CurationLayout.open(out)).metas) >= 2:
                 break
             time.sleep(0.05)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait()
-    done = CurationLayout.open(out).committed_snippets()
+    done = set(scan_shards(CurationLayout.open(out)).metas)
     assert 2 <= len(done) < 6, "the kill must land mid-run"
     summary = curate_quietly(source, out, shards=3)
     assert summary.snippets_already_done == len(done)

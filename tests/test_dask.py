@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from siamfc.curate.shards import CurationLayout
+from siamfc.curate.folder import CurationLayout
+from siamfc.curate.shards import scan_shards
 from siamfc.curate.synth import SynthConfig, generate
 
 from conftest import all_values
@@ -77,6 +78,6 @@ def test_killing_a_worker_mid_run_loses_nothing(vid, tmp_path, cluster):
     killer.join()
     assert killed and summary.seconds > 1.2, "the worker must die while snippets are still running"
     assert summary.snippets_curated == 10
-    assert sorted(CurationLayout.open(out).committed_snippets()) == sorted(
-        CurationLayout.open(local).committed_snippets())
+    assert sorted(scan_shards(CurationLayout.open(out)).metas) == sorted(
+        scan_shards(CurationLayout.open(local)).metas)
     assert all_values(out) == all_values(local)

@@ -17,10 +17,11 @@ import numpy as np
 import pytest
 
 from siamfc.curate.errors import CurationError
+from siamfc.curate.folder import PLAN_FILE
 from siamfc.curate.format import name_text, parse_key
 from siamfc.curate.manifest import MANIFEST_FILE, load_manifest
 from siamfc.curate.run import SKIPPED_FILE
-from siamfc.curate.shards import PLAN_FILE, RecordDamaged, ShardReader, release_read_env
+from siamfc.curate.shards import RecordDamaged, ShardReader, release_read_env
 from siamfc.curate.synth import SynthConfig, generate
 from siamfc.curate.verify import verify
 from siamfc.pipeline.dataset import PairDataset
@@ -503,10 +504,11 @@ def test_a_flipped_byte_in_a_snippet_record_is_redone(tree, clean, tmp_path):
 
 
 def _snippet_values(root: Path) -> dict[str, bytes]:
-    from siamfc.curate.shards import CurationLayout
+    from siamfc.curate.folder import CurationLayout
+    from siamfc.curate.shards import snippet_values
 
     layout = CurationLayout.open(root)
-    return {s: bytes(v) for i in layout.existing_shards() for s, v in layout.snippet_values(i)}
+    return {s: bytes(v) for i in layout.existing_shards() for s, v in snippet_values(layout, i)}
 
 
 @pytest.fixture(scope="module")

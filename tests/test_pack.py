@@ -20,8 +20,8 @@ import cv2
 import numpy as np
 import pytest
 
+from siamfc.curate.folder import PLAN_FILE
 from siamfc.curate.format import SETTINGS_FILE, CurationSettings
-from siamfc.curate.shards import PLAN_FILE
 from siamfc.model import submission
 from siamfc.tools.cli import main
 

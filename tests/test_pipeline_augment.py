@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 
+from siamfc.curate.folder import CurationLayout
 from siamfc.curate.format import (
     RECORD_DTYPE,
     CurationSettings,
@@ -24,7 +25,7 @@ from siamfc.curate.format import (
     encode_snippet_meta,
     record_key,
 )
-from siamfc.curate.shards import CurationLayout, ShardWriter
+from siamfc.curate.shards import ShardWriter
 from siamfc.curate.sources.vid_classes import WNIDS
 from siamfc.pipeline.augment import (
     AUGMENT_COLUMNS,

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from siamfc.curate.folder import CurationLayout
 from siamfc.curate.manifest import load_manifest
 from siamfc.curate.run import SKIPPED_FILE, SUMMARY_FILE, CurationConfig, skip_report_state
-from siamfc.curate.shards import CurationLayout
+from siamfc.curate.shards import snippet_values
 from siamfc.curate.synth import SynthConfig, generate
 from siamfc.tools.cli import main
 
@@ -30,7 +31,7 @@ def curate_cli(capsys: pytest.CaptureFixture[str], source: Path, out: Path, *opt
 def snippet_records(out: Path) -> dict[str, bytes]:
     """Every committed snippet's stored record, read from the shards."""
     layout = CurationLayout.open(out)
-    return {s: bytes(v) for i in layout.existing_shards() for s, v in layout.snippet_values(i)}
+    return {s: bytes(v) for i in layout.existing_shards() for s, v in snippet_values(layout, i)}
 
 
 def remove_snippet(source: Path, snippet: str) -> None:

@@ -15,10 +15,11 @@ import lmdb
 import numpy as np
 import pytest
 
+from siamfc.curate.folder import CurationLayout
 from siamfc.curate.manifest import load_manifest
 from siamfc.curate.plots import draw_target, montage_png
 from siamfc.curate.run import SKIPPED_FILE
-from siamfc.curate.shards import CurationLayout, read_env
+from siamfc.curate.shards import read_env
 from siamfc.curate.sources.vid_classes import VID_CLASSES, WNIDS
 from siamfc.curate.stats import curation_figures, manifest_figures
 from siamfc.curate.synth import SynthConfig, SynthObject, generate, generate_format

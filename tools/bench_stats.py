@@ -22,6 +22,7 @@ from pathlib import Path
 import lmdb
 import numpy as np
 
+from siamfc.curate.folder import CurationLayout
 from siamfc.curate.format import (
     CROPS_DB,
     RECORD_DTYPE,
@@ -33,7 +34,6 @@ from siamfc.curate.format import (
 )
 from siamfc.curate.geometry import CONTEXT, EXEMPLAR_SIZE, SEARCH_SIZE
 from siamfc.curate.manifest import MANIFEST_FILE, Manifest, load_manifest
-from siamfc.curate.shards import CurationLayout
 from siamfc.curate.sources.vid_classes import WNIDS
 from siamfc.curate.stats import curation_figures, manifest_figures, report_lines
 

@@ -19,8 +19,8 @@ def run_cli(*args: str | Path, fresh: bool = False, prelude: str | None = None, 
 
     In this process unless ``fresh`` (or a ``prelude``, Python run before the command in the fresh interpreter: a
     resource limit, say, or ``cwd``). In-process, warnings are printed to the captured stderr as
-    ``Category: message`` lines, as a fresh interpreter would show them, and ``SystemExit`` (``--help``,
-    argparse's errors) becomes the exit status."""
+    ``Category: message`` lines, as a fresh interpreter would show them (every time; ResourceWarning not, as
+    there), and ``SystemExit`` (``--help``, argparse's errors) becomes the exit status."""
     argv = [str(a) for a in args]
     if fresh or prelude is not None or cwd is not None:
         script = (prelude or "") + f"\nimport sys\nfrom siamfc.tools.cli import main\nsys.exit(main({argv!r}))\n"
@@ -29,6 +29,7 @@ def run_cli(*args: str | Path, fresh: bool = False, prelude: str | None = None, 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
         warnings.simplefilter("always")
+        warnings.simplefilter("ignore", ResourceWarning)  # raised when the GC runs, by whatever earlier code leaked
         warnings.showwarning = lambda message, category, *_: print(f"{category.__name__}: {message}",
                                                                    file=sys.stderr)
         try:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -28,15 +26,17 @@ from siamfc.model.tracker import BoxOutsideFrameWarning, SiamFCTracker, TrackerC
 from siamfc.model.train_config import TrainConfig
 from siamfc.model.train_log import plot_losses
 from siamfc.pipeline.sampler_config import SamplerConfig
-from siamfc.tools.cli import main
+
+from cli_runner import run_cli
 
 W, H = 64, 48
 
 
-def fails(capsys, *argv: str) -> str:
+def fails(*argv: str) -> str:
     """Run ``siamfc argv``; assert exit status 2 and one stderr line with no traceback; return that line."""
-    assert main([str(a) for a in argv]) == 2
-    err = capsys.readouterr().err
+    proc = run_cli(*argv)
+    assert proc.returncode == 2, proc.stderr
+    err = proc.stderr
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     line = err.strip()
     assert line.startswith(f"siamfc {argv[0]}: error: "), line
@@ -134,8 +134,8 @@ def test_loss_plot_leaves_the_pyplot_backend_alone(tmp_path):
     ("--flip", "nan", "--flip must be a probability, got nan"),
     ("--stop-after", "0", "--stop-after must be at least 1, got 0"),
 ])
-def test_train_numeric_options(capsys, tmp_path, option, value, says):
-    line = fails(capsys, "train", "--data", tmp_path / "nowhere", "--out", tmp_path / "run", f"{option}={value}")
+def test_train_numeric_options(tmp_path, option, value, says):
+    line = fails("train", "--data", tmp_path / "nowhere", "--out", tmp_path / "run", f"{option}={value}")
     assert says in line and "nowhere" not in line, line  # refused before the data is looked at
     assert not (tmp_path / "run").exists()
 
@@ -150,19 +150,19 @@ def test_train_config_checks_every_field_itself():
     assert TrainConfig().epochs == 50  # the defaults pass
 
 
-def test_train_data_that_is_not_a_curation(capsys, tmp_path):
+def test_train_data_that_is_not_a_curation(tmp_path):
     (tmp_path / "junk").mkdir()
     (tmp_path / "junk" / "notes.txt").write_text("not shards")
-    line = fails(capsys, "train", "--data", tmp_path / "junk", "--out", tmp_path / "run", "--no-progress")
+    line = fails("train", "--data", tmp_path / "junk", "--out", tmp_path / "run", "--no-progress")
     assert str(tmp_path / "junk") in line
     assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize("content", [b"", b"{\"epochs\": 0}", b"[1, 2]", b"\xff\xfe not json"])
-def test_train_resume_with_a_bad_config_json(capsys, tmp_path, content):
+def test_train_resume_with_a_bad_config_json(tmp_path, content):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "config.json").write_bytes(content)
-    line = fails(capsys, "train", "--out", tmp_path / "run", "--resume")
+    line = fails("train", "--out", tmp_path / "run", "--resume")
     assert f"{tmp_path / 'run' / 'config.json'}: not a usable run configuration" in line
 
 
@@ -186,24 +186,24 @@ def run_folder(path: Path, data: Path, checkpoint: bytes | dict | None) -> Path:
     ({"model": {}, "optimizer": {}, "scheduler": {}, "epoch": 1}, "the checkpoint lacks history"),
     ({"model": {}, "optimizer": {}, "epoch": 1}, "not a siamfc training checkpoint"),
 ])
-def test_train_resume_from_a_broken_checkpoint(capsys, tmp_path, curated_jpeg, checkpoint, says):
+def test_train_resume_from_a_broken_checkpoint(tmp_path, curated_jpeg, checkpoint, says):
     run = run_folder(tmp_path / "run", curated_jpeg, checkpoint)
-    line = fails(capsys, "train", "--out", run, "--resume", "--no-progress")
+    line = fails("train", "--out", run, "--resume", "--no-progress")
     assert f"{run / 'checkpoint.pt'}: " in line and says in line, line
 
 
-def test_train_out_that_is_a_file_or_unwritable(capsys, tmp_path, curated_jpeg):
+def test_train_out_that_is_a_file_or_unwritable(tmp_path, curated_jpeg):
     options = ["--epochs", "1", "--batch-size", "2", "--pairs-per-epoch", "2", "--val-pairs", "0", "--no-progress"]
     (tmp_path / "file").write_text("x")
-    line = fails(capsys, "train", "--data", curated_jpeg, "--out", tmp_path / "file", *options)
+    line = fails("train", "--data", curated_jpeg, "--out", tmp_path / "file", *options)
     assert f"{tmp_path / 'file'}: the run folder exists and is a file" in line
-    line = fails(capsys, "train", "--data", curated_jpeg, "--out", tmp_path / "file" / "run", *options)
+    line = fails("train", "--data", curated_jpeg, "--out", tmp_path / "file" / "run", *options)
     assert f"{tmp_path / 'file' / 'run'}: the run folder cannot be created" in line
     locked = unwritable_folder(tmp_path)
-    line = fails(capsys, "train", "--data", curated_jpeg, "--out", locked / "run", *options)
+    line = fails("train", "--data", curated_jpeg, "--out", locked / "run", *options)
     assert f"{locked / 'run'}: the run folder cannot be created" in line
     if locked != Path("/sys"):  # an existing folder that cannot be written
-        line = fails(capsys, "train", "--data", curated_jpeg, "--out", locked, *options)
+        line = fails("train", "--data", curated_jpeg, "--out", locked, *options)
         assert f"{locked}: the run folder is not writable" in line
 
 
@@ -220,7 +220,7 @@ def track(frames: Path, weights: Path, out: Path, *options: str) -> list[str]:
     ("dir", "not a file"),
     ("nan", "holds NaN or infinite values"),
 ])
-def test_track_weights_missing_empty_or_corrupt(capsys, tmp_path, frames, content, says):
+def test_track_weights_missing_empty_or_corrupt(tmp_path, frames, content, says):
     path = tmp_path / "w.pt"
     if content == "dir":
         path.mkdir()
@@ -230,16 +230,16 @@ def test_track_weights_missing_empty_or_corrupt(capsys, tmp_path, frames, conten
         torch.save(state, path)
     elif content is not None:
         path.write_bytes(content)
-    line = fails(capsys, *track(frames, path, tmp_path / "boxes.txt"))
+    line = fails(*track(frames, path, tmp_path / "boxes.txt"))
     assert f"{path}: " in line and says in line, line
     assert not (tmp_path / "boxes.txt").exists()
 
 
 @pytest.mark.parametrize("init", ["nan,10,20,16", "10,10,inf,16", "10,10,-20,16", "10,10,20,0", "1,2,3", "a,b,c,d"])
-def test_track_init_box(capsys, tmp_path, frames, weights, init):
+def test_track_init_box(tmp_path, frames, weights, init):
     argv = track(frames, weights, tmp_path / "boxes.txt")
     argv[argv.index("--init") + 1] = init
-    line = fails(capsys, *argv)
+    line = fails(*argv)
     assert f"--init {init!r}" in line
 
 
@@ -259,8 +259,8 @@ def test_track_init_box(capsys, tmp_path, frames, weights, init):
     ("--fps", "0", "--fps must be a finite number above 0, got 0.0"),
     ("--fps", "nan", "--fps must be a finite number above 0, got nan"),
 ])
-def test_track_tracker_options(capsys, tmp_path, frames, weights, option, value, says):
-    line = fails(capsys, *track(frames, weights, tmp_path / "boxes.txt", option, value))
+def test_track_tracker_options(tmp_path, frames, weights, option, value, says):
+    line = fails(*track(frames, weights, tmp_path / "boxes.txt", option, value))
     assert says in line, line
 
 
@@ -273,38 +273,38 @@ def test_tracker_config_checks_every_field_itself():
         TorchEngine(SiamFCNet(), device="tpu")
 
 
-def test_track_device_that_does_not_exist(capsys, tmp_path, frames, weights):
+def test_track_device_that_does_not_exist(tmp_path, frames, weights):
     argv = track(frames, weights, tmp_path / "boxes.txt")
     argv[argv.index("--device") + 1] = "gpu0"
-    assert "device 'gpu0': not a torch device" in fails(capsys, *argv)
+    assert "device 'gpu0': not a torch device" in fails(*argv)
 
 
-def test_track_frames_of_different_sizes_are_refused(capsys, tmp_path, weights):
+def test_track_frames_of_different_sizes_are_refused(tmp_path, weights):
     paths = write_frames(tmp_path / "frames", 5, sizes={3: (W + 8, H), 4: (W, H + 2)})
-    line = fails(capsys, *track(tmp_path / "frames", weights, tmp_path / "boxes.txt"))
+    line = fails(*track(tmp_path / "frames", weights, tmp_path / "boxes.txt"))
     assert f"{paths[3]}: frame of {W + 8}x{H} pixels, but the first frame 0000.jpg is {W}x{H}" in line
     assert not (tmp_path / "boxes.txt").exists()
 
 
-def test_track_frame_that_is_not_an_image(capsys, tmp_path, weights):
+def test_track_frame_that_is_not_an_image(tmp_path, weights):
     write_frames(tmp_path / "frames", 3)
     (tmp_path / "frames" / "0001.jpg").write_bytes(b"\xff\xd8 torn")
-    line = fails(capsys, *track(tmp_path / "frames", weights, tmp_path / "boxes.txt"))
+    line = fails(*track(tmp_path / "frames", weights, tmp_path / "boxes.txt"))
     assert f"{tmp_path / 'frames' / '0001.jpg'}: not a readable image" in line
 
 
-def test_track_outputs_that_cannot_be_written(capsys, tmp_path, frames, weights):
+def test_track_outputs_that_cannot_be_written(tmp_path, frames, weights):
     (tmp_path / "file").write_text("x")
-    line = fails(capsys, *track(frames, weights, tmp_path / "file" / "boxes.txt"))
+    line = fails(*track(frames, weights, tmp_path / "file" / "boxes.txt"))
     assert f"{tmp_path / 'file'}: the folder of --out boxes.txt exists and is a file" in line
-    line = fails(capsys, *track(frames, weights, tmp_path))
+    line = fails(*track(frames, weights, tmp_path))
     assert f"{tmp_path}: --out is a folder" in line
-    line = fails(capsys, *track(frames, weights, tmp_path / "boxes.txt", "--video", tmp_path / "file" / "v.mp4"))
+    line = fails(*track(frames, weights, tmp_path / "boxes.txt", "--video", tmp_path / "file" / "v.mp4"))
     assert f"{tmp_path / 'file'}: the folder of --video v.mp4 exists and is a file" in line
-    line = fails(capsys, *track(frames, weights, tmp_path / "boxes.txt", "--video", tmp_path / "file"))
+    line = fails(*track(frames, weights, tmp_path / "boxes.txt", "--video", tmp_path / "file"))
     assert f"{tmp_path / 'file'}: the --video folder exists and is a file" in line
     locked = unwritable_folder(tmp_path)
-    line = fails(capsys, *track(frames, weights, locked / "boxes.txt"))
+    line = fails(*track(frames, weights, locked / "boxes.txt"))
     assert f"{locked}: the folder of --out boxes.txt is not writable" in line
     assert not (tmp_path / "boxes.txt").exists()
 
@@ -312,11 +312,12 @@ def test_track_outputs_that_cannot_be_written(capsys, tmp_path, frames, weights)
 @pytest.mark.parametrize(("init", "says"), [("100,100,20,16", "lies entirely outside the 64x48 frame"),
                                             ("-25,30,20,16", "lies entirely outside"),
                                             ("50,40,30,20", "has its centre outside the 64x48 frame")])
-def test_track_warns_once_when_the_initial_box_is_outside_the_frame(capsys, tmp_path, frames, weights, init, says):
+def test_track_warns_once_when_the_initial_box_is_outside_the_frame(tmp_path, frames, weights, init, says):
     argv = track(frames, weights, tmp_path / "boxes.txt")
     argv[argv.index("--init"):argv.index("--init") + 2] = [f"--init={init}"]  # "=": the value may start with "-"
-    assert main(argv) == 0
-    err = capsys.readouterr().err.strip()
+    proc = run_cli(*argv)
+    assert proc.returncode == 0, proc.stderr
+    err = proc.stderr.strip()
     assert err.startswith("siamfc track: warning: initial box") and says in err and len(err.splitlines()) == 1, err
     assert np.loadtxt(tmp_path / "boxes.txt", delimiter=",").shape == (3, 4)
 
@@ -335,9 +336,7 @@ def test_tracker_init_warns_only_for_boxes_outside():
 
 def test_track_failure_as_a_real_process(tmp_path, frames):
     (tmp_path / "w.pt").write_bytes(b"")
-    done = subprocess.run([sys.executable, "-m", "siamfc.tools.cli",
-                           *track(frames, tmp_path / "w.pt", tmp_path / "boxes.txt")],
-                          capture_output=True, text=True, timeout=120)
+    done = run_cli(*track(frames, tmp_path / "w.pt", tmp_path / "boxes.txt"), fresh=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.strip() == f"siamfc track: error: {tmp_path / 'w.pt'}: empty file (0 bytes), not a torch file"
 
@@ -394,16 +393,17 @@ def malformed_dataset(root: Path) -> dict[str, Path]:
     return files
 
 
-def test_eval_skips_malformed_ground_truth_and_evaluates_the_rest(capsys, tmp_path, weights):
+def test_eval_skips_malformed_ground_truth_and_evaluates_the_rest(tmp_path, weights):
     files = malformed_dataset(tmp_path / "data")
     sequences, skipped = find_sequences(tmp_path / "data")
     assert sorted(s.name for s in sequences) == ["GoodNaN", "GoodOtb"]
     assert {s.name: s.file for s in skipped} == {name: str(path) for name, path in files.items()}
 
     out = tmp_path / "eval"
-    assert main(["eval", "--dataset", str(tmp_path / "data"), "--weights", str(weights), "--out", str(out),
-                 "--device", "cpu", "--no-progress"]) == 0
-    printed = capsys.readouterr().out
+    proc = run_cli("eval", "--dataset", tmp_path / "data", "--weights", weights, "--out", out, "--device", "cpu",
+                   "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    printed = proc.stdout
     report = json.loads((out / "SiamFC.json").read_text())
     assert report["sequences"] == 2 and report["frames"] == 6
     assert sorted(report["per_sequence"]) == ["GoodNaN", "GoodOtb"]
@@ -427,22 +427,23 @@ def test_got10k_label_problems_skip_the_sequence_naming_the_file(tmp_path):
         assert GOT_MALFORMED[s.name][1] in s.reason and s.kind == "label_malformed", s
 
 
-def test_eval_skips_a_sequence_with_an_unreadable_frame(capsys, tmp_path, weights):
+def test_eval_skips_a_sequence_with_an_unreadable_frame(tmp_path, weights):
     otb(tmp_path / "data", "Good", GOOD)
     otb(tmp_path / "data", "Torn", GOOD)
     torn = tmp_path / "data" / "Torn" / "img" / "0001.jpg"
     torn.write_bytes(b"not a jpeg")
-    assert main(["eval", "--dataset", str(tmp_path / "data"), "--weights", str(weights), "--out",
-                 str(tmp_path / "eval"), "--device", "cpu", "--no-progress"]) == 0
+    proc = run_cli("eval", "--dataset", tmp_path / "data", "--weights", weights, "--out", tmp_path / "eval",
+                   "--device", "cpu", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
     report = json.loads((tmp_path / "eval" / "SiamFC.json").read_text())
     assert report["sequences"] == 1 and list(report["per_sequence"]) == ["Good"]
     assert report["skipped"] == [{"name": "Torn", "reason": f"{torn}: not a JPEG (starts with 6e 6f 74 20)",
                                   "file": str(torn), "kind": "frame_corrupt"}]
 
 
-def test_eval_with_nothing_left_to_evaluate(capsys, tmp_path, weights):
+def test_eval_with_nothing_left_to_evaluate(tmp_path, weights):
     otb(tmp_path / "data", "Bad", "1,2,3\n" * 3)
-    line = fails(capsys, "eval", "--dataset", tmp_path / "data", "--weights", weights, "--out", tmp_path / "eval",
+    line = fails("eval", "--dataset", tmp_path / "data", "--weights", weights, "--out", tmp_path / "eval",
                  "--device", "cpu", "--no-progress")
     assert "no sequence to evaluate; all 1 skipped: 1 box_malformed (each listed above)" in line
 
@@ -453,18 +454,18 @@ def test_eval_with_nothing_left_to_evaluate(capsys, tmp_path, weights):
     (["--scales", "2"], "--scales must be a positive odd number, got 2"),
     (["--dataset", "/nonexistent/siamfc-data"], "/nonexistent/siamfc-data: no such folder"),  # the last one given
 ])
-def test_eval_options(capsys, tmp_path, weights, options, says):
+def test_eval_options(tmp_path, weights, options, says):
     otb(tmp_path / "data", "Good", GOOD)
-    line = fails(capsys, "eval", "--dataset", tmp_path / "data", "--weights", weights, "--out", tmp_path / "eval",
+    line = fails("eval", "--dataset", tmp_path / "data", "--weights", weights, "--out", tmp_path / "eval",
                  *options)
     assert says in line, line
     assert not (tmp_path / "eval").exists()
 
 
-def test_eval_out_that_is_a_file(capsys, tmp_path, weights):
+def test_eval_out_that_is_a_file(tmp_path, weights):
     otb(tmp_path / "data", "Good", GOOD)
     (tmp_path / "eval").write_text("x")
-    line = fails(capsys, "eval", "--dataset", tmp_path / "data", "--weights", weights, "--out", tmp_path / "eval")
+    line = fails("eval", "--dataset", tmp_path / "data", "--weights", weights, "--out", tmp_path / "eval")
     assert f"{tmp_path / 'eval'}: the report folder (--out) exists and is a file" in line
 
 
@@ -474,10 +475,10 @@ def test_eval_out_that_is_a_file(capsys, tmp_path, weights):
     (["--pairs", "-4"], "--pairs must be at least 1, got -4"),
     (["--dir", "FILE"], "the demo folder (--dir) exists and is a file"),
 ])
-def test_demo_options(capsys, tmp_path, options, says):
+def test_demo_options(tmp_path, options, says):
     (tmp_path / "FILE").write_text("x")
     options = [str(tmp_path / "FILE") if o == "FILE" else o for o in options]
-    line = fails(capsys, "demo", *options)
+    line = fails("demo", *options)
     assert says in line, line
     assert os.listdir(tmp_path) == ["FILE"]
 

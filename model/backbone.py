@@ -61,7 +61,7 @@ class Backbone(nn.Module):
         for what, side in (("exemplar", exemplar_size), ("search", search_size)):
             if not cls.fits(side):
                 raise UserError(f"the {cls.name} backbone's cells do not tile a {side}-pixel {what} crop: a side must "
-                                 f"be {cls.receptive_field} plus a multiple of {cls.total_stride}")
+                                f"be {cls.receptive_field} plus a multiple of {cls.total_stride}")
         return ResponseGrid(cls.feature_size(search_size) - cls.feature_size(exemplar_size) + 1, cls.total_stride)
 
 

@@ -120,4 +120,4 @@ def _load(path: str | Path) -> Any:
     except Exception as err:  # torch raises several types, some without a message, for corrupt or foreign files
         detail = (str(err).strip().splitlines() or [""])[0].split(". ")[0][:200]
         raise UserError(f"{path}: unreadable, not a torch file ({type(err).__name__}"
-                         + (f": {detail})" if detail else ")")) from None
+                        + (f": {detail})" if detail else ")")) from None

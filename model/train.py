@@ -140,7 +140,7 @@ class _Run:
             except (KeyError, IndexError, RuntimeError, TypeError, ValueError) as err:
                 detail = (str(err).strip().splitlines() or [""])[0][:200]
                 raise UserError(f"{out / CHECKPOINT_FILE}: cannot restore the run from this checkpoint "
-                                 f"({type(err).__name__}: {detail})") from None
+                                f"({type(err).__name__}: {detail})") from None
         self.ddp = (DistributedDataParallel(self.model, device_ids=[device.index] if device.type == "cuda" else None)
                     if info.enabled else self.model)
 
@@ -182,7 +182,7 @@ class _Run:
         diff = config_differences(saved, self.config)
         if diff:
             raise UserError(f"{path}: the run folder holds another run, started with other options "
-                             f"({'; '.join(diff)}); resume it with those or choose another --out")
+                            f"({'; '.join(diff)}); resume it with those or choose another --out")
 
     def _resumable(self, path: Path) -> dict[str, Any]:
         """The checkpoint at ``path``, checked to continue this run; ValueError naming it otherwise."""
@@ -197,7 +197,7 @@ class _Run:
         diff = config_differences(saved, self.config)
         if diff:
             raise UserError(f"{path}: the run was started with other options ({'; '.join(diff)}); "
-                             "resume with the same ones")
+                            "resume with the same ones")
         if checkpoint.get("val_data") is None:  # checkpoints before the validation mix was kept in them
             try:
                 checkpoint["val_data"] = json.loads((self.out / CONFIG_FILE).read_text()).get("val_data")
@@ -230,7 +230,7 @@ class _Run:
         for share, now in zip(val, self._identified(val, "--val-data"), strict=True):
             if share.identity is not None and now.identity != share.identity:
                 raise UserError(f"{where}{share.root} holds curation {now.identity}, but the run validated on "
-                                 f"curation {share.identity} there; pass --val-data with its folder")
+                                f"curation {share.identity} there; pass --val-data with its folder")
         return mix, val
 
     def _identified(self, shares: tuple[CurationShare, ...], option: str) -> tuple[CurationShare, ...]:
@@ -276,7 +276,7 @@ class _Run:
             parts = checkpoint["partial"]
             if len(parts) != self.info.world_size:
                 raise UserError(f"it was written in the middle of epoch {self.epoch + 1} by a job of {len(parts)} "
-                                 f"processes; resume it with {len(parts)}")
+                                f"processes; resume it with {len(parts)}")
             self.partial = parts[self.info.rank]
 
     # -- the loop ------------------------------------------------------------------------------------------

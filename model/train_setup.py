@@ -37,8 +37,8 @@ def check_network(config: TrainConfig) -> type[Backbone]:
         if not backbone.fits(getattr(config.sampler, name)):
             first, step = backbone.receptive_field, backbone.total_stride
             raise UserError(f"SamplerConfig.{name} must be {first} plus a multiple of {step} for the "
-                             f"{backbone.name} network (e.g. {first + 5 * step}, {first + 19 * step}, "
-                             f"{first + 21 * step}), got {getattr(config.sampler, name)!r}")
+                            f"{backbone.name} network (e.g. {first + 5 * step}, {first + 19 * step}, "
+                            f"{first + 21 * step}), got {getattr(config.sampler, name)!r}")
     return backbone
 
 
@@ -62,7 +62,7 @@ def open_pairs(data: Curations, val_data: Curations, config: TrainConfig,
                               world_size=info.world_size, intact_only=config.intact_only, grid=grid)
     except ValueError as err:
         raise UserError(f"{err}; validation needs held-out pairs: pass --val-data or --val-split, or "
-                         "--val-pairs 0 to train without validation") from None
+                        "--val-pairs 0 to train without validation") from None
     return train_set, val_set
 
 

@@ -91,7 +91,7 @@ def convert_state_dict(state: dict[str, torch.Tensor], reference: dict[str, torc
         return _checked({**reference, **renamed}, reference, where), name
     sample = ", ".join(list(state)[:3])
     raise UserError(f"{where}: unknown state dict layout (keys like {sample}); expected a siamfc checkpoint or "
-                     f"weights file, or one of {', '.join(PUBLIC_FORMATS)}")
+                    f"weights file, or one of {', '.join(PUBLIC_FORMATS)}")
 
 
 def _optional(key: str) -> bool:
@@ -102,7 +102,7 @@ def _checked(state: dict[str, torch.Tensor], reference: dict[str, torch.Tensor],
     for key, ref in reference.items():
         if state[key].shape != ref.shape:
             raise UserError(f"{where}: layer shapes do not match SiamFCNet: {key} is {list(state[key].shape)} "
-                             f"in the file, {list(ref.shape)} here")
+                            f"in the file, {list(ref.shape)} here")
         if state[key].is_floating_point() and not torch.isfinite(state[key]).all():
             raise UserError(f"{where}: {key} holds NaN or infinite values (a diverged or corrupt training)")
     return state

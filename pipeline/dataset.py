@@ -150,7 +150,7 @@ def open_curation(share: CurationShare, config: SamplerConfig, splits: tuple[str
     if index.n_tracks == 0:
         need = "a usable record" if still else f"two usable records within {gap} frames"
         raise UserError(f"{root}: no track of split(s) {', '.join(splits)} has {need} after the filters "
-                         f"({description})")
+                        f"({description})")
     return CurationPairs(share, index, ShardReader(root), check_crc and manifest.checksums, description)
 
 

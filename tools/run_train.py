@@ -60,7 +60,7 @@ def _parse_share(option: str, text: str) -> CurationShare:
         raise UserError(f"{option}: {err}") from None
     if not share.root.exists() and share.root != Path(text):  # a weight (and gap) were split off
         raise UserError(f"{option}: curation {text!r} (PATH[:WEIGHT[:MAX_GAP]]): read as {share.reading()}, "
-                         f"but neither {share.root} nor {text} exists")
+                        f"but neither {share.root} nor {text} exists")
     return share
 
 

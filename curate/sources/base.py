@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import BOX_EMPTY, BOX_OUTSIDE_FRAME, BadInput
+from ..errors import BOX_EMPTY, BOX_OUTSIDE_FRAME, BadInput, CurationError
 from ..format import COVER_UNKNOWN
 
 BOX_TOLERANCE = 1  # pixels a box may reach beyond the frame before it counts as bad input
@@ -136,6 +136,13 @@ def _as_given(names: list[str]) -> tuple[str, ...]:
 
 def _nothing(root: Path, path: Path, splits: tuple[str, ...]) -> str | None:
     return None
+
+
+def check_splits(splits: tuple[str, ...], known: tuple[str, ...], why: str = "") -> None:
+    """CurationError naming the splits of ``splits`` that are not in ``known`` (``why``: a sentence to add)."""
+    unknown = sorted(set(splits) - set(known))
+    if unknown:
+        raise CurationError(f"unknown split(s) {unknown}; choose from {list(known)}{'; ' + why if why else ''}")
 
 
 def not_asked(split: str) -> str:

@@ -81,6 +81,7 @@ from .base import (
     SourceFrame,
     SourceObject,
     check_in_frame,
+    check_splits,
     not_asked,
 )
 
@@ -159,9 +160,7 @@ def search(root: Path, splits: tuple[str, ...] = SPLITS) -> SequenceSearch:
     """The image groups of the requested splits, sorted by id; splits that cannot be read are passed over with a
     line naming the file. CurationError when no group is left."""
     root = Path(root)
-    unknown = set(splits) - set(SPLITS)
-    if unknown:
-        raise CurationError(f"unknown split(s) {sorted(unknown)}; choose from {list(SPLITS)}")
+    check_splits(splits, SPLITS)
     found = SequenceSearch()
     for split in splits:
         json_path = root / "annotations" / f"instances_{split}2017.json"

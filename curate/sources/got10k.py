@@ -81,6 +81,7 @@ from .base import (
     SourceFrame,
     SourceObject,
     check_in_frame,
+    check_splits,
     list_frame_files,
     not_asked,
 )
@@ -244,10 +245,7 @@ def search(root: str | Path, splits: tuple[str, ...] = SPLITS) -> SequenceSearch
     """The sequences of the requested splits under a GOT-10k root or split folder, sorted by id, and the folders
     passed over. CurationError naming the root when it is missing or holds no sequence of those splits."""
     root = check_folder(root)
-    unknown = set(splits) - set(SPLITS)
-    if unknown:
-        raise CurationError(f"unknown split(s) {sorted(unknown)}; choose from {list(SPLITS)} (GOT-10k's test split "
-                            "annotates only the first frame)")
+    check_splits(splits, SPLITS, "GOT-10k's test split annotates only the first frame")
     found = SequenceSearch()
     if any((root / split).is_dir() for split in (*SPLITS, "test")):
         for split in splits:

@@ -80,6 +80,7 @@ from .base import (
     SourceFormat,
     SourceFrame,
     SourceObject,
+    check_splits,
     list_frame_files,
     not_asked,
 )
@@ -321,9 +322,7 @@ def search(root: str | Path, splits: tuple[str, ...] = SPLITS) -> SequenceSearch
     Raises CurationError naming the root when it is missing or holds no video of those splits (saying which splits
     its videos are in)."""
     root = check_folder(root)
-    unknown = set(splits) - set(SPLITS)
-    if unknown:
-        raise CurationError(f"unknown split(s) {sorted(unknown)}; choose from {list(SPLITS)}")
+    check_splits(splits, SPLITS)
     result = SequenceSearch()
     listing = split_list(root)
     test = None if listing is None else _listed(listing)

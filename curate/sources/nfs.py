@@ -37,7 +37,7 @@ from pathlib import Path
 from ..errors import BOX_MALFORMED, BadInput, CurationError
 from ..format import OUT_OF_VIEW, key_fits
 from ..paths import check_folder
-from .base import SequenceSearch, SourceFormat
+from .base import SequenceSearch, SourceFormat, check_splits
 from .sequences import BoxFileSequence, Row, checked_box
 from .text_files import content_lines
 
@@ -147,9 +147,7 @@ def looks_like(root: Path) -> bool:
 def search(root: str | Path, splits: tuple[str, ...] = SPLITS) -> SequenceSearch:
     """Every video at both frame rates under an NfS root, sorted by id."""
     root = check_folder(root)
-    unknown = set(splits) - set(SPLITS)
-    if unknown:
-        raise CurationError(f"unknown split(s) {sorted(unknown)}; NfS has one split, 'test'")
+    check_splits(splits, SPLITS)
     result = SequenceSearch()
     folders = [root] if _is_video(root) else _subfolders(root)
     seen: dict[str, Path] = {}

@@ -38,7 +38,7 @@ from pathlib import Path
 from ..errors import CurationError
 from ..format import key_fits
 from ..paths import check_folder
-from .base import SequenceSearch, SourceFormat
+from .base import SequenceSearch, SourceFormat, check_splits
 from .sequences import BoxFileSequence
 from .text_files import read_lines
 
@@ -126,9 +126,7 @@ def sequences_of(folder: Path) -> list[BoxFileSequence]:
 def search(root: str | Path, splits: tuple[str, ...] = SPLITS) -> SequenceSearch:
     """Every OTB sequence under ``root`` (a folder of sequence folders, or one), sorted by id."""
     root = check_folder(root)
-    unknown = set(splits) - set(SPLITS)
-    if unknown:
-        raise CurationError(f"unknown split(s) {sorted(unknown)}; OTB has one split, 'test'")
+    check_splits(splits, SPLITS)
     result = SequenceSearch()
     folders = [root] if _is_sequence(root) else sorted(p for p in root.iterdir() if p.is_dir())
     seen: dict[str, Path] = {}

@@ -60,6 +60,7 @@ from .base import (
     SourceFormat,
     SourceFrame,
     SourceObject,
+    check_splits,
     list_frame_files,
 )
 from .text_files import content_lines, parse_box
@@ -331,9 +332,7 @@ def _sequence(folder: Path, one_based: bool, passed_over: list[str]) -> BoxFileS
 def search(root: str | Path, splits: tuple[str, ...], one_based: bool) -> SequenceSearch:
     """Every ``<seq>/`` folder of ``root`` (or ``root`` itself when it is one), sorted by id."""
     root = check_folder(root)
-    unknown = set(splits) - {SPLIT}
-    if unknown:
-        raise CurationError(f"unknown split(s) {sorted(unknown)}; your own sequences have one split, {SPLIT!r}")
+    check_splits(splits, (SPLIT,))
     result = SequenceSearch()
     if box_files(root):
         folders = [root]

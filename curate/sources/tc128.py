@@ -29,7 +29,7 @@ from pathlib import Path
 from ..errors import LABEL_MALFORMED, BadInput, CurationError
 from ..format import key_fits
 from ..paths import check_folder
-from .base import SequenceSearch, SourceFormat
+from .base import SequenceSearch, SourceFormat, check_splits
 from .sequences import BoxFileSequence
 from .text_files import content_lines
 
@@ -99,9 +99,7 @@ def sequence_of(folder: Path, passed_over: list[str], notes: list[str]) -> BoxFi
 def search(root: str | Path, splits: tuple[str, ...] = SPLITS) -> SequenceSearch:
     """Every TC128 sequence under ``root`` (a folder of sequence folders, or one), sorted by id."""
     root = check_folder(root)
-    unknown = set(splits) - set(SPLITS)
-    if unknown:
-        raise CurationError(f"unknown split(s) {sorted(unknown)}; TC128 has one split, 'test'")
+    check_splits(splits, SPLITS)
     result = SequenceSearch()
     folders = [root] if _is_sequence(root) else sorted(p for p in root.iterdir() if p.is_dir())
     seen: dict[str, Path] = {}

@@ -39,7 +39,7 @@ from pathlib import Path
 from ..errors import CurationError
 from ..format import ABSENT, key_fits
 from ..paths import check_folder
-from .base import FrameFiles, SequenceSearch, SourceFormat, list_frame_files, not_asked
+from .base import FrameFiles, SequenceSearch, SourceFormat, check_splits, list_frame_files, not_asked
 from .sequences import BoxFileSequence, Row, checked_box, nan_row
 from .text_files import parse_box
 
@@ -121,9 +121,7 @@ def looks_like(root: Path) -> bool:
 def search(root: str | Path, splits: tuple[str, ...] = SPLITS) -> SequenceSearch:
     """The videos of the requested splits under a TNL2K root, sorted by id."""
     root = check_folder(root)
-    unknown = set(splits) - set(SPLITS)
-    if unknown:
-        raise CurationError(f"unknown split(s) {sorted(unknown)}; choose from {list(SPLITS)}")
+    check_splits(splits, SPLITS)
     result = SequenceSearch()
     found = dict.fromkeys(SPLITS, 0)
     seen: dict[str, Path] = {}

@@ -78,6 +78,7 @@ from .base import (
     SourceFormat,
     SourceFrame,
     SourceObject,
+    check_splits,
     list_frame_files,
 )
 from .text_files import content_lines, read_box
@@ -216,10 +217,7 @@ def search(root: str | Path, splits: tuple[str, ...] = SPLITS) -> SequenceSearch
     Raises CurationError naming the root when it is missing, when a split other than ``train`` is asked for, or
     when no video is found."""
     root = check_folder(root)
-    unknown = [s for s in splits if s not in SPLITS]
-    if unknown:
-        why = "; TEST has only the first frame's box, so it cannot be curated" if "test" in unknown else ""
-        raise CurationError(f"unknown split(s) {sorted(unknown)}; choose from {list(SPLITS)}{why}")
+    check_splits(splits, SPLITS, "TEST has only the first frame's box, so it cannot be curated")
     result = SequenceSearch()
     chunks = [root] if _is_chunk(root) else _chunks(root, result.passed_over)
     seen: dict[str, Path] = {}

@@ -41,7 +41,7 @@ from pathlib import Path
 from ..errors import CurationError
 from ..format import OUT_OF_VIEW, key_fits
 from ..paths import check_folder
-from .base import SequenceSearch, SourceFormat
+from .base import SequenceSearch, SourceFormat, check_splits
 from .sequences import BoxFileSequence
 from .text_files import content_lines
 
@@ -136,9 +136,7 @@ def _order(name: str) -> tuple[str, int]:
 def search(root: str | Path, splits: tuple[str, ...] = SPLITS) -> SequenceSearch:
     """Every sequence of both benchmarks under a UAV123 root, sorted by id."""
     root = check_folder(root)
-    unknown = set(splits) - set(SPLITS)
-    if unknown:
-        raise CurationError(f"unknown split(s) {sorted(unknown)}; UAV123 and UAV20L have one split, 'test'")
+    check_splits(splits, SPLITS)
     result = SequenceSearch()
     frames = root / FRAMES
     if not frames.is_dir():

@@ -49,6 +49,7 @@ from .base import (
     SourceFrame,
     SourceObject,
     check_in_frame,
+    check_splits,
     folders_where,
     list_frame_files,
     not_asked,
@@ -153,9 +154,7 @@ def search_snippets(root: str | Path, splits: tuple[str, ...] = SPLITS) -> Seque
             raise CurationError(
                 f"{required}: no such folder; expected an ILSVRC2015 tree with Annotations/VID and Data/VID"
             )
-    unknown = set(splits) - set(SPLITS)
-    if unknown:
-        raise CurationError(f"unknown split(s) {sorted(unknown)}; choose from {list(SPLITS)}")
+    check_splits(splits, SPLITS)
     search = SequenceSearch()
     for split in splits:
         split_dir = ann_root / split

@@ -165,6 +165,7 @@ def test_no_attributes_found_or_known(tmp_path):
     assert "no such folder" in attribute_report(report, UAV123, tmp_path / "absent", tmp_path / "out")[0]
 
 
+@pytest.mark.slow
 def test_cli_eval_prints_the_attribute_table_and_compares_published_results(tmp_path, capsys):
     """`siamfc eval` on a synthetic UAV123 tree (its anno/UAV123/att holds synthcar1's file only), with a published
     folder holding the ground truth itself (1-based, as published) for two of its three sequences."""

@@ -261,6 +261,7 @@ def eval_args(data: Path, out: Path, weights: Path, *options: str) -> list[str]:
             "--no-progress", "--scales", "1", *options]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", UNSCORED)
 def test_test_splits_are_tracked_written_and_packable(trees, tmp_path, capsys, weights, name):
     bench = BENCHMARKS[name]
@@ -308,6 +309,7 @@ def records(out: Path) -> list[Path]:
     return sorted(p for p in (out / "SiamFC" / "records").glob("*.json") if p.name != "run.json")
 
 
+@pytest.mark.slow
 def test_a_killed_evaluation_resumes_where_it_stopped(tmp_path, weights, capsys):
     data = own_tree(tmp_path)
     clean = tmp_path / "clean"
@@ -337,6 +339,7 @@ def test_a_killed_evaluation_resumes_where_it_stopped(tmp_path, weights, capsys)
     assert status == 2 and "records of another evaluation" in err and "tracker differ" in err
 
 
+@pytest.mark.slow
 def test_workers_track_in_processes_with_the_same_results(tmp_path, weights, capsys):
     data = own_tree(tmp_path)
     one, two = tmp_path / "one", tmp_path / "two"

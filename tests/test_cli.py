@@ -39,6 +39,7 @@ def modules_loaded(*args: str) -> tuple[int, set[str]]:
     return int(words[1]), set(words[2:])
 
 
+@pytest.mark.slow
 def test_help_imports_no_torch_and_a_curation_never_does(tmp_path):
     assert modules_loaded("--help") == (0, set())
     for command in ("synth", "curate", "stats", "train", "track", "eval", "demo", "bench"):
@@ -51,6 +52,7 @@ def test_help_imports_no_torch_and_a_curation_never_does(tmp_path):
     assert len(load_manifest(tmp_path / "out")) > 0
 
 
+@pytest.mark.slow
 def test_synth_then_curate_then_rerun(tmp_path):
     vid, out = tmp_path / "vid", tmp_path / "out"
     assert siamfc("synth", str(vid), "--train-snippets", "2", "--val-snippets", "1", "--frames", "6").returncode == 0
@@ -65,6 +67,7 @@ def test_synth_then_curate_then_rerun(tmp_path):
     assert other.returncode == 2 and "shards: 2 on disk vs 4 asked" in other.stderr
 
 
+@pytest.mark.slow
 def test_demo_runs_the_chain(tmp_path):
     demo = tmp_path / "demo"
     proc = siamfc("demo", "--dir", str(demo), "--no-progress", "--epochs", "1", "--pairs", "16")
@@ -92,6 +95,7 @@ def test_demo_runs_the_chain(tmp_path):
     assert (demo / "eval-got10k" / "demo.json").is_file()
 
 
+@pytest.mark.slow
 def test_bench_sampler_modes_are_the_options_choices():
     from siamfc.tools.bench_sampler import MODES
     from siamfc.tools.cmd_bench import SAMPLER_MODES

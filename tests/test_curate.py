@@ -46,6 +46,7 @@ def test_one_record_per_object_in_the_xml(synth_vid, curated_jpeg):
     assert all(flags[(o.snippet, o.track, o.frame)] == (o.occluded, o.generated) for o in objects)
 
 
+@pytest.mark.slow
 def test_raw_crops_equal_an_independent_computation(synth_vid, curated_raw):
     source, objects = synth_vid
     reader = ShardReader(curated_raw)
@@ -128,6 +129,7 @@ def test_resume_in_steps_equals_one_run(synth_vid, curated_jpeg, tmp_path):
     assert CurationLayout.open(out).fingerprint() == token, "a finished curation must not be rewritten"
 
 
+@pytest.mark.slow
 def test_kill_9_then_rerun_ends_with_the_same_records(synth_vid, curated_jpeg, tmp_path):
     source, out = synth_vid[0], tmp_path / "killed"
     # A slowed-down curation (each snippet takes 1 s) so the kill lands mid-run, after some commits.
@@ -161,6 +163,7 @@ def test_kill_9_then_rerun_ends_with_the_same_records(synth_vid, curated_jpeg, t
     assert len(load_manifest(out)) == len(load_manifest(curated_jpeg))
 
 
+@pytest.mark.slow
 def test_full_disk_stops_cleanly_and_resumes(synth_vid, curated_jpeg, tmp_path):
     source, out = synth_vid[0], tmp_path / "full"
     # RLIMIT_FSIZE makes every write past 400 kB fail, as a full disk does.

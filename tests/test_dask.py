@@ -18,6 +18,7 @@ from conftest import all_values
 from source_checks import curate_quietly
 
 distributed = pytest.importorskip("distributed")
+pytestmark = pytest.mark.slow  # a LocalCluster of worker processes per test
 
 SHARDS = 3
 

@@ -141,6 +141,7 @@ def test_otb_frame_ranges_count_from_the_first_image_annotated(tmp_path):
                                                                    "300..770")
 
 
+@pytest.mark.slow
 def test_got10k_missing_middle_frame_and_a_stray_image_skip_the_sequence_naming_both(capsys, tmp_path, weights):
     data = tmp_path / "data"
     got10k_folder(data, GOOD)
@@ -158,6 +159,7 @@ def test_got10k_missing_middle_frame_and_a_stray_image_skip_the_sequence_naming_
     assert f"{GAP}: {skip['reason']}" in printed and "frame_missing (1):" in printed
 
 
+@pytest.mark.slow
 def test_stray_images_are_named_in_a_note_and_the_sequence_evaluated(capsys, tmp_path, weights):
     data = tmp_path / "data"
     folder = got10k_folder(data, "GOT-10k_Val_000001")
@@ -243,6 +245,7 @@ def ground_truth_of(folder: Path, text: str) -> np.ndarray | None:
 
 
 # -- frames decoded strictly ---------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_truncated_frame_skips_its_sequence_naming_the_file_and_the_decoder(tmp_path, weights):
     data = tmp_path / "data"
     got10k_folder(data, GOOD)

@@ -395,6 +395,7 @@ def _flip_a_snippet_key(out: Path) -> None:
     _patch_every_copy(out, snippet, key + b"SM3", flip)  # the snippet record's key, followed by its value
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage, problem", [
     ("value size beyond the file", "damaged B-tree: a value in page"),
     ("snippet key flipped", "stored under this key"),
@@ -440,6 +441,7 @@ def test_numbers_out_of_range_and_duplicate_frame_files_are_reported(tree, clean
     assert len(keys) == len(set(keys)) and verify(out, workers=1, progress=False).ok
 
 
+@pytest.mark.slow
 def test_train_refuses_a_damaged_curation_in_one_line_or_trains_on_the_intact_shards(clean, tmp_path):
     out, shard = _damaged_copy(clean, tmp_path)
     run = ["train", "--data", str(out), "--epochs", "1", "--pairs-per-epoch", "16", "--val-pairs", "0",

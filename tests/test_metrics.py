@@ -177,6 +177,7 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return ix * iy / (a[2] * a[3] + b[2] * b[3] - ix * iy)
 
 
+@pytest.mark.slow
 def test_cli_eval_writes_json_boxes_and_plots(tmp_path):
     data = tmp_path / "data"
     otb_sequence(data, "Otb", {"groundtruth_rect.txt": "21,11,24,20\n23,12,24,20\n25,14,22,20\n26,15,22,21\n"}, 4)

@@ -50,6 +50,7 @@ def test_layers_are_siamfc_alexnet(net: SiamFCNet) -> None:
     assert got == ALEXNET
 
 
+@pytest.mark.slow
 def test_output_shapes(net: SiamFCNet) -> None:
     z, x = torch.rand(2, 3, 127, 127) * 255, torch.rand(2, 3, 255, 255) * 255
     with torch.no_grad():
@@ -86,6 +87,7 @@ def test_head_correlates_each_pair_and_broadcasts_one_exemplar() -> None:
                                out.float().numpy() * 0.001 + 0.25, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_tracker_usage_matches_the_paired_forward(net: SiamFCNet) -> None:
     """``head(backbone(z) of batch 1, backbone(x) of batch 3)`` == ``net(z repeated, x)``."""
     z, x = torch.rand(1, 3, 127, 127) * 255, torch.rand(3, 3, 255, 255) * 255

@@ -334,6 +334,7 @@ def test_tracker_init_warns_only_for_boxes_outside():
         tracker.init(image, [np.nan, 0, 8, 8])
 
 
+@pytest.mark.slow
 def test_track_failure_as_a_real_process(tmp_path, frames):
     (tmp_path / "w.pt").write_bytes(b"")
     done = run_cli(*track(frames, tmp_path / "w.pt", tmp_path / "boxes.txt"), fresh=True, timeout=120)
@@ -393,6 +394,7 @@ def malformed_dataset(root: Path) -> dict[str, Path]:
     return files
 
 
+@pytest.mark.slow
 def test_eval_skips_malformed_ground_truth_and_evaluates_the_rest(tmp_path, weights):
     files = malformed_dataset(tmp_path / "data")
     sequences, skipped = find_sequences(tmp_path / "data")
@@ -427,6 +429,7 @@ def test_got10k_label_problems_skip_the_sequence_naming_the_file(tmp_path):
         assert GOT_MALFORMED[s.name][1] in s.reason and s.kind == "label_malformed", s
 
 
+@pytest.mark.slow
 def test_eval_skips_a_sequence_with_an_unreadable_frame(tmp_path, weights):
     otb(tmp_path / "data", "Good", GOOD)
     otb(tmp_path / "data", "Torn", GOOD)

@@ -99,6 +99,7 @@ OPTIONS = AugmentOptions(exemplar_stretch=0.05, search_stretch=0.05, max_transla
                          color_jitter=0.0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", AUGMENTS)
 def test_target_follows_translation_stretch_and_flip(where: str) -> None:
     augment_pair = AUGMENTS[where]

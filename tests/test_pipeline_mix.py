@@ -154,6 +154,7 @@ def test_each_curation_gets_its_weight_share_of_pairs(curated_jpeg: Path, twin: 
 
 
 # -- (b) reproducibility and sharding -------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_mix_is_reproducible_and_sharding_partitions_it(curated_jpeg: Path, other: Path) -> None:
     shares = [CurationShare(curated_jpeg), CurationShare(other, 1.0, 5)]
     config = SamplerConfig(pairs_per_epoch=24, flip=0.5, grayscale=0.3, color_jitter=0.1)
@@ -304,6 +305,7 @@ def test_a_still_image_curation_in_a_mix(curated_jpeg: Path, coco: Path, stills:
 
 
 # -- (f) `siamfc train` on a mix --------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_train_command_on_a_mix_runs_and_resumes(curated_jpeg: Path, other: Path, tmp_path: Path, capsys) -> None:
     options = ["--epochs", "2", "--batch-size", "2", "--val-pairs", "2", "--pairs-per-epoch", "4", "--no-progress"]
     parts = tmp_path / "parts"
@@ -352,6 +354,7 @@ def log_rows(run: Path) -> list[dict[str, str]]:
         return [{k: v for k, v in row.items() if k not in TIMING} for row in csv.DictReader(f)]
 
 
+@pytest.mark.slow
 def test_a_resumed_run_finds_a_moved_curation_by_identity(curated_jpeg: Path, other: Path, twin: Path,
                                                            tmp_path: Path, capsys) -> None:
     a = tmp_path / "A"
@@ -406,6 +409,7 @@ def test_a_curation_without_a_recorded_identity_gets_one_from_its_contents(curat
     assert CurationLayout.open(tmp_path / "new").identity == fresh.identity
 
 
+@pytest.mark.slow
 def test_a_folder_named_like_a_share_is_taken_whole(curated_jpeg: Path, tmp_path: Path, capsys) -> None:
     named, run = tmp_path / "cur:2", tmp_path / "run"
     shutil.copytree(curated_jpeg, named)

@@ -62,6 +62,7 @@ def test_reproducible_for_a_seed_and_changed_by_epoch_and_seed(root: Path) -> No
     assert all(same(s, t) for s, t in zip(first, b, strict=True))
 
 
+@pytest.mark.slow
 def test_two_ranks_by_two_workers_partition_the_single_process_stream_every_epoch(root: Path) -> None:
     config = SamplerConfig(pairs_per_epoch=30, flip=0.5)
     single = PairDataset(root, config)
@@ -200,6 +201,7 @@ def test_loader_batches_uint8_and_float(root: Path) -> None:
     assert torch.allclose(b8["weight"].sum(dim=(1, 2)), torch.ones(4))
 
 
+@pytest.mark.slow
 def test_loader_stream_is_the_same_for_any_worker_count_and_chunk_size(root: Path) -> None:
     ds = PairDataset(root, SamplerConfig(pairs_per_epoch=26, flip=0.5), rank=1, world_size=2)
     ds.set_epoch(1)
@@ -217,6 +219,7 @@ def test_loader_stream_is_the_same_for_any_worker_count_and_chunk_size(root: Pat
     assert sum(map(len, parts)) == 13 and set.union(*parts) == {int(s["index"]) for s in direct}
 
 
+@pytest.mark.slow
 def test_an_abandoned_epoch_neither_hangs_nor_leaks_buffers(root: Path) -> None:
     ds = PairDataset(root, SamplerConfig(pairs_per_epoch=40))
     loader = PairLoader(ds, batch_size=2, num_workers=2, chunk_pairs=2)  # 10 chunks per worker, 4 buffers each
@@ -237,6 +240,7 @@ def test_an_abandoned_epoch_neither_hangs_nor_leaks_buffers(root: Path) -> None:
     assert not loader.slots.state.any()  # every buffer free again
 
 
+@pytest.mark.slow
 def test_a_batch_kept_across_passes_only_takes_its_own_buffer_out_of_the_ring(root: Path) -> None:
     ds = PairDataset(root, SamplerConfig(pairs_per_epoch=24))
     loader = PairLoader(ds, batch_size=2, num_workers=1, chunk_pairs=2)  # 12 chunks a pass through 4 buffers
@@ -292,6 +296,7 @@ def test_items_match_their_spec_and_stored_pairs_hold_the_stored_crops(request, 
         assert torch.equal(item["augment"], torch.from_numpy(ds._drawn(0, None).augment[i].astype(np.float32)))
 
 
+@pytest.mark.slow
 def test_device_augmentation_gives_the_worker_pairs_up_to_rounding(root: Path) -> None:
     config = SamplerConfig(pairs_per_epoch=24, flip=0.5, grayscale=0.3, color_jitter=0.2)
     on_workers = list(PairLoader(PairDataset(root, config), batch_size=8, augment_on="workers"))

@@ -114,6 +114,7 @@ def _keys(manifest: Manifest) -> set[bytes]:
     return {manifest.key(i) for i in range(len(manifest))}
 
 
+@pytest.mark.slow
 def test_kill_9_leaves_no_process_behind(tree, tmp_path):
     source, reference = tree
     out = tmp_path / "cur"
@@ -132,6 +133,7 @@ def test_kill_9_leaves_no_process_behind(tree, tmp_path):
     assert _keys(partial) <= _keys(reference)
 
 
+@pytest.mark.slow
 def test_sigterm_is_an_interrupt_and_a_rerun_resumes(tree, tmp_path):
     source, reference = tree
     out = tmp_path / "cur"
@@ -160,8 +162,8 @@ def test_sigterm_is_an_interrupt_and_a_rerun_resumes(tree, tmp_path):
     assert _keys(resumed) == _keys(reference)
 
 
-def test_an_output_path_under_a_file_is_one_line_naming_it(tree, tmp_path):
-    source, _ = tree
+def test_an_output_path_under_a_file_is_one_line_naming_it(synth_vid, tmp_path):
+    source, _ = synth_vid
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     for args, path in ((["curate", str(source), str(blocker / "cur"), "--no-progress"], blocker / "cur"),

@@ -29,6 +29,7 @@ def test_the_network_describes_its_map_and_produces_it():
     assert net.response_grid(127, 239) == ResponseGrid(15, 8)  # siamfc-pytorch's training crops
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("row", "col"), [(0, 0), (8, 8), (3, 12), (16, 5)])
 def test_a_cell_sees_the_window_centred_where_the_convention_puts_it(row, col):
     torch.manual_seed(0)

@@ -179,6 +179,7 @@ def test_partial_curation_with_skips_reported_from_the_shards(tmp_path, capsys) 
     assert f"frame_corrupt {n_corrupt}, xml_malformed 1" in out
 
 
+@pytest.mark.slow
 def test_out_writes_json_pngs_and_html(curated, figs, tmp_path, capsys) -> None:
     _, root, objects = curated
     out = tmp_path / "report"
@@ -264,6 +265,7 @@ def test_not_a_curation_is_a_one_line_error(tmp_path, capsys) -> None:
     assert len(err.splitlines()) == 1 and str(tmp_path) in err
 
 
+@pytest.mark.slow
 def test_records_without_a_class_show_as_none(tmp_path, capsys) -> None:
     """Class "" (a GOT-10k sequence without ``object_class``; TrackingNet, which has no classes) is shown as
     ``(none)`` in the class table, stats.json, the chart and the page; it is not counted as a class."""

@@ -118,6 +118,7 @@ def tracker_on(net: nn.Module, config: TrackerConfig | None = None) -> SiamFCTra
     return SiamFCTracker(TorchEngine(net, "cpu", ResponseGrid(17, 8)), config)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scales", [3, 5])
 def test_tracker_follows_a_moving_scaling_target(sequence_dir, scales):
     _, paths, gt = sequence_dir
@@ -247,6 +248,7 @@ def randomised_net(seed: int) -> SiamFCNet:
     return net.eval()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("form", ["exported", "checkpoint", "huanglianghua", "stranger"])
 def test_weights_load_ours_and_public_layouts(tmp_path, form):
     ref = randomised_net(1)
@@ -312,6 +314,7 @@ def test_weights_record_their_architecture_and_loading_builds_it(tmp_path):
         load_net(tmp_path / "other.pt")
 
 
+@pytest.mark.slow
 def test_cli_track_writes_boxes_and_video(tmp_path, sequence_dir):
     folder, paths, gt = sequence_dir
     frames = tmp_path / "frames"

@@ -41,6 +41,7 @@ def weights(tmp_path_factory):
     return save_weights(tmp_path_factory.mktemp("w") / "weights.pt", template_matching_net())
 
 
+@pytest.mark.slow
 def test_onnxruntime_responses_equal_torch_responses(weights):
     torch_engine = load_tracker(weights, device="cpu").engine
     onnx_engine = load_tracker(weights, backend="onnxruntime").engine
@@ -63,6 +64,7 @@ def panning_sequence(n: int = FRAMES) -> tuple[list[np.ndarray], np.ndarray]:
     return frames, np.array([[170.0 + 6 * t, 120.0 + 4 * t, 60.0, 50.0] for t in range(n)])
 
 
+@pytest.mark.slow
 def test_onnxruntime_tracks_with_the_boxes_of_the_float32_torch_path(weights):
     frames, gt = panning_sequence()
     fp32 = run(load_tracker(weights, device="cpu"), frames, gt[0])
@@ -78,6 +80,7 @@ def success_auc(boxes: np.ndarray, gt: np.ndarray) -> float:
     return float(np.mean([(overlaps > t).mean() for t in np.linspace(0, 1, 21)]))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sequence", [panning_sequence, synthetic_sequence])
 def test_int8_keeps_the_success_auc_of_the_float32_torch_path(weights, sequence):
     frames, gt = sequence(FRAMES * 2)
@@ -111,6 +114,7 @@ class StandIn(torch.nn.Module):
         return ResponseGrid(17, 8)
 
 
+@pytest.mark.slow
 def test_the_benchmark_reference_follows_the_target_like_our_tracker():
     frames, gt = synthetic_sequence(40)
     ours = run(tracker_on(fixed_feature_net()), frames, gt[0])

@@ -48,6 +48,7 @@ def peak_errors(net: SiamFCNet, loader) -> np.ndarray:
     return np.array(errors)
 
 
+@pytest.mark.slow
 def test_cli_training_learns(curated_jpeg, tmp_path) -> None:
     run = tmp_path / "run"
     assert main(["train", "--data", str(curated_jpeg), "--out", str(run), *LEARN]) == 0
@@ -92,6 +93,7 @@ def tiny(**kw) -> TrainConfig:
     return TrainConfig(epochs=2, batch_size=2, val_pairs=2, progress=False, sampler=sampler, **kw)
 
 
+@pytest.mark.slow
 def test_resume_gives_the_uninterrupted_parameters(curated_jpeg, tmp_path) -> None:
     whole, parts = tmp_path / "whole", tmp_path / "parts"
     history = train(curated_jpeg, whole, tiny(keep_every=1))
@@ -134,6 +136,7 @@ def test_resume_gives_the_uninterrupted_parameters(curated_jpeg, tmp_path) -> No
 TINY = ["--epochs", "2", "--batch-size", "2", "--val-pairs", "2", "--pairs-per-epoch", "4", "--no-progress"]
 
 
+@pytest.mark.slow
 def test_resume_auto_starts_continues_or_refuses(curated_jpeg, tmp_path, capsys) -> None:
     """``--resume auto`` (what a relaunched job runs): a fresh folder starts the run, a folder of this run
     continues it (exactly), a folder of another run is refused with the differences named."""
@@ -166,6 +169,7 @@ def test_resume_auto_starts_continues_or_refuses(curated_jpeg, tmp_path, capsys)
     assert "--data" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_step_checkpoints_resume_mid_epoch_exactly(curated_jpeg, tmp_path, monkeypatch) -> None:
     """``checkpoint_every_steps``: a run stopped inside an epoch resumes at the step of its last checkpoint and ends
     with the uninterrupted run's parameters and log (losses included: each rank's sums so far are kept)."""
@@ -226,6 +230,7 @@ def test_the_networks_backbone_checks_the_crop_sizes(curated_jpeg, tmp_path) -> 
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_augmenting_on_the_device_trains_on_the_same_pairs(curated_jpeg, tmp_path) -> None:
     """Both augmentation placements run through the trainer; before any update (the epoch-0 validation and the
     first epoch's mean loss) the same network sees the same pairs up to pixel rounding, so the losses agree."""
@@ -264,6 +269,7 @@ def test_cli_errors_are_one_line(curated_jpeg, tmp_path, capsys) -> None:
     assert "test" in err and "\n" not in err
 
 
+@pytest.mark.slow
 def test_two_process_gloo_run(curated_jpeg, tmp_path) -> None:
     run = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",

@@ -18,6 +18,8 @@ import typing
 from pathlib import Path
 from typing import Any
 
+from .errors import UserError
+
 
 def is_whole(value: Any, minimum: int) -> bool:
     """``value`` is an int (not a bool) of at least ``minimum``."""
@@ -35,7 +37,7 @@ def check_fields(config: Any, checks: list[tuple[str, bool, str]], prefix: str |
     prefix = f"{type(config).__name__}." if prefix is None else prefix
     for name, ok, what in checks:
         if not ok:
-            raise ValueError(f"{prefix}{name} must be {what}, got {getattr(config, name)!r}")
+            raise UserError(f"{prefix}{name} must be {what}, got {getattr(config, name)!r}")
 
 
 def check_types(config: Any, prefix: str | None = None) -> None:

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from .atomic import atomic_write, write_text_atomic
 from .boxes import cxcywh_to_xyxy
-from .errors import CurationError
+from .errors import CurationError, UserError
 from .format import name_text
 from .geometry import EXEMPLAR_SIZE, SEARCH_SIZE
 from .manifest import Manifest
@@ -113,7 +113,7 @@ def montage_png(root: str | Path, m: Manifest, path: Path, n: int = 16, seed: in
     reader = ShardReader(root)
     cells = [_cell(reader, m, int(i)) for i in sample_records(m, n, seed)]
     if not cells:
-        raise ValueError(f"{root}: no records to draw a montage from")
+        raise UserError(f"{root}: no records to draw a montage from")
     height = max(c.shape[0] for c in cells)  # keys wrap to different line counts
     cells = [np.vstack([c, np.full((height - c.shape[0], *c.shape[1:]), _BG, np.uint8)]) for c in cells]
     rows = [cells[i:i + columns] for i in range(0, len(cells), columns)]

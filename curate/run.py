@@ -31,7 +31,7 @@ from .atomic import atomic_write, write_json_atomic
 from .cluster import BACKENDS, parallel_backend
 from .config_checks import check_types
 from .config_json import to_json
-from .errors import CurationError
+from .errors import CurationError, UserError
 from .folder import CurationLayout
 from .format import CurationSettings, split_of
 from .manifest import load_manifest
@@ -83,16 +83,16 @@ class CurationConfig:
         if self.workers is None:
             object.__setattr__(self, "workers", usable_cores())
         if self.backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
+            raise UserError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         if self.max_snippets is not None and self.max_snippets < 1:
-            raise ValueError(f"max_snippets must be at least 1, got {self.max_snippets}")
+            raise UserError(f"max_snippets must be at least 1, got {self.max_snippets}")
         if self.prune and self.max_snippets is not None:
-            raise ValueError("prune cannot go with max_snippets: a run limited to some snippets cannot tell which "
+            raise UserError("prune cannot go with max_snippets: a run limited to some snippets cannot tell which "
                              "committed ones are gone from the source")
         if self.workers < 1:
-            raise ValueError(f"workers must be at least 1, got {self.workers}")
+            raise UserError(f"workers must be at least 1, got {self.workers}")
         if self.map_size < 1 << 16:
-            raise ValueError(f"map_size must be at least 64 KiB, got {self.map_size}")
+            raise UserError(f"map_size must be at least 64 KiB, got {self.map_size}")
 
 
 @dataclass

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from siamfc.curate.atomic import write_json_atomic
-from siamfc.curate.errors import BadInput
+from siamfc.curate.errors import BadInput, UserError
 from siamfc.curate.sources.text_files import content_lines
 
 FIGURES = ("auc", "precision_20", "norm_precision")
@@ -106,7 +106,7 @@ def attribute_set(benchmark: Any) -> AttributeSet | None:
     return None
 
 
-class AttributeFileError(ValueError):
+class AttributeFileError(UserError):
     """An attribute file that cannot be used; the message names the file and line."""
 
 

@@ -67,7 +67,7 @@ def save_checkpoint(path: str | Path, **state: Any) -> Path:
     plain entries (``scaler``, ``config``, ``history``); the RNG states of now are added unless ``rng`` is given."""
     missing = [k for k in CHECKPOINT_KEYS if k not in state]
     if missing:
-        raise ValueError(f"{path}: checkpoint lacks {', '.join(missing)}")
+        raise UserError(f"{path}: checkpoint lacks {', '.join(missing)}")
     return atomic_save({"rng": rng_state(), **state}, path)
 
 

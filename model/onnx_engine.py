@@ -28,6 +28,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from siamfc.curate.errors import UserError
+
 from .net import SiamFCNet
 
 
@@ -36,7 +38,7 @@ def _runtime():  # noqa: ANN202 - the module, imported only when this backend is
         import onnx  # noqa: F401 - quantisation and the export need it too
         import onnxruntime
     except ImportError as err:
-        raise ValueError(f"backend onnxruntime needs the onnx extra ({err.name} is missing): "
+        raise UserError(f"backend onnxruntime needs the onnx extra ({err.name} is missing): "
                          "pip install 'siamfc[onnx]'") from None
     return onnxruntime
 

@@ -63,7 +63,7 @@ from typing import Any
 
 import numpy as np
 
-from siamfc.curate.errors import BadInput
+from siamfc.curate.errors import BadInput, UserError
 from siamfc.curate.sources.text_files import content_lines
 
 from . import metrics
@@ -127,13 +127,13 @@ def load_published(path: str | Path, benchmark: Any, sequences: list[EvalSequenc
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: no such folder of published results")
     if not sequences:
-        raise ValueError(f"--compare {root}: published results are scored against a benchmark's ground truth; "
+        raise UserError(f"--compare {root}: published results are scored against a benchmark's ground truth; "
                          "give --dataset (and --benchmark) with it")
     benchmark = _registry(benchmark) if isinstance(benchmark, str) else benchmark
     folders = tracker_folders(root, benchmark, sequences)
     if not folders:
         example = ", ".join(f"{_short(s.name)}.txt" for s in sequences[:3])
-        raise ValueError(f"{root}: no published result file matches any of the {len(sequences)} sequences "
+        raise UserError(f"{root}: no published result file matches any of the {len(sequences)} sequences "
                          f"(looked for {example} ... in it, in {_result_dir_text(benchmark)} below it, and in each "
                          "tracker folder of it)")
     runs = PublishedRuns()
@@ -263,7 +263,7 @@ def match_files(folder: Path, sequences: list[EvalSequence]) -> PublishedTracker
     return tracker
 
 
-class ResultFileError(ValueError):
+class ResultFileError(UserError):
     """A published result file that cannot be used; the message names the file (and line)."""
 
 

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from siamfc.curate.atomic import atomic_write
+from siamfc.curate.errors import UserError
 
 GOT10K, TRACKINGNET = "got10k", "trackingnet"
 BENCHMARKS = {GOT10K: "GOT-10k", TRACKINGNET: "TrackingNet"}  # benchmark -> its toolkit result folder and title
@@ -97,7 +98,7 @@ def open_results(path: str | Path, benchmark: str | None = None) -> Results:
         try:
             archive = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError) as err:
-            raise ValueError(f"{path}: not a zip file nor a folder ({err})") from None
+            raise UserError(f"{path}: not a zip file nor a folder ({err})") from None
         out = Results(path, True)
         for info in archive.infolist():
             if info.is_dir() or _IGNORED.search(info.filename):
@@ -108,7 +109,7 @@ def open_results(path: str | Path, benchmark: str | None = None) -> Results:
                 out.others += 1
         return out
     if not path.is_dir():
-        raise ValueError(f"{path}: no such folder or zip file")
+        raise UserError(f"{path}: no such folder or zip file")
     folder = _results_folder(path, benchmark)
     out = Results(folder, False)
     for dirpath, dirnames, filenames in os.walk(folder):
@@ -137,7 +138,7 @@ def _results_folder(path: Path, benchmark: str | None) -> Path:
         if below is None and folder.name in BENCHMARKS.values():
             trackers = sorted(p.name for p in folder.iterdir() if p.is_dir())
             if len(trackers) > 1:
-                raise ValueError(f"{folder}: results of {len(trackers)} trackers ({', '.join(trackers)}); give one "
+                raise UserError(f"{folder}: results of {len(trackers)} trackers ({', '.join(trackers)}); give one "
                                  f"tracker's folder, e.g. {folder / trackers[0]}")
             below = folder / trackers[0] if trackers else None
         if below is None:
@@ -467,7 +468,7 @@ def write_pack(checked: Checked, out: str | Path) -> Path:
     """The zip of a check without problems (ValueError otherwise), written atomically: GOT-10k's sequence folders or
     TrackingNet's files at its top level, in name order."""
     if checked.problems:
-        raise ValueError(f"{len(checked.problems)} problem(s) in the results: no zip written")
+        raise UserError(f"{len(checked.problems)} problem(s) in the results: no zip written")
     out = Path(out)
     folders = sorted({name.rsplit("/", 1)[0] + "/" for name in checked.members if "/" in name})
     with atomic_write(out, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as archive:

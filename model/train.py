@@ -92,12 +92,12 @@ def train(data: Curations, out: str | Path, config: TrainConfig | None = None, *
     """
     config = config if config is not None else TrainConfig()
     if resume not in RESUME_MODES:
-        raise ValueError(f"resume must be one of {', '.join(map(repr, RESUME_MODES))}, got {resume!r}")
+        raise UserError(f"resume must be one of {', '.join(map(repr, RESUME_MODES))}, got {resume!r}")
     shares = as_shares(data)
     val_shares = as_shares(val_data) if val_data is not None else None
     check_network(config)
     if stop_after is not None and not is_whole(stop_after, 1):
-        raise ValueError(f"stop_after must be an integer of at least 1, got {stop_after!r}")
+        raise UserError(f"stop_after must be an integer of at least 1, got {stop_after!r}")
     info = resolve_rank()
     device = resolve_device(config.device, info.local_rank)
     created = dist.setup(info, device.type == "cuda")

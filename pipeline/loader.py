@@ -38,6 +38,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
+from siamfc.curate.errors import UserError
+
 from .batch_augment import augment_batch
 from .dataset import PairDataset
 from .sampler_config import AUGMENT_ON
@@ -212,11 +214,11 @@ class PairLoader:
                  device: torch.device | str | None = None, dtype: torch.dtype = torch.uint8,
                  augment_on: str = "auto", chunk_pairs: int = CHUNK_PAIRS):
         if dtype != torch.uint8 and not dtype.is_floating_point:
-            raise ValueError(f"dtype must be torch.uint8 or a floating type, got {dtype}")
+            raise UserError(f"dtype must be torch.uint8 or a floating type, got {dtype}")
         if augment_on not in AUGMENT_ON:
-            raise ValueError(f"augment_on must be one of {', '.join(AUGMENT_ON)}, got {augment_on!r}")
+            raise UserError(f"augment_on must be one of {', '.join(AUGMENT_ON)}, got {augment_on!r}")
         if batch_size < 1 or num_workers < 0 or chunk_pairs < 1:
-            raise ValueError(f"need batch_size >= 1, num_workers >= 0, chunk_pairs >= 1; got {batch_size}, "
+            raise UserError(f"need batch_size >= 1, num_workers >= 0, chunk_pairs >= 1; got {batch_size}, "
                              f"{num_workers}, {chunk_pairs}")
         self.dataset, self.batch_size, self.dtype = dataset, batch_size, dtype
         self.device = torch.device(device) if device is not None else torch.device("cpu")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from siamfc.curate.config_checks import check_fields, is_finite, is_whole
+from siamfc.curate.errors import UserError
 
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?|[+-]?(inf|infinity|nan)", re.IGNORECASE)
 
@@ -54,11 +55,11 @@ class CurationShare:
             weight = float(values[0]) if values else 1.0
             gap = _whole(values[1]) if len(values) > 1 else None
             if not root:
-                raise ValueError("no curation folder given")
+                raise UserError("no curation folder given")
             share = cls(Path(root), weight, gap)
         except ValueError as err:
             problem = str(err).removeprefix("CurationShare.")
-            raise ValueError(f"curation {text!r} (PATH[:WEIGHT[:MAX_GAP]]): {problem}") from None
+            raise UserError(f"curation {text!r} (PATH[:WEIGHT[:MAX_GAP]]): {problem}") from None
         if len(existing) > 1:
             other, fields = existing[1]
             warnings.warn(f"curation {text!r}: read as {share.reading()}; the folder {other} exists too: write "
@@ -100,7 +101,7 @@ class CurationShare:
         if isinstance(value, str):
             return cls(Path(value))
         if not isinstance(value, dict) or not isinstance(value.get("root"), str):
-            raise ValueError(f"a curation must be a path or an object with a root path, got {value!r}")
+            raise UserError(f"a curation must be a path or an object with a root path, got {value!r}")
         return cls(Path(value["root"]), value.get("weight", 1.0), value.get("max_gap"), value.get("identity"))
 
 
@@ -108,7 +109,7 @@ def _whole(text: str) -> int:
     """An integer field; ValueError naming the gap otherwise."""
     value = float(text)
     if not (math.isfinite(value) and value.is_integer()):
-        raise ValueError(f"max_gap must be an integer of at least 1, got {text!r}")
+        raise UserError(f"max_gap must be an integer of at least 1, got {text!r}")
     return int(value)
 
 
@@ -120,7 +121,7 @@ def as_shares(data: Curations) -> tuple[CurationShare, ...]:
     """``data`` as a non-empty tuple of shares (a plain path is a share of weight 1 and the sampler's gap)."""
     items = [data] if isinstance(data, str | Path | CurationShare) else list(data)
     if not items:
-        raise ValueError("no curation given: a mix needs at least one")
+        raise UserError("no curation given: a mix needs at least one")
     return tuple(d if isinstance(d, CurationShare) else CurationShare(Path(d)) for d in items)
 
 
@@ -135,7 +136,7 @@ def shares_from_json(value: Any) -> tuple[CurationShare, ...]:
         return tuple(CurationShare.from_json(v) for v in value)
     if isinstance(value, str | dict):
         return (CurationShare.from_json(value),)
-    raise ValueError(f"curations must be a path or a non-empty list of them, got {value!r}")
+    raise UserError(f"curations must be a path or a non-empty list of them, got {value!r}")
 
 
 def identified(shares: Sequence[CurationShare]) -> tuple[CurationShare, ...]:
@@ -160,7 +161,7 @@ def match_mix(recorded: Sequence[CurationShare], given: Sequence[CurationShare],
     if any(r.identity is None for r in recorded):
         mix, now = ([(s.weight, s.max_gap) for s in m] for m in (recorded, given))
         if mix != now:
-            raise ValueError(f"the run was started with another mix of curations ((weight, max gap) {mix} vs {now}); "
+            raise UserError(f"the run was started with another mix of curations ((weight, max gap) {mix} vs {now}); "
                              f"resume with the same {option}")
         return tuple(given)
     left, out, problems = list(given), [], []
@@ -185,7 +186,7 @@ def match_mix(recorded: Sequence[CurationShare], given: Sequence[CurationShare],
                             f"{_gap(r)}) is not given")
     problems += [f"{g.root} (curation {g.identity}) is not in the run's mix" for g in left]
     if problems:
-        raise ValueError(f"{option} does not give the run's curations: {'; '.join(problems)}; resume with the same "
+        raise UserError(f"{option} does not give the run's curations: {'; '.join(problems)}; resume with the same "
                          "curations, weights and gaps (their folders may move)")
     return tuple(out)
 

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from siamfc.curate.boxes import xywh_to_cxcywh
+from siamfc.curate.errors import UserError
 from siamfc.curate.synth import SynthConfig, generate
 from siamfc.model.checkpoint import save_weights
 from siamfc.model.eval_sequences import EvalSequence, find_sequences
@@ -146,7 +147,7 @@ def synthetic_sequence(folder: Path, frames: int) -> EvalSequence:
 
 def cmd_bench_track(args: argparse.Namespace) -> None:
     if args.frames < WARMUP + 2 or args.rounds < 1:
-        raise ValueError(f"--frames must be at least {WARMUP + 2} and --rounds at least 1")
+        raise UserError(f"--frames must be at least {WARMUP + 2} and --rounds at least 1")
     config = TrackerConfig(scales=args.scales)
     with tempfile.TemporaryDirectory(prefix="siamfc-bench-track-") as tmp:
         weights = Path(args.weights) if args.weights else save_weights(Path(tmp) / "weights.pt",
@@ -154,14 +155,14 @@ def cmd_bench_track(args: argparse.Namespace) -> None:
         if args.dataset:
             sequences, _ = find_sequences(args.dataset)
             if not sequences:
-                raise ValueError(f"{args.dataset}: no sequence to benchmark on")
+                raise UserError(f"{args.dataset}: no sequence to benchmark on")
             seq = max(sequences[:10], key=len)
         else:
             seq = synthetic_sequence(Path(tmp) / "vid", args.frames)
         n = args.frames
         seq = EvalSequence(seq.name, seq.frames[:n], seq.gt[:n], seq.benchmark, seq.target, seq.gt_file)
         if len(seq) < WARMUP + 2:
-            raise ValueError(f"{seq.name}: {len(seq)} frames; the benchmark needs at least {WARMUP + 2}")
+            raise UserError(f"{seq.name}: {len(seq)} frames; the benchmark needs at least {WARMUP + 2}")
         results = bench_sequence(seq, weights, config, args.rounds, args.cpu_only)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n")

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import torch
 
+from siamfc.curate.errors import UserError
 from siamfc.curate.synth import SynthConfig
 from siamfc.model.inference import resolve_device
 from siamfc.model.train_config import TrainConfig
@@ -132,7 +133,7 @@ def _device_name(device: torch.device) -> str:
 
 def cmd_bench_train(args: argparse.Namespace) -> None:
     if args.steps < 1 or args.warmup < 0 or args.batch_size < 1:
-        raise ValueError("--steps and --batch-size must be at least 1 and --warmup at least 0")
+        raise UserError("--steps and --batch-size must be at least 1 and --warmup at least 0")
     options = dict(batch_size=args.batch_size, steps=args.steps, workers=args.workers, device_name=args.device,
                    amp=args.amp, warmup=args.warmup)
     if args.data:

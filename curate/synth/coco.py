@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from ..errors import UserError
 from ..sources import coco as source
 from ..sources.vid_classes import VID_CLASSES, WNIDS
 from .scene import SceneObject, encode_jpeg, render
@@ -57,7 +58,7 @@ def generate(root: str | Path, config: SynthConfig | None = None, progress: bool
         raise FileExistsError(f"{root / 'annotations'} already exists; generate into an empty root")
     cfg = config or DEFAULT
     if cfg.frames < 1:
-        raise ValueError(f"frames (images per scene) must be at least 1, got {cfg.frames}")
+        raise UserError(f"frames (images per scene) must be at least 1, got {cfg.frames}")
     rng = np.random.default_rng(cfg.seed)
     total = cfg.train_snippets + cfg.val_snippets
     image_ids = iter((rng.choice(581_000, size=total, replace=False) + 1).tolist())

@@ -91,7 +91,10 @@ def _target_files(folder: Path) -> tuple[list[Path], list[Path]]:
 
 def _is_sequence(folder: Path) -> bool:
     try:
-        return (folder / IMAGES).is_dir() and any(GT.fullmatch(e.name) for e in os.scandir(folder))
+        if not (folder / IMAGES).is_dir():
+            return False
+        with os.scandir(folder) as entries:  # closed also when any() stops early
+            return any(GT.fullmatch(e.name) for e in entries)
     except OSError:
         return False
 

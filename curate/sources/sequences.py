@@ -303,7 +303,8 @@ def _has_frames(folder: Path) -> bool:
     if (folder / IMAGES).is_dir():
         return True
     try:
-        return any(os.path.splitext(e.name)[1].lower() in FRAME_SUFFIXES for e in os.scandir(folder))
+        with os.scandir(folder) as entries:  # closed also when any() stops early
+            return any(os.path.splitext(e.name)[1].lower() in FRAME_SUFFIXES for e in entries)
     except OSError:
         return False
 

@@ -35,10 +35,6 @@ SHARDS = 3
 SMALL = SynthConfig(train_snippets=4, val_snippets=1, frames=8, sizes=((640, 360), (480, 360)))
 
 
-def _curate(source: Path, out: Path, **options) -> object:
-    return curate_quietly(source, out, shards=SHARDS, **options)
-
-
 def _keys(root: Path) -> set[tuple[str, int, int]]:
     m = load_manifest(root)
     return {(str(m.snippets[r["snippet"]]), int(r["track"]), int(r["frame"])) for r in m.records}
@@ -58,7 +54,7 @@ def tree(tmp_path_factory) -> tuple[Path, list]:
 def clean(tree, tmp_path_factory) -> Path:
     """The undamaged curation of ``tree``: what every repaired or resumed curation must equal."""
     out = tmp_path_factory.mktemp("clean") / "cur"
-    _curate(tree[0], out)
+    curate_quietly(tree[0], out, shards=SHARDS)
     return out
 
 
@@ -88,7 +84,7 @@ def test_symlinked_folders_are_followed_and_loops_reported(tree, clean, copy, tm
     loop = copy / "Annotations" / "VID" / "train" / "ILSVRC2015_VID_train_0000" / "loop"
     loop.symlink_to(loop.parent, target_is_directory=True)
     out = tmp_path / "cur"
-    summary = _curate(copy, out)
+    summary = curate_quietly(copy, out, shards=SHARDS)
     assert _keys(out) == {(o.snippet, o.track, o.frame) for o in tree[1]}
     assert all_values(out) == all_values(clean)
     assert any(str(loop) in line for line in summary.folders_passed_over), summary.folders_passed_over
@@ -104,7 +100,7 @@ def test_a_link_added_later_never_curates_a_folder_twice(tree, clean, tmp_path):
     shutil.copytree(tree[0], source, symlinks=True)
     for side in ("Annotations", "Data"):
         (source / side / "VID" / "train" / "0_latest").symlink_to("ILSVRC2015_VID_train_0001")
-    summary = _curate(source, out)
+    summary = curate_quietly(source, out, shards=SHARDS)
     assert summary.snippets_curated == 0 and all_values(out) == all_values(clean)
     link = source / "Annotations" / "VID" / "train" / "0_latest"
     assert [line.split(": ")[0] for line in summary.folders_passed_over] == [str(link)]
@@ -116,7 +112,7 @@ def test_stray_files_are_reported_never_fatal(tree, clean, copy, tmp_path):
     (snippet_dir / "notes.txt").write_text("annotator's notes")
     (snippet_dir / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
     out = tmp_path / "cur"
-    _curate(copy, out)
+    curate_quietly(copy, out, shards=SHARDS)
     assert all_values(out) == all_values(clean)
     stray = [e for e in _report(out) if e["reason"] == "not_a_frame"]
     assert sorted(Path(e["detail"].split(": ")[0]).name for e in stray) == [".DS_Store", "000003 (copy).xml",
@@ -131,7 +127,7 @@ def test_any_folder_name_works(tree, copy, tmp_path):
     for side in ("Annotations", "Data"):
         (copy / side / "VID" / old).rename(copy / side / "VID" / new)
     out = tmp_path / "cur"
-    _curate(copy, out)
+    curate_quietly(copy, out, shards=SHARDS)
     expected = {(new if o.snippet == old else o.snippet, o.track, o.frame) for o in tree[1]}
     assert _keys(out) == expected
     reader = ShardReader(out)
@@ -164,7 +160,7 @@ def test_corrupt_but_decodable_jpeg_is_frame_corrupt_and_trailing_bytes_are_fine
     path = _jpeg(copy, tail_snippet, tail_frame)
     path.write_bytes(path.read_bytes() + os.urandom(4096))  # a valid JPEG with trailing bytes
     out = tmp_path / "cur"
-    _curate(copy, out)
+    curate_quietly(copy, out, shards=SHARDS)
     report = _report(out)
     corrupt = {(e["snippet"], e["frame"], e["track"]) for e in report if e["reason"] == "frame_corrupt"}
     assert corrupt == {(o.snippet, o.frame, o.track) for o in cut_objects}
@@ -185,7 +181,7 @@ def test_box_coordinates_as_floats(tree, clean, copy, tmp_path):
         text = path.read_text()
         path.write_text(re.sub(r"<xmin>(\d+)</xmin>", fn, text, count=1))
     out = tmp_path / "cur"
-    _curate(copy, out)
+    curate_quietly(copy, out, shards=SHARDS)
     m, c = load_manifest(out), load_manifest(clean)
 
     def row(manifest, snippet, track, frame):
@@ -227,7 +223,7 @@ def test_full_disk_while_a_shard_is_created(tree, clean, tmp_path, limit):
     damaged = [line for line in stats.stdout.splitlines() if "DAMAGED" in line]
     assert stats.returncode == (1 if damaged else 0) and "Traceback" not in stats.stderr, (stats.stdout, stats.stderr)
     assert all(re.search(r"shard-00\d\.lmdb: unfinished", line) for line in damaged), stats.stdout
-    _curate(tree[0], out)  # the rerun replaces it without --repair: nothing in it could be read
+    curate_quietly(tree[0], out, shards=SHARDS)  # the rerun replaces it without --repair: nothing in it could be read
     assert all_values(out) == all_values(clean)
     assert verify(out, workers=1, progress=False).ok
 
@@ -270,7 +266,7 @@ def test_a_really_full_disk_never_kills_with_a_signal(tree, clean, tiny_disk, tm
     assert stats.returncode == (1 if damaged else 0) and "Traceback" not in stats.stderr, (stats.stdout, stats.stderr)
     moved = tmp_path / "cur"
     shutil.copytree(out, moved)
-    _curate(tree[0], moved)
+    curate_quietly(tree[0], moved, shards=SHARDS)
     assert all_values(moved) == all_values(clean)
 
 
@@ -303,11 +299,11 @@ def test_truncated_shard_is_named_and_the_rest_stays_usable(tree, clean, tmp_pat
         dataset = PairDataset(out, SamplerConfig(pairs_per_epoch=8), intact_only=True)
     assert all(dataset.pair(i)["x"].shape == (3, 255, 255) for i in range(8))
     with pytest.raises(CurationError, match="--repair"):
-        _curate(tree[0], out)
+        curate_quietly(tree[0], out, shards=SHARDS)
     one_line_error(run_cli("curate", str(tree[0]), str(out), "--no-progress", "--shards", str(SHARDS)),
                     str(shard), "--repair")
     untouched = {p.name: p.read_bytes() for p in out.glob("shard-*.lmdb/data.mdb") if p.parent != shard}
-    summary = _curate(tree[0], out, repair=True)
+    summary = curate_quietly(tree[0], out, repair=True, shards=SHARDS)
     assert len(summary.shards_set_aside) == 1 and summary.snippets_curated > 0
     assert Path(summary.shards_set_aside[0]).exists(), "the damaged shard is kept, renamed"
     assert all_values(out) == all_values(clean)
@@ -343,7 +339,7 @@ def test_corrupted_shard_files_are_named_and_repaired(tree, clean, tmp_path, dam
     report = verify(out, workers=1, progress=False)
     assert [(p.key, p.reason) for p in report.problems] == [(str(data.parent), "shard_unreadable")]
     assert cause in report.problems[0].detail
-    _curate(tree[0], out, repair=True)
+    curate_quietly(tree[0], out, repair=True, shards=SHARDS)
     assert all_values(out) == all_values(clean) and verify(out, workers=1, progress=False).ok
 
 
@@ -415,7 +411,7 @@ def test_structural_damage_is_found_never_crashes_and_repair_rebuilds(tree, clea
     train = run_cli("train", "--data", str(out), "--out", str(tmp_path / "run"), "--epochs", "1", "--pairs-per-epoch",
                  "64", "--val-pairs", "0", "--no-progress")
     assert train.returncode in (0, 2) and "Traceback" not in train.stderr, train.stderr  # refused, or trained on
-    summary = _curate(tree[0], out, repair=True)
+    summary = curate_quietly(tree[0], out, repair=True, shards=SHARDS)
     assert summary.shards_set_aside
     assert all_values(out) == all_values(clean) and verify(out, workers=1, progress=False).ok
     assert load_manifest(out).complete and np.array_equal(load_manifest(out).records, load_manifest(clean).records)
@@ -431,7 +427,7 @@ def test_numbers_out_of_range_and_duplicate_frame_files_are_reported(tree, clean
     duplicate = _xml(copy, s1, 1).with_name("1.xml")
     shutil.copy(_xml(copy, s1, 1), duplicate)
     out = tmp_path / "cur"
-    _curate(copy, out)
+    curate_quietly(copy, out, shards=SHARDS)
     report = _report(out)
     malformed = {(e["snippet"], e["frame"]) for e in report if e["reason"] == "object_malformed"}
     assert malformed == {(s1, f1), (s2, f2), tuple(_frame_with_objects(tree[1], 3)[:2])}
@@ -500,7 +496,7 @@ def test_a_flipped_byte_in_a_snippet_record_is_redone(tree, clean, tmp_path):
     assert orphans == {name_text(k) for k in all_values(out) if parse_key(k)[0] == snippet}
     assert len(report.problems) == 1 + len(orphans)
     assert snippet not in load_manifest(out, intact_only=True).snippets
-    summary = _curate(tree[0], out)
+    summary = curate_quietly(tree[0], out, shards=SHARDS)
     assert summary.snippets_curated == 1 and summary.snippets_redone == 1
     assert all_values(out) == all_values(clean) and verify(out, workers=1, progress=False).ok
 
@@ -521,7 +517,7 @@ def with_skips(tree, tmp_path_factory) -> tuple[Path, Path]:
     snippet, frame, _ = _frame_with_objects(tree[1], 3)
     _jpeg(root, snippet, frame).write_bytes(b"not a jpeg")
     out = tmp_path_factory.mktemp("skips-out") / "cur"
-    _curate(root, out)
+    curate_quietly(root, out, shards=SHARDS)
     assert len(_report(out)) > 0
     return root, out
 
@@ -540,7 +536,7 @@ def test_damaged_derived_files_are_rebuilt(with_skips, tmp_path, damage):
     assert np.array_equal(m.records, load_manifest(clean).records)
     stats = run_cli("stats", str(out))
     assert stats.returncode == 0 and "Traceback" not in stats.stderr, stats.stderr
-    summary = _curate(source, out)
+    summary = curate_quietly(source, out, shards=SHARDS)
     assert summary.snippets_curated == 0
     assert load_manifest(out).complete
     assert _report(out) == _report(clean)
@@ -563,10 +559,10 @@ def test_deleting_lock_files_never_lets_a_second_writer_in(tree, clean, tmp_path
         for stale in [out / ".lock", *out.glob("shard-*.lmdb/lock.mdb")]:
             stale.unlink(missing_ok=True)
         with pytest.raises(CurationError, match="another siamfc curate is writing here"):
-            _curate(tree[0], out)
+            curate_quietly(tree[0], out, shards=SHARDS)
     finally:
         os.close(fd)
-    assert _curate(tree[0], out).snippets_curated == 0
+    assert curate_quietly(tree[0], out, shards=SHARDS).snippets_curated == 0
 
 
 # ------------------------------------------------------------------------------------------- redoing changes
@@ -577,27 +573,27 @@ def test_refresh_redoes_exactly_the_snippets_whose_inputs_changed(tree, clean, c
     good = _jpeg(copy, snippet, frame).read_bytes()
     _jpeg(copy, snippet, frame).write_bytes(good[:1000])  # a bad frame
     out = tmp_path / "cur"
-    _curate(copy, out)
+    curate_quietly(copy, out, shards=SHARDS)
     assert {(e["snippet"], e["frame"]) for e in _report(out)} == {(snippet, frame)}
     before = {p: p.stat().st_mtime_ns for p in out.glob("shard-*.lmdb/data.mdb")}
     _jpeg(copy, snippet, frame).write_bytes(good)  # the user replaces it
-    assert _curate(copy, out).snippets_curated == 0, "a plain rerun only resumes"
+    assert curate_quietly(copy, out, shards=SHARDS).snippets_curated == 0, "a plain rerun only resumes"
     assert before == {p: p.stat().st_mtime_ns for p in out.glob("shard-*.lmdb/data.mdb")}
-    summary = _curate(copy, out, refresh=True)
+    summary = curate_quietly(copy, out, refresh=True, shards=SHARDS)
     assert (summary.snippets_curated, summary.snippets_changed, summary.snippets_redone) == (1, 1, 1)
     assert "1 redone, 1 of them changed inputs" in "\n".join(summary.lines())
     assert all_values(out) == all_values(clean) and _report(out) == []
     xml = _xml(copy, *_frame_with_objects(tree[1], 0)[:2])
     xml.write_text(re.sub(r"<trackid>(\d+)</trackid>", "<trackid>77</trackid>", xml.read_text(), count=1))
-    assert _curate(copy, out, refresh=True).snippets_changed == 1
+    assert curate_quietly(copy, out, refresh=True, shards=SHARDS).snippets_changed == 1
     assert any(t == 77 for _, t, _ in _keys(out))
     assert verify(out, workers=1, progress=False).ok
 
 
 def test_a_resumed_curation_has_the_same_content_digest(tree, clean, tmp_path):
     out = tmp_path / "cur"
-    _curate(tree[0], out, max_snippets=2)
-    _curate(tree[0], out)
+    curate_quietly(tree[0], out, max_snippets=2, shards=SHARDS)
+    curate_quietly(tree[0], out, shards=SHARDS)
     a, b = verify(out, workers=1, progress=False), verify(clean, workers=1, progress=False)
     assert a.ok and b.ok and a.digest == b.digest and len(a.digest) == 64
     assert (out / "shard-000.lmdb" / "data.mdb").read_bytes() != b"" and a.digest in "\n".join(a.lines())

@@ -31,17 +31,13 @@ from source_checks import curate_quietly
 QS = [5, 25, 50, 75, 95]
 
 
-def _curate(source: Path, out: Path, **kw) -> None:
-    curate_quietly(source, out, workers=1, shards=2, **kw)
-
-
 @pytest.fixture(scope="module")
 def curated(synth_vid, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[SynthObject]]:
     """(the session's VID tree: 4 train and 2 val snippets of 24 frames, seed 0; its curation; its objects)."""
     root, objects = synth_vid
     assert SynthConfig() == SynthConfig(train_snippets=4, val_snippets=2, frames=24, seed=0)  # what the figures assume
     out = tmp_path_factory.mktemp("stats") / "curation"
-    _curate(root, out)
+    curate_quietly(root, out, workers=1, shards=2)
     return root, out, objects
 
 
@@ -163,7 +159,7 @@ def test_partial_curation_with_skips_reported_from_the_shards(tmp_path, capsys) 
     ann, data = tmp_path / "vid/Annotations/VID" / first, tmp_path / "vid/Data/VID" / first
     (ann / "000002.xml").write_text("<annotation><folder>")  # xml_malformed, one per frame
     (data / "000004.JPEG").write_bytes(b"not a jpeg")  # frame_corrupt, one per object in the frame
-    _curate(tmp_path / "vid", tmp_path / "cur", max_snippets=1)
+    curate_quietly(tmp_path / "vid", tmp_path / "cur", max_snippets=1, workers=1, shards=2)
     # what a killed run leaves: both snippets planned, one committed, no (or a stale) skipped.jsonl
     CurationLayout.open(tmp_path / "cur").add_to_plan(sorted({o.snippet for o in objects}))
     (tmp_path / "cur" / SKIPPED_FILE).unlink()
@@ -275,7 +271,7 @@ def test_records_without_a_class_show_as_none(tmp_path, capsys) -> None:
     generate_format(trackingnet, "trackingnet", SynthConfig(train_snippets=2, val_snippets=0, frames=4,
                                                             sizes=((320, 240),)))
     for source in (got10k, trackingnet):
-        _curate(source, tmp_path / f"{source.name}-cur")
+        curate_quietly(source, tmp_path / f"{source.name}-cur", workers=1, shards=2)
     out = tmp_path / "report"
     assert main(["stats", str(tmp_path / "got10k-cur"), str(tmp_path / "trackingnet-cur"), "--out", str(out),
                  "--montage", "2"]) == 0

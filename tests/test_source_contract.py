@@ -166,7 +166,7 @@ def damaged(tree, raw_curation, tmp_path_factory) -> Callable[[str], Damaged]:
         gone = next(t for t in truth if t.snippet == first and t.frame == middle[1])
         gone.path.unlink()
         lost.add((first, gone.frame))
-        expected.append((first, gone.frame, "frame_missing", str(gone.path)))
+        expected.append((first, gone.frame, "frame_missing", f"{gone.path}: no such file"))
         if layout.box_line is not None:
             bad = next(t for t in truth if t.snippet == first and t.frame == middle[0])
             box_file, number = layout.box_line(root, bad)

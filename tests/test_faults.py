@@ -54,7 +54,7 @@ def tree(tmp_path_factory) -> tuple[Path, list]:
 def clean(tree, tmp_path_factory) -> Path:
     """The undamaged curation of ``tree``: what every repaired or resumed curation must equal."""
     out = tmp_path_factory.mktemp("clean") / "cur"
-    curate_quietly(tree[0], out, shards=SHARDS)
+    curate_quietly(tree[0], out, shards=SHARDS, workers=1)  # commits in snippet order: byte patches find one copy
     return out
 
 
@@ -239,7 +239,8 @@ def test_memory_limit_is_one_line(tree, tmp_path):
             vm = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
         resource.setrlimit(resource.RLIMIT_AS, (vm + (400 << 20), resource.RLIM_INFINITY))
     """)
-    proc = run_cli("curate", str(tree[0]), str(out), "--no-progress", "--shards", "1", prelude=prelude)
+    proc = run_cli("curate", str(tree[0]), str(out), "--no-progress", "--shards", "1", "--workers", "1",
+                   prelude=prelude)
     one_line_error(proc, "shard-000.lmdb", "memory")
 
 

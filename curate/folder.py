@@ -19,6 +19,7 @@ from .atomic import write_json_atomic
 from .errors import CurationError
 from .format import SETTINGS_FILE, CurationSettings, shard_name, shard_of
 from .lmdb_file import DATA_FILE, check_data_file
+from .paths import check_folder
 
 PLAN_FILE = "plan.json"
 LOCK_FILE = ".lock"
@@ -58,7 +59,7 @@ class CurationLayout:
     @classmethod
     def open(cls, root: str | Path) -> CurationLayout:
         """An existing curation; CurationError when ``root`` is not one."""
-        root = Path(root)
+        root = check_folder(root)  # a file given: "is a file, not a folder"
         path = root / SETTINGS_FILE
         if not path.is_file():
             raise CurationError(f"{root}: not a siamfc curation (no {SETTINGS_FILE}); run `siamfc curate` first")

@@ -371,7 +371,7 @@ def test_a_resumed_run_finds_a_moved_curation_by_identity(curated_jpeg: Path, ot
     # not where the run recorded it: the error says how to give the new folder
     assert main(["train", "--resume", "--out", str(parts), "--no-progress"]) == 2
     err = capsys.readouterr().err.strip()
-    assert f"{a}: not a siamfc curation" in err and "give its folder with --data" in err and "\n" not in err
+    assert f"{a}: no such folder" in err and "give its folder with --data" in err and "\n" not in err
     # another curation where A was: refused, both identities named
     shutil.copytree(twin, a)
     ids = {p: CurationLayout.open(p).identity for p in (a, a2)}

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from .atomic import write_json_atomic
 from .errors import CurationError
-from .format import SETTINGS_FILE, CurationSettings, shard_name, shard_of
 from .lmdb_file import DATA_FILE, check_data_file
 from .paths import check_folder
+from .schema import SETTINGS_FILE, CurationSettings, shard_name, shard_of
 
 PLAN_FILE = "plan.json"
 LOCK_FILE = ".lock"

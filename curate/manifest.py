@@ -32,7 +32,7 @@ crc         uint32  CRC-32C of the stored crop value (0 in format-1 curations, w
 ==========  ======  ==================================================================
 
 ``Manifest.hidden`` lists the annotated objects that were not cropped because they are not visible
-(:data:`~siamfc.curate.format.HIDDEN_DTYPE`: snippet, track, frame and the visibility flags that say why).
+(:data:`~siamfc.curate.schema.HIDDEN_DTYPE`: snippet, track, frame and the visibility flags that say why).
 
 Shards or snippet records that cannot be read are listed in ``Manifest.damaged``; :func:`load_manifest` raises
 on them unless asked for what is intact (``intact_only=True``).
@@ -49,7 +49,7 @@ import numpy as np
 from .atomic import atomic_write
 from .errors import CurationError
 from .folder import CurationLayout
-from .format import HIDDEN_DTYPE, RECORD_DTYPE, CurationSettings, record_key, split_of
+from .schema import HIDDEN_DTYPE, RECORD_DTYPE, CurationSettings, record_key, split_of
 from .shards import ShardScan, scan_shards
 from .sources import source_format
 

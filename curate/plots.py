@@ -16,9 +16,9 @@ from matplotlib.figure import Figure
 from .atomic import atomic_write, write_text_atomic
 from .boxes import cxcywh_to_xyxy
 from .errors import CurationError, UserError
-from .format import name_text
 from .geometry import EXEMPLAR_SIZE, SEARCH_SIZE
 from .manifest import Manifest
+from .schema import name_text
 from .shards import ShardReader
 from .stats import QUANTITIES, Quantity, class_name, completeness_line, distributions, report_lines
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from .errors import CurationError
 from .folder import CurationLayout
-from .format import split_of
+from .schema import split_of
 from .shards import DEFAULT_MAP_SIZE, ShardError, ShardWriter
 
 

@@ -33,9 +33,9 @@ from .config_checks import check_types
 from .config_json import to_json
 from .errors import CurationError, UserError
 from .folder import CurationLayout
-from .format import CurationSettings, split_of
 from .manifest import load_manifest
 from .prune import prune_gone
+from .schema import CurationSettings, split_of
 from .shards import DEFAULT_MAP_SIZE, ShardScan, ShardWriter, clear_unfinished, scan_shards, set_aside_shard
 from .snippet import SnippetResult, curate_snippet, inputs_fingerprint
 from .sources import detect_format, source_format

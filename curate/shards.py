@@ -1,7 +1,7 @@
 """The shard store: LMDB access to a curation's shards (the per-process read handles, the scan of every snippet
 record, the single writer, the lazy read-only reader) and the checks that keep a damaged shard an error.
 
-The byte format lives in :mod:`.format` and the curation folder (paths, settings, identity, plan, lock) in
+The byte format lives in :mod:`.schema` and the curation folder (paths, settings, identity, plan, lock) in
 :mod:`.folder`; this module only moves bytes in and out of the shards the folder names.
 """
 
@@ -20,7 +20,9 @@ import numpy as np
 
 from .errors import CurationError
 from .folder import CurationLayout
-from .format import (
+from .geometry import exemplar_from_search
+from .lmdb_file import DATA_FILE, check_data_file, check_values
+from .schema import (
     CROPS_DB,
     SNIPPETS_DB,
     SnippetMeta,
@@ -31,8 +33,6 @@ from .format import (
     name_text,
     parse_key,
 )
-from .geometry import exemplar_from_search
-from .lmdb_file import DATA_FILE, check_data_file, check_values
 
 DAMAGED_SUFFIX = ".damaged"  # a shard set aside by ``siamfc curate --repair`` is renamed shard-NNN.lmdb.damaged-*
 DEFAULT_MAP_SIZE = 1 << 30  # initial map per shard; doubled whenever a snippet does not fit

@@ -15,15 +15,6 @@ import numpy as np
 
 from .boxes import xyxy_to_cxcywh
 from .errors import SIZE_MISMATCH, BadInput
-from .format import (
-    RECORD_DTYPE,
-    CurationSettings,
-    SnippetMeta,
-    checksum,
-    encode_crop,
-    encode_snippet_meta,
-    record_key,
-)
 from .frames import read_frame
 from .geometry import (
     SEARCH_SIZE,
@@ -35,6 +26,15 @@ from .geometry import (
     padded_fraction,
     search_side,
     to_reduced,
+)
+from .schema import (
+    RECORD_DTYPE,
+    CurationSettings,
+    SnippetMeta,
+    checksum,
+    encode_crop,
+    encode_snippet_meta,
+    record_key,
 )
 from .sources.base import Sequence, SourceFrame, SourceObject, check_in_frame
 

@@ -31,10 +31,10 @@ from pathlib import Path
 import numpy as np
 
 from .folder import CurationLayout
-from .format import COVER_UNKNOWN, VISIBILITY_FLAGS, split_of
 from .geometry import EXEMPLAR_SIZE
 from .manifest import Manifest, load_manifest
 from .run import SKIPPED_FILE, skip_report_state
+from .schema import COVER_UNKNOWN, VISIBILITY_FLAGS, split_of
 from .shards import ShardScan, scan_shards
 
 FIGURES_VERSION = 2

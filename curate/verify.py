@@ -32,8 +32,8 @@ from tqdm.auto import tqdm
 from .cluster import local_parallel
 from .errors import CurationError
 from .folder import CurationLayout
-from .format import CROPS_DB, SNIPPETS_DB, checksum, decode_crop, decode_snippet_meta, name_text, record_key
 from .geometry import SEARCH_SIZE
+from .schema import CROPS_DB, SNIPPETS_DB, checksum, decode_crop, decode_snippet_meta, name_text, record_key
 from .shards import (
     ShardError,
     ShardReader,

@@ -11,9 +11,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from siamfc.curate.format import CurationSettings
 from siamfc.curate.manifest import Manifest, load_manifest
 from siamfc.curate.run import CurationConfig, CurationSummary, curate
+from siamfc.curate.schema import CurationSettings
 from siamfc.curate.shards import ShardReader
 from siamfc.curate.synth.truth import Truth
 

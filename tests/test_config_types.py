@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from siamfc.curate.format import CurationSettings
 from siamfc.curate.run import CurationConfig, CurationSummary, usable_cores
+from siamfc.curate.schema import CurationSettings
 from siamfc.model.tracker_config import TrackerConfig
 from siamfc.pipeline.sampler_config import SamplerConfig
 

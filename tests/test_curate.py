@@ -17,8 +17,8 @@ import pytest
 
 from siamfc.curate.errors import CurationError
 from siamfc.curate.folder import CurationLayout
-from siamfc.curate.format import decode_crop, decode_snippet_meta, encode_crop, parse_key
 from siamfc.curate.manifest import load_manifest
+from siamfc.curate.schema import decode_crop, decode_snippet_meta, encode_crop, parse_key
 from siamfc.curate.shards import ShardReader, read_env, scan_shards
 from siamfc.curate.sources.vid_classes import WNIDS
 
@@ -136,7 +136,7 @@ def test_kill_9_then_rerun_ends_with_the_same_records(synth_vid, curated_jpeg, t
     script = textwrap.dedent(f"""
         import time
         import siamfc.curate.run as run
-        from siamfc.curate.format import CurationSettings
+        from siamfc.curate.schema import CurationSettings
         original = run.curate_snippet
         def slow(*args):
             time.sleep(1.0)

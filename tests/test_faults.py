@@ -18,9 +18,9 @@ import pytest
 
 from siamfc.curate.errors import CurationError
 from siamfc.curate.folder import PLAN_FILE
-from siamfc.curate.format import name_text, parse_key
 from siamfc.curate.manifest import MANIFEST_FILE, load_manifest
 from siamfc.curate.run import SKIPPED_FILE
+from siamfc.curate.schema import name_text, parse_key
 from siamfc.curate.shards import RecordDamaged, ShardReader, release_read_env
 from siamfc.curate.synth import SynthConfig, generate
 from siamfc.curate.verify import verify

@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from siamfc.curate.format import CurationSettings
 from siamfc.curate.manifest import load_manifest
-from siamfc.curate.run import CurationConfig, CurationSummary, curate
 from siamfc.curate.sources import FORMATS
 from siamfc.curate.sources.account import NOT_IN_LAYOUT
 from siamfc.curate.synth import default_config, generate_format
@@ -41,11 +39,6 @@ def _copy(trees: dict[str, Path], fmt: str, tmp_path: Path) -> Path:
     return Path(shutil.copytree(trees[fmt], tmp_path / fmt))
 
 
-def _curate(root: Path, out: Path, **options) -> CurationSummary:
-    return curate(CurationConfig(source=root, out=out, progress=False, settings=CurationSettings(shards=2),
-                                 **options))
-
-
 def _all_files(root: Path) -> set[str]:
     return {os.path.join(d, f) for d, _, files in os.walk(root) for f in files}
 
@@ -63,7 +56,7 @@ def test_every_file_is_read_reported_or_outside_by_kind(trees, tmp_path, fmt):
     (frames / "notes.txt").write_text("a stray file among the frames\n")
     (root / "extra" / "pics").mkdir(parents=True)
     shutil.copy(next(frames.glob("*.[jJ]*")), root / "extra" / "pics" / "0001.jpg")
-    summary = _curate(root, tmp_path / "out", list_unused=True, format=fmt)  # sequences: named, never detected
+    summary = curate_quietly(root, tmp_path / "out", fmt, list_unused=True, shards=2)  # sequences: never detected
     files = summary.files
     every = _all_files(root)
     assert files.files == len(every)
@@ -88,7 +81,7 @@ def test_every_file_is_read_reported_or_outside_by_kind(trees, tmp_path, fmt):
 
 def test_the_files_of_a_split_not_asked_for_count_as_that(trees, tmp_path):
     root = _copy(trees, "got10k", tmp_path)
-    summary = _curate(root, tmp_path / "out", splits=("train",))
+    summary = curate_quietly(root, tmp_path / "out", splits=("train",), shards=2)
     val_files = _all_files(root / "val")
     assert summary.files.outside == {"split val (not asked for)": len(val_files)}
     assert summary.files.folders == []

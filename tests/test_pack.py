@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from siamfc.curate.folder import PLAN_FILE
-from siamfc.curate.format import SETTINGS_FILE, CurationSettings
+from siamfc.curate.schema import SETTINGS_FILE, CurationSettings
 from siamfc.model import submission
 from siamfc.tools.cli import main
 

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from siamfc.curate.folder import CurationLayout
-from siamfc.curate.format import (
+from siamfc.curate.schema import (
     RECORD_DTYPE,
     CurationSettings,
     SnippetMeta,

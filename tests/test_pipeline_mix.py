@@ -22,9 +22,9 @@ import torch
 from test_cli import siamfc
 
 from siamfc.curate.folder import CurationLayout
-from siamfc.curate.format import RECORD_DTYPE, CurationSettings
 from siamfc.curate.manifest import Manifest, load_manifest
 from siamfc.curate.run import CurationConfig, curate
+from siamfc.curate.schema import RECORD_DTYPE, CurationSettings
 from siamfc.curate.shards import ShardReader
 from siamfc.curate.synth import SynthConfig, generate, generate_format
 from siamfc.model.checkpoint import load_checkpoint

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import torch
 
-from siamfc.curate.format import decode_crop
 from siamfc.curate.manifest import load_manifest
+from siamfc.curate.schema import decode_crop
 from siamfc.curate.shards import ShardReader
 from siamfc.pipeline import loader as loader_module
 from siamfc.pipeline.dataset import PairDataset

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from siamfc.curate.errors import BadInput, CurationError
-from siamfc.curate.format import ABSENT, OUT_OF_VIEW
+from siamfc.curate.schema import ABSENT, OUT_OF_VIEW
 from siamfc.curate.sources import FORMATS, detect_format, nfs, otb, sequences, tc128, tnl2k, uav
 from siamfc.curate.synth import generate_format
 

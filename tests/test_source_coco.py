@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from siamfc.curate.errors import CurationError
-from siamfc.curate.format import CurationSettings
 from siamfc.curate.manifest import load_manifest
 from siamfc.curate.run import CurationConfig, curate
+from siamfc.curate.schema import CurationSettings
 from siamfc.curate.shards import ShardReader
 from siamfc.curate.sources import FORMATS, detect_format
 from siamfc.curate.sources import coco as source

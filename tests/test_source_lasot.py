@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from siamfc.curate.errors import CurationError
-from siamfc.curate.format import FULL_OCCLUSION, OUT_OF_VIEW, CurationSettings
 from siamfc.curate.manifest import load_manifest
 from siamfc.curate.run import CurationConfig, curate
+from siamfc.curate.schema import FULL_OCCLUSION, OUT_OF_VIEW, CurationSettings
 from siamfc.curate.shards import ShardReader
 from siamfc.curate.sources import FORMATS, detect_format, lasot
 from siamfc.curate.synth.lasot import generate

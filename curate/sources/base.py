@@ -3,14 +3,14 @@
 A *source* reads one dataset layout. It finds the sequences of a root (:class:`SourceFormat` ``search``), and
 each :class:`Sequence` reads its own annotations into :class:`SourceFrame` objects: for each annotated frame the
 image file, the visible objects (track id, class name, box, flags) and the objects that are annotated but not
-visible (``hidden``, with :mod:`~siamfc.curate.format`'s visibility flags). Everything after a source sees only
+visible (``hidden``, with :mod:`~siamfc.curate.schema`'s visibility flags). Everything after a source sees only
 these objects, never a dataset's files.
 
 Boxes leave a source in the package's ``xyxy`` convention (:mod:`siamfc.curate.boxes`: 0-based inclusive pixel
 indices); each source converts its dataset's own convention, which its module docstring names.
 
 A sequence is stored as one *snippet* of the curation: its id is ``<split>/<name>`` (the split first, see
-:func:`siamfc.curate.format.split_of`), the prefix of its crops' keys.
+:func:`siamfc.curate.schema.split_of`), the prefix of its crops' keys.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BOX_EMPTY, BOX_OUTSIDE_FRAME, BadInput, CurationError
-from ..format import COVER_UNKNOWN
+from ..schema import COVER_UNKNOWN
 
 BOX_TOLERANCE = 1  # pixels a box may reach beyond the frame before it counts as bad input
 

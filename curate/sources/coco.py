@@ -71,7 +71,7 @@ from ..errors import (
     BadInput,
     CurationError,
 )
-from ..format import MAX_FRAME, MAX_TRACK
+from ..schema import MAX_FRAME, MAX_TRACK
 from .base import (
     Box,
     Sequence,

@@ -70,8 +70,8 @@ from ..errors import (
     BadInput,
     CurationError,
 )
-from ..format import ABSENT, NO_COVER, key_fits
 from ..paths import check_folder
+from ..schema import ABSENT, NO_COVER, key_fits
 from .base import (
     FrameFiles,
     Sequence,

@@ -31,7 +31,7 @@ the numbers as they are and compare a tracker's output in the same frame, so res
 reaching beyond the frame and rejects one wholly outside it.
 
 Visibility: a frame is visible when both flags are 0. Otherwise the target is listed as hidden with
-:data:`~siamfc.curate.format.FULL_OCCLUSION` and/or :data:`~siamfc.curate.format.OUT_OF_VIEW` and not cropped: the
+:data:`~siamfc.curate.schema.FULL_OCCLUSION` and/or :data:`~siamfc.curate.schema.OUT_OF_VIEW` and not cropped: the
 maintainers say the box of such a frame "may be not annotated (i.e., assigned a random box)" (LaSOT toolkit issue
 #19: e.g. ``1,1,-1,-1``), so a hidden frame's box line is neither used nor checked.
 
@@ -70,8 +70,8 @@ from ..errors import (
     BadInput,
     CurationError,
 )
-from ..format import FULL_OCCLUSION, OUT_OF_VIEW, key_fits
 from ..paths import check_folder
+from ..schema import FULL_OCCLUSION, OUT_OF_VIEW, key_fits
 from .base import (
     FrameFiles,
     Sequence,

@@ -12,7 +12,7 @@ Annotation lines are VATIC's text export, space separated: ``track xmin ymin xma
 corners and the size is their difference, ``w = xmax - xmin`` (no ``+ 1``), numbers used as they are:
 **0-based** ``x, y, w, h = xmin, ymin, xmax - xmin, ymax - ymin`` (VATIC draws on a browser canvas counting pixels from
 0; nothing in the toolkits shifts them). Extra columns are read: ``lost`` 1 (the target is outside the view, VATIC's
-meaning) makes the frame hidden with :data:`~siamfc.curate.format.OUT_OF_VIEW` (a NaN row of the ground truth; the
+meaning) makes the frame hidden with :data:`~siamfc.curate.schema.OUT_OF_VIEW` (a NaN row of the ground truth; the
 box of such a line is VATIC's last position, a placeholder); ``occluded`` 1 keeps the target visible with the
 ``occluded`` flag set; ``generated`` (VATIC's interpolation) is not kept.
 
@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BOX_MALFORMED, BadInput, CurationError
-from ..format import OUT_OF_VIEW, key_fits
 from ..paths import check_folder
+from ..schema import OUT_OF_VIEW, key_fits
 from .base import SequenceSearch, SourceFormat, check_splits
 from .sequences import BoxFileSequence, Row, checked_box
 from .text_files import content_lines

@@ -36,8 +36,8 @@ import re
 from pathlib import Path
 
 from ..errors import CurationError
-from ..format import key_fits
 from ..paths import check_folder
+from ..schema import key_fits
 from .base import SequenceSearch, SourceFormat, check_splits
 from .sequences import BoxFileSequence
 from .text_files import read_lines

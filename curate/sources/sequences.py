@@ -17,7 +17,7 @@ box file is what every other benchmark layout looks like too, so the format is u
 ``--format``.
 
 Visibility: a line of four ``NaN`` means the target is not annotated in that frame (absent, hidden): listed as hidden
-with :data:`~siamfc.curate.format.ABSENT`, a NaN row of :meth:`BoxFileSequence.ground_truth`.
+with :data:`~siamfc.curate.schema.ABSENT`, a NaN row of :meth:`BoxFileSequence.ground_truth`.
 
 Bad input (:class:`BoxFileSequence`, every source built on it), each with the file and line, never fatal:
 
@@ -49,8 +49,8 @@ import numpy as np
 
 from ..boxes import xywh_to_xyxy
 from ..errors import BOX_EMPTY, FRAME_MISSING, GT_LINE_COUNT, NOT_A_FRAME, BadInput, CurationError
-from ..format import ABSENT, key_fits
 from ..paths import check_folder
+from ..schema import ABSENT, key_fits
 from .base import (
     FRAME_SUFFIXES,
     FrameFiles,

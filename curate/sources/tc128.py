@@ -27,8 +27,8 @@ import os
 from pathlib import Path
 
 from ..errors import LABEL_MALFORMED, BadInput, CurationError
-from ..format import key_fits
 from ..paths import check_folder
+from ..schema import key_fits
 from .base import SequenceSearch, SourceFormat, check_splits
 from .sequences import BoxFileSequence
 from .text_files import content_lines

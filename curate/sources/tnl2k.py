@@ -23,7 +23,7 @@ and results go back 1-based.
 Visibility: the toolkit scores only frames whose box has all four numbers positive (``index = rect_anno > 0``) and
 drops the frames its own ``annos/absent/<seq>.txt`` marks absent (a file of the toolkit, not of the dataset). In the
 dataset a frame without the target has a box of zero width or height (``0,0,0,0``): listed as hidden with
-:data:`~siamfc.curate.format.ABSENT` (a NaN row of :meth:`~Tnl2kSequence.ground_truth`), not as bad input. A box with
+:data:`~siamfc.curate.schema.ABSENT` (a NaN row of :meth:`~Tnl2kSequence.ground_truth`), not as bad input. A box with
 positive size is kept as annotated, ``x`` or ``y`` below 1 included (partly out of view). Bad input follows
 :class:`~siamfc.curate.sources.sequences.BoxFileSequence`.
 """
@@ -37,8 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import CurationError
-from ..format import ABSENT, key_fits
 from ..paths import check_folder
+from ..schema import ABSENT, key_fits
 from .base import FrameFiles, SequenceSearch, SourceFormat, check_splits, list_frame_files, not_asked
 from .sequences import BoxFileSequence, Row, checked_box, nan_row
 from .text_files import parse_box

@@ -69,8 +69,8 @@ from ..errors import (
     BadInput,
     CurationError,
 )
-from ..format import key_fits
 from ..paths import check_folder
+from ..schema import key_fits
 from .base import (
     Sequence,
     SequenceRead,

@@ -24,7 +24,7 @@ Box convention: **1-based** (:data:`ONE_BASED`): the UAV123 toolkit is OTB's MAT
 them unchanged, so results go back 1-based.
 
 Visibility: a frame where the target is out of view (UAV123's "out-of-view" attribute; UAV20L's long gaps) has the line
-``NaN,NaN,NaN,NaN``: listed as hidden with :data:`~siamfc.curate.format.OUT_OF_VIEW`, a NaN row of
+``NaN,NaN,NaN,NaN``: listed as hidden with :data:`~siamfc.curate.schema.OUT_OF_VIEW`, a NaN row of
 :meth:`~siamfc.curate.sources.sequences.BoxFileSequence.ground_truth`, never scored by the toolkits. Bad input follows
 :class:`~siamfc.curate.sources.sequences.BoxFileSequence`; stray files of a shared folder are reported by the
 first of its sequences only (UAV123's before UAV20L's, ``_1`` before ``_2``).
@@ -39,8 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import CurationError
-from ..format import OUT_OF_VIEW, key_fits
 from ..paths import check_folder
+from ..schema import OUT_OF_VIEW, key_fits
 from .base import SequenceSearch, SourceFormat, check_splits
 from .sequences import BoxFileSequence
 from .text_files import content_lines

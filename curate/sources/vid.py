@@ -38,8 +38,8 @@ from ..errors import (
     BadInput,
     CurationError,
 )
-from ..format import MAX_TRACK, key_fits
 from ..paths import check_folder
+from ..schema import MAX_TRACK, key_fits
 from .base import (
     FrameFiles,
     Sequence,

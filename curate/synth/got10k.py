@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..format import ABSENT, NO_COVER
+from ..schema import ABSENT, NO_COVER
 from .scene import SceneObject, encode_jpeg, render
 from .truth import Truth
 from .vid import SynthConfig

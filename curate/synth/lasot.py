@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..format import FULL_OCCLUSION, OUT_OF_VIEW
+from ..schema import FULL_OCCLUSION, OUT_OF_VIEW
 from ..sources.lasot import TESTING_SET
 from .scene import encode_jpeg, render
 from .truth import Truth

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..format import OUT_OF_VIEW
+from ..schema import OUT_OF_VIEW
 from ..sources.nfs import SUBSAMPLE
 from .sequences import empty_root, write_frames
 from .truth import Truth

@@ -20,7 +20,7 @@ from types import SimpleNamespace
 import numpy as np
 from tqdm import tqdm
 
-from ..format import ABSENT
+from ..schema import ABSENT
 from .scene import SceneObject, encode_jpeg, render
 from .truth import Truth
 from .vid import SynthConfig

@@ -6,7 +6,7 @@ TNL2K marks a frame without the target) and ``language.txt`` (a sentence, not re
 videos then ``train_snippets`` training videos, video ``g`` playing role ``(1, 0, 2, 3)[g % 4]`` (the first test video's
 target leaves the view). :class:`~.vid.SynthConfig` fields: those counts, ``frames``, ``seed``, ``quality``,
 ``sizes``. Returns one :class:`~.truth.Truth` per frame, ids ``<split>/<seq>``, hidden frames flagged
-:data:`~siamfc.curate.format.ABSENT`.
+:data:`~siamfc.curate.schema.ABSENT`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..format import ABSENT
+from ..schema import ABSENT
 from .sequences import empty_root, write_frames, xywh
 from .truth import Truth
 from .vid import SynthConfig

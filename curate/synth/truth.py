@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..format import COVER_UNKNOWN
+from ..schema import COVER_UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class Truth:
     height: int
     path: Path  # the image file
     visible: bool = True  # False: not cropped; listed in the manifest's hidden table with ``flags``
-    flags: int = 0  # visibility flags (siamfc.curate.format.ABSENT, ...) of an object that is not visible
+    flags: int = 0  # visibility flags (siamfc.curate.schema.ABSENT, ...) of an object that is not visible
     occluded: int = 0
     generated: int = 0
     cover: int = COVER_UNKNOWN

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..format import OUT_OF_VIEW
+from ..schema import OUT_OF_VIEW
 from .sequences import Frame, empty_root, write_frames, xywh
 from .truth import Truth
 from .vid import SynthConfig

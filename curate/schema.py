@@ -1,4 +1,4 @@
-"""The on-disk format of a curation, written down once. Everything that reads or writes shards uses this.
+"""The shards' byte format (key schema, record encoding, manifest columns), written down once: the schema of a curation.
 
 A curation root holds::
 

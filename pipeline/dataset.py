@@ -58,9 +58,9 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from siamfc.curate.errors import UserError
-from siamfc.curate.format import decode_crop
 from siamfc.curate.geometry import SEARCH_SIZE
 from siamfc.curate.manifest import load_manifest
+from siamfc.curate.schema import decode_crop
 from siamfc.curate.shards import ShardReader
 
 from .augment import AUGMENT_COLUMNS, U_COLUMNS, PairAugment, augment_pair, draw_augment

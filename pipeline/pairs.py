@@ -34,8 +34,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from siamfc.curate.format import record_key
 from siamfc.curate.manifest import Manifest
+from siamfc.curate.schema import record_key
 
 BLOCK = 1024  # pairs drawn together from one generator; part of the stream's definition
 PAIR_COLUMNS = 4  # uniforms per pair for the record choice: snippet, track, exemplar, search

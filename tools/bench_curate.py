@@ -24,8 +24,8 @@ from pathlib import Path
 import cv2
 
 from siamfc.curate.folder import CurationLayout
-from siamfc.curate.format import CurationSettings, checksum
 from siamfc.curate.run import CurationConfig, curate
+from siamfc.curate.schema import CurationSettings, checksum
 from siamfc.curate.shards import ShardReader
 from siamfc.curate.sources import detect_format, source_format
 from siamfc.curate.sources.base import Sequence

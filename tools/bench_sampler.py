@@ -38,7 +38,7 @@ from pathlib import Path
 import cv2
 import torch
 
-from siamfc.curate.format import decode_crop
+from siamfc.curate.schema import decode_crop
 from siamfc.curate.shards import ShardReader
 from siamfc.curate.synth import SynthConfig
 from siamfc.pipeline.dataset import PairDataset, SamplerConfig

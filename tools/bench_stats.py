@@ -23,7 +23,9 @@ import lmdb
 import numpy as np
 
 from siamfc.curate.folder import CurationLayout
-from siamfc.curate.format import (
+from siamfc.curate.geometry import CONTEXT, EXEMPLAR_SIZE, SEARCH_SIZE
+from siamfc.curate.manifest import MANIFEST_FILE, Manifest, load_manifest
+from siamfc.curate.schema import (
     CROPS_DB,
     RECORD_DTYPE,
     SNIPPETS_DB,
@@ -32,8 +34,6 @@ from siamfc.curate.format import (
     encode_snippet_meta,
     shard_of,
 )
-from siamfc.curate.geometry import CONTEXT, EXEMPLAR_SIZE, SEARCH_SIZE
-from siamfc.curate.manifest import MANIFEST_FILE, Manifest, load_manifest
 from siamfc.curate.sources.vid_classes import WNIDS
 from siamfc.curate.stats import curation_figures, manifest_figures, report_lines
 

@@ -7,9 +7,9 @@ import dataclasses
 from pathlib import Path
 
 from siamfc.curate.errors import UserError
-from siamfc.curate.format import CurationSettings
 from siamfc.curate.paths import check_folder
 from siamfc.curate.run import CurationConfig, curate, source_of
+from siamfc.curate.schema import CurationSettings
 from siamfc.curate.sources import source_format
 from siamfc.curate.synth import default_config, generate_format
 

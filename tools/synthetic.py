@@ -6,8 +6,8 @@ from pathlib import Path
 
 import torch
 
-from siamfc.curate.format import CurationSettings
 from siamfc.curate.run import CurationConfig, curate
+from siamfc.curate.schema import CurationSettings
 from siamfc.curate.synth import SynthConfig, generate
 from siamfc.model.net import SiamFCNet
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from siamfc.curate.errors import USER_ERRORS, CurationError, UserError
 from siamfc.curate.shards import ShardError
 from siamfc.tools import run_stats
 from siamfc.tools.cli import BUG, main
+
+from cli_runner import run_cli
 
 
 def test_user_errors_are_value_errors_and_curation_errors_are_not():
@@ -66,16 +65,12 @@ def test_each_user_error_type_is_one_line(capsys, tmp_path, monkeypatch, error):
 
 def test_a_bug_as_a_real_process(tmp_path):
     """The same as a user sees it: stderr holds the traceback and the bug line, the status is 1."""
-    probe = ("import sys\n"
-             "from siamfc.tools import run_stats\n"
-             "def broken(*a, **k):\n    return 1 / 0\n"
-             "run_stats.curation_stats = broken\n"
-             "from siamfc.tools.cli import main\n"
-             f"sys.exit(main(['stats', {str(tmp_path)!r}]))\n")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    broken = ("from siamfc.tools import run_stats\n"
+              "def broken(*a, **k):\n    return 1 / 0\n"
+              "run_stats.curation_stats = broken\n")
+    done = run_cli("stats", tmp_path, prelude=broken)
     assert done.returncode == 1
     assert "Traceback (most recent call last)" in done.stderr and "ZeroDivisionError" in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith("siamfc stats: " + BUG)
-    bad = subprocess.run([sys.executable, "-m", "siamfc.tools.cli", "synth", str(tmp_path / "s"), "--frames", "0"],
-                         capture_output=True, text=True, timeout=300)
+    bad = run_cli("synth", tmp_path / "s", "--frames", "0", fresh=True)
     assert bad.returncode == 2 and bad.stderr == "siamfc synth: error: --frames must be at least 1, got 0\n"

@@ -229,6 +229,32 @@ def check_in_frame(box: Box, width: int, height: int, where: str,
     return clipped
 
 
+class FirstPaths:
+    """Folders by their real path: the first path to a folder is taken, a second one (a link to a folder already
+    found) is passed over with a line naming both."""
+
+    def __init__(self, passed_over: list[str]):
+        self._seen: dict[str, Path] = {}
+        self._passed_over = passed_over
+
+    def first(self, folder: Path) -> bool:
+        """Whether ``folder`` is reached for the first time (else the passed-over line is added)."""
+        real = os.path.realpath(folder)
+        if real in self._seen:
+            self._passed_over.append(f"{folder}: reaches a folder found by another path ({self._seen[real]})")
+            return False
+        self._seen[real] = folder
+        return True
+
+
+def subfolders(folder: Path) -> list[Path]:
+    """The subfolders of ``folder`` whose names do not start with ``.``, sorted; none when it cannot be listed."""
+    try:
+        return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError:
+        return []
+
+
 def folders_where(top: Path, wanted: Callable[[str, list[str], list[str]], bool],
                   passed_over: list[str]) -> list[Path]:
     """Folders under ``top`` (itself included) for which ``wanted(path, subfolder names, file names)`` holds,

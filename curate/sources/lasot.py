@@ -73,6 +73,7 @@ from ..errors import (
 from ..paths import check_folder
 from ..schema import FULL_OCCLUSION, OUT_OF_VIEW, key_fits
 from .base import (
+    FirstPaths,
     FrameFiles,
     Sequence,
     SequenceRead,
@@ -273,15 +274,8 @@ def _discover(root: Path, passed_over: list[str]) -> list[tuple[Path, str]]:
                 candidates.append((p, c))
             elif _video_like(p):
                 passed_over.append(_not_taken(p))
-    found, seen = [], {}
-    for folder, cls in candidates:
-        real = os.path.realpath(folder)
-        if real in seen:
-            passed_over.append(f"{folder}: reaches a folder found by another path ({seen[real]})")
-        else:
-            seen[real] = folder
-            found.append((folder, cls))
-    return found
+    first_paths = FirstPaths(passed_over)
+    return [(folder, cls) for folder, cls in candidates if first_paths.first(folder)]
 
 
 def testing_set(root: Path) -> set[str] | None:

@@ -30,16 +30,15 @@ numbers, is ``box_malformed`` naming file and line.
 from __future__ import annotations
 
 import functools
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BOX_MALFORMED, BadInput, CurationError
 from ..paths import check_folder
 from ..schema import OUT_OF_VIEW, key_fits
-from .base import SequenceSearch, SourceFormat, check_splits
+from .base import FirstPaths, SequenceSearch, SourceFormat, check_splits, subfolders
 from .sequences import BoxFileSequence, Row, checked_box
-from .text_files import content_lines
+from .text_files import content_lines, content_lines_or_problem
 
 SPLITS = ("test",)
 RATES = ("240", "30")
@@ -78,10 +77,7 @@ class NfsSequence(BoxFileSequence):
 
     @functools.cached_property
     def _all_lines(self) -> list[str] | BadInput:
-        try:
-            return content_lines(self.box_file)
-        except BadInput as bad:
-            return bad
+        return content_lines_or_problem(self.box_file)
 
     @functools.cached_property
     def _step(self) -> int:
@@ -131,17 +127,10 @@ def _is_video(folder: Path) -> bool:
     return any(_box_file(folder, rate) is not None for rate in RATES)
 
 
-def _subfolders(folder: Path) -> list[Path]:
-    try:
-        return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    except OSError:
-        return []
-
-
 def looks_like(root: Path) -> bool:
     """Whether ``root`` holds NfS videos (``<seq>/30/<seq>.txt`` or ``<seq>/240/<seq>.txt``) or is one."""
     root = Path(root)
-    return _is_video(root) or any(_is_video(p) for p in _subfolders(root)[:64])
+    return _is_video(root) or any(_is_video(p) for p in subfolders(root)[:64])
 
 
 def search(root: str | Path, splits: tuple[str, ...] = SPLITS) -> SequenceSearch:
@@ -149,18 +138,15 @@ def search(root: str | Path, splits: tuple[str, ...] = SPLITS) -> SequenceSearch
     root = check_folder(root)
     check_splits(splits, SPLITS)
     result = SequenceSearch()
-    folders = [root] if _is_video(root) else _subfolders(root)
-    seen: dict[str, Path] = {}
+    folders = [root] if _is_video(root) else subfolders(root)
+    first_paths = FirstPaths(result.passed_over)
     for folder in folders:
         if not _is_video(folder):
             if any((folder / rate).is_dir() for rate in RATES):
                 result.passed_over.append(f"{folder}: no {folder.name}.txt in {' or '.join(RATES)}/; not an NfS video")
             continue
-        real = os.path.realpath(folder)
-        if real in seen:
-            result.passed_over.append(f"{folder}: reaches a folder found by another path ({seen[real]})")
+        if not first_paths.first(folder):
             continue
-        seen[real] = folder
         for rate in RATES:
             path = _box_file(folder, rate)
             if path is None:

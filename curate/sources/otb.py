@@ -38,7 +38,7 @@ from pathlib import Path
 from ..errors import CurationError
 from ..paths import check_folder
 from ..schema import key_fits
-from .base import SequenceSearch, SourceFormat, check_splits
+from .base import FirstPaths, SequenceSearch, SourceFormat, check_splits
 from .sequences import BoxFileSequence
 from .text_files import read_lines
 
@@ -132,17 +132,14 @@ def search(root: str | Path, splits: tuple[str, ...] = SPLITS) -> SequenceSearch
     check_splits(splits, SPLITS)
     result = SequenceSearch()
     folders = [root] if _is_sequence(root) else sorted(p for p in root.iterdir() if p.is_dir())
-    seen: dict[str, Path] = {}
+    first_paths = FirstPaths(result.passed_over)
     for folder in folders:
         if not _is_sequence(folder):
             if (folder / IMAGES).is_dir():
                 result.passed_over.append(f"{folder}: img/ without groundtruth_rect.txt; not an OTB sequence")
             continue
-        real = os.path.realpath(folder)
-        if real in seen:
-            result.passed_over.append(f"{folder}: reaches a folder found by another path ({seen[real]})")
+        if not first_paths.first(folder):
             continue
-        seen[real] = folder
         found = sequences_of(folder)
         if not found:
             result.passed_over.append(f"{folder}: every groundtruth_rect*.txt is empty; no target")

@@ -53,6 +53,7 @@ from ..paths import check_folder
 from ..schema import ABSENT, key_fits
 from .base import (
     FRAME_SUFFIXES,
+    FirstPaths,
     FrameFiles,
     Sequence,
     SequenceRead,
@@ -62,8 +63,9 @@ from .base import (
     SourceObject,
     check_splits,
     list_frame_files,
+    subfolders,
 )
-from .text_files import content_lines, parse_box
+from .text_files import content_lines_or_problem, parse_box
 
 SPLIT = "all"
 ONE_BASED = {"sequences": False, "sequences1": True}  # format name -> its boxes count pixels from 1
@@ -256,10 +258,7 @@ class BoxFileSequence(Sequence):
 
     @functools.cached_property
     def _lines(self) -> list[str] | BadInput:
-        try:
-            return content_lines(self.box_file)
-        except BadInput as bad:
-            return bad
+        return content_lines_or_problem(self.box_file)
 
     @functools.cached_property
     def _span(self) -> int:
@@ -289,13 +288,6 @@ def box_files(folder: Path) -> list[Path]:
     """The box files a ``<seq>/`` folder holds, of ``groundtruth.txt``, ``groundtruth_rect.txt`` and ``<seq>.txt``."""
     names = (*BOX_FILES, f"{folder.name}.txt")
     return [folder / name for name in names if (folder / name).is_file()]
-
-
-def _subfolders(folder: Path) -> list[Path]:
-    try:
-        return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    except OSError:
-        return []
 
 
 def _has_frames(folder: Path) -> bool:
@@ -338,14 +330,11 @@ def search(root: str | Path, splits: tuple[str, ...], one_based: bool) -> Sequen
     if box_files(root):
         folders = [root]
     else:
-        folders = [f for f in _subfolders(root) if f.name != IMAGES]
-    seen: dict[str, Path] = {}
+        folders = [f for f in subfolders(root) if f.name != IMAGES]
+    first_paths = FirstPaths(result.passed_over)
     for folder in folders:
-        real = os.path.realpath(folder)
-        if real in seen:
-            result.passed_over.append(f"{folder}: reaches a folder found by another path ({seen[real]})")
+        if not first_paths.first(folder):
             continue
-        seen[real] = folder
         sequence = _sequence(folder, one_based, result.passed_over)
         if sequence is not None:
             result.sequences.append(sequence)

@@ -29,7 +29,7 @@ from pathlib import Path
 from ..errors import LABEL_MALFORMED, BadInput, CurationError
 from ..paths import check_folder
 from ..schema import key_fits
-from .base import SequenceSearch, SourceFormat, check_splits
+from .base import FirstPaths, SequenceSearch, SourceFormat, check_splits
 from .sequences import BoxFileSequence
 from .text_files import content_lines
 
@@ -102,15 +102,12 @@ def search(root: str | Path, splits: tuple[str, ...] = SPLITS) -> SequenceSearch
     check_splits(splits, SPLITS)
     result = SequenceSearch()
     folders = [root] if _is_sequence(root) else sorted(p for p in root.iterdir() if p.is_dir())
-    seen: dict[str, Path] = {}
+    first_paths = FirstPaths(result.passed_over)
     for folder in folders:
         if not (folder / IMAGES).is_dir():
             continue
-        real = os.path.realpath(folder)
-        if real in seen:
-            result.passed_over.append(f"{folder}: reaches a folder found by another path ({seen[real]})")
+        if not first_paths.first(folder):
             continue
-        seen[real] = folder
         sequence = sequence_of(folder, result.passed_over, result.notes)
         if sequence is None:
             continue

@@ -39,6 +39,15 @@ def content_lines(path: Path) -> list[str]:
     return lines
 
 
+def content_lines_or_problem(path: Path) -> list[str] | BadInput:
+    """:func:`content_lines`, or the BadInput saying why the file cannot be read (kept, not raised: a sequence
+    reports it when it is read)."""
+    try:
+        return content_lines(path)
+    except BadInput as bad:
+        return bad
+
+
 def parse_box(line: str, path: Path, number: int) -> tuple[float, float, float, float]:
     """``x, y, w, h`` of line ``number`` (1-based) of ``path``; BadInput BOX_MALFORMED naming both otherwise."""
     fields = [f for f in _SEPARATORS.split(line.strip()) if f]

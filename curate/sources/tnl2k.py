@@ -39,7 +39,16 @@ from pathlib import Path
 from ..errors import CurationError
 from ..paths import check_folder
 from ..schema import ABSENT, key_fits
-from .base import FrameFiles, SequenceSearch, SourceFormat, check_splits, list_frame_files, not_asked
+from .base import (
+    FirstPaths,
+    FrameFiles,
+    SequenceSearch,
+    SourceFormat,
+    check_splits,
+    list_frame_files,
+    not_asked,
+    subfolders,
+)
 from .sequences import BoxFileSequence, Row, checked_box, nan_row
 from .text_files import parse_box
 
@@ -94,13 +103,6 @@ def _is_video(folder: Path) -> bool:
     return (folder / IMAGES).is_dir() and (folder / GROUNDTRUTH).is_file()
 
 
-def _subfolders(folder: Path) -> list[Path]:
-    try:
-        return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    except OSError:
-        return []
-
-
 def split_of(subset: Path) -> str:
     """The split of a subset folder's videos: ``train`` when its name says so, else ``test``."""
     return "train" if "train" in subset.name.lower() else "test"
@@ -108,9 +110,9 @@ def split_of(subset: Path) -> str:
 
 def _subsets(root: Path) -> list[Path]:
     """The subset folders of ``root``: itself when it holds videos, else its subfolders that do."""
-    if any(_is_video(p) for p in _subfolders(root)[:64]):
+    if any(_is_video(p) for p in subfolders(root)[:64]):
         return [root]
-    return [p for p in _subfolders(root) if any(_is_video(v) for v in _subfolders(p)[:64])]
+    return [p for p in subfolders(root) if any(_is_video(v) for v in subfolders(p)[:64])]
 
 
 def looks_like(root: Path) -> bool:
@@ -124,10 +126,10 @@ def search(root: str | Path, splits: tuple[str, ...] = SPLITS) -> SequenceSearch
     check_splits(splits, SPLITS)
     result = SequenceSearch()
     found = dict.fromkeys(SPLITS, 0)
-    seen: dict[str, Path] = {}
+    first_paths = FirstPaths(result.passed_over)
     for subset in _subsets(root):
         split = split_of(subset)
-        for folder in _subfolders(subset):
+        for folder in subfolders(subset):
             if not _is_video(folder):
                 if (folder / IMAGES).is_dir() or (folder / GROUNDTRUTH).is_file():
                     result.passed_over.append(f"{folder}: needs both {IMAGES}/ and {GROUNDTRUTH}; not a TNL2K video")
@@ -135,11 +137,8 @@ def search(root: str | Path, splits: tuple[str, ...] = SPLITS) -> SequenceSearch
             found[split] += 1
             if split not in splits:
                 continue
-            real = os.path.realpath(folder)
-            if real in seen:
-                result.passed_over.append(f"{folder}: reaches a folder found by another path ({seen[real]})")
+            if not first_paths.first(folder):
                 continue
-            seen[real] = folder
             sequence_id = f"{split}/{folder.name}"
             if not key_fits(sequence_id):
                 result.passed_over.append(f"{folder}: name too long for a shard key")

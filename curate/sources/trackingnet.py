@@ -81,7 +81,7 @@ from .base import (
     check_splits,
     list_frame_files,
 )
-from .text_files import content_lines, read_box
+from .text_files import content_lines, content_lines_or_problem, read_box
 
 SPLITS = ("train",)
 TRACK = 0  # the one target of a video
@@ -171,10 +171,7 @@ class Video(Sequence):
     @functools.cached_property
     def _lines(self) -> list[str] | BadInput:
         """The box lines of the annotation file (trailing blank lines dropped), or why it cannot be read."""
-        try:
-            return content_lines(self.anno)
-        except BadInput as bad:
-            return bad
+        return content_lines_or_problem(self.anno)
 
     @functools.cached_property
     def _folder_exists(self) -> bool:

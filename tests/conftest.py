@@ -96,6 +96,20 @@ def curated_jpeg(synth_vid, tmp_path_factory) -> Path:
     return run_curation(synth_vid[0], tmp_path_factory.mktemp("cur") / "jpeg", shards=3)
 
 
+@pytest.fixture(scope="session")
+def weights(tmp_path_factory) -> Path:
+    """A weights file of the AlexNet SiamFC at torch seed 0: untrained, but a real network for track and eval
+    (tests/test_tracker_backends.py has its own, template-matching weights)."""
+    import torch  # here, not at the top: most tests need no torch
+
+    from siamfc.model.net import SiamFCNet
+
+    path = tmp_path_factory.mktemp("weights") / "weights.pt"
+    torch.manual_seed(0)
+    torch.save(SiamFCNet().state_dict(), path)
+    return path
+
+
 def all_values(root: Path) -> dict[bytes, bytes]:
     """Every stored crop of a curation, read straight from LMDB (independent of ShardReader)."""
     values = {}

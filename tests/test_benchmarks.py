@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from siamfc.curate.benchmarks import (
@@ -34,7 +33,6 @@ from siamfc.curate.sources import FORMATS
 from siamfc.curate.synth import SynthConfig, generate_format
 from siamfc.model.eval_sequences import find_sequences
 from siamfc.model.evaluate import evaluate, write_toolkit_results
-from siamfc.model.net import SiamFCNet
 from siamfc.tools.cli import main
 from siamfc.tools.cmd_track import BENCHMARK_NAMES
 
@@ -248,14 +246,6 @@ def test_figures_equal_the_got10k_toolkits_report_on_our_result_files(trees, tmp
 
 
 # -- first box only: tracked, written, packed ------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("weights") / "weights.pt"
-    torch.manual_seed(0)
-    torch.save(SiamFCNet().state_dict(), path)
-    return path
-
-
 def eval_args(data: Path, out: Path, weights: Path, *options: str) -> list[str]:
     return ["eval", "--dataset", str(data), "--weights", str(weights), "--out", str(out), "--device", "cpu",
             "--no-progress", "--scales", "1", *options]

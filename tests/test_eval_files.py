@@ -11,14 +11,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import torch
 from test_cli import siamfc
 
 from siamfc.curate.synth import SynthConfig, generate
 from siamfc.curate.synth.lasot import generate as generate_lasot
 from siamfc.model.eval_sequences import EvalSequence, find_sequences
 from siamfc.model.evaluate import evaluate, result_names, write_toolkit_results
-from siamfc.model.net import SiamFCNet
 from siamfc.tools.cli import main
 
 W, H, SIDE, FRAMES = 96, 72, 16, 10
@@ -88,14 +86,6 @@ class SquareFinder:
             ys, xs = np.nonzero(cv2.imread(str(img_file), cv2.IMREAD_GRAYSCALE) > 128)
             boxes[f] = [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
         return boxes, times
-
-
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("weights") / "weights.pt"
-    torch.manual_seed(0)
-    torch.save(SiamFCNet().state_dict(), path)
-    return path
 
 
 def run_eval(capsys, data: Path, out: Path, weights: Path, *options: str) -> tuple[int, str, str]:

@@ -71,14 +71,6 @@ def unwritable_folder(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def weights(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("weights") / "weights.pt"
-    torch.manual_seed(0)
-    torch.save(SiamFCNet().state_dict(), path)
-    return path
-
-
-@pytest.fixture(scope="module")
 def frames(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("frames")
     write_frames(folder, 3)

@@ -194,23 +194,17 @@ def _cover(seq: Sequence, frames: list[Path]) -> tuple[np.ndarray, tuple[int, in
 
 
 def _placeholders(seq: Sequence, gt: np.ndarray) -> np.ndarray | None:
-    """The ground truth with NfS's lost frames given VATIC's box (columns 2-5 as written, ``w = xmax - xmin``), as
-    got10k's and pytracking's NfS readers take every line; None when no frame is lost. The source hides the box of a
-    lost frame (it is a placeholder, not the target), so its lines are read here."""
+    """The ground truth with each frame whose target is not visible given the box the annotation writes there
+    (:meth:`~siamfc.curate.sources.base.Sequence.placeholder_boxes`: NfS's lost frames); None when every frame
+    is visible."""
     lost = np.flatnonzero(np.isnan(gt).any(axis=1))
     if not lost.size:
         return None
-    lines = getattr(seq, "_lines", None)
-    if not isinstance(lines, list):
-        return None
+    boxes = seq.placeholder_boxes()
     scored = gt.copy()
     for k in lost:
-        fields = lines[k].split()
-        try:
-            xmin, ymin, xmax, ymax = (float(f) for f in fields[1:5])
-        except (ValueError, IndexError):
-            continue
-        scored[k] = (xmin, ymin, xmax - xmin, ymax - ymin)
+        if k in boxes:
+            scored[k] = boxes[k]
     return scored
 
 
@@ -219,8 +213,7 @@ def _first_box_only(bench: Benchmark, seq: Sequence, name: str, gt_file: Path,
     """A test-split video (GOT-10k, TrackingNet): every frame file from the layout's first number, and the first
     line of its annotation file as the box to start from (0-based in both). The sources read these splits for
     ``siamfc pack`` only, with no frames to track, so the frames are the files the source names by number."""
-    frame_files = getattr(seq, "frame_files", None)
-    listing = frame_files() if frame_files is not None else seq._files[0]  # type: ignore[attr-defined]
+    listing = seq.frame_files()  # type: ignore[attr-defined]  # the GOT-10k and TrackingNet sources have it
     first = bench.first_frame
     last = max(listing, default=first - 1)
     frames = [seq.frame_path(i) for i in range(first, last + 1)]  # type: ignore[attr-defined]

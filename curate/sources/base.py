@@ -86,6 +86,11 @@ class Sequence(ABC):
     def read(self) -> SequenceRead:
         """The sequence's frames; bad input is reported in the result, never raised."""
 
+    def placeholder_boxes(self) -> dict[int, tuple[float, float, float, float]]:
+        """Row of :meth:`ground_truth` -> the ``x, y, w, h`` box (0-based) the annotation writes where the target
+        is not visible, for the toolkits that score those frames against it (NfS); empty for the others."""
+        return {}
+
     def stray_files(self) -> list[Path]:
         """Files in the sequence's folders that are neither frames nor annotations; :meth:`read` reports each as
         ``not_a_frame`` (the file account of a run counts them as reported)."""

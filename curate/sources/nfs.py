@@ -66,6 +66,24 @@ class NfsSequence(BoxFileSequence):
         box = checked_box((xmin, ymin, xmax - xmin, ymax - ymin), line, self.box_file, number)
         return Row(box, occluded=int(occluded != 0))
 
+    def placeholder_boxes(self) -> dict[int, tuple[float, float, float, float]]:
+        """The box VATIC keeps on each lost frame (columns 2-5 as written, ``w = xmax - xmin``): got10k's and
+        pytracking's NfS readers take every line, so their figures score lost frames against it."""
+        lines = self._lines
+        if isinstance(lines, BadInput):
+            return {}
+        found = {}
+        for k, line in enumerate(lines[: self._span]):
+            fields = line.split()
+            try:
+                xmin, ymin, xmax, ymax = (float(f) for f in fields[1:5])
+                lost = int(fields[6])
+            except (ValueError, IndexError):
+                continue
+            if lost:
+                found[k] = (xmin, ymin, xmax - xmin, ymax - ymin)
+        return found
+
     def line_number(self, k: int) -> int:
         return k * self._step + 1
 

@@ -177,6 +177,10 @@ class Video(Sequence):
     def _folder_exists(self) -> bool:
         return self.frames_dir.is_dir()
 
+    def frame_files(self) -> dict[int, Path]:
+        """Frame number -> file, for the frame files in the frame folder."""
+        return self._files[0]
+
     def stray_files(self) -> list[Path]:
         return self._files[1]
 
